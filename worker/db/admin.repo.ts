@@ -1,0 +1,98 @@
+import { and, asc, count, eq, inArray, ne, sql, type SQL } from 'drizzle-orm'
+import type { Db } from './client'
+import { nextSeq } from './pool.repo'
+import { keys, type KeyRow } from './schema'
+
+/**
+ * Keys go in as one JSON array parameter per statement (`json_each`), not as bound columns: D1 allows
+ * only 100 bound parameters per statement, which would mean 300+ statements for 10,000 keys. A chunk
+ * stays well under D1's 100 KB statement size.
+ */
+const INSERT_CHUNK_BYTES = 60_000
+
+const INSERT_SQL = `INSERT INTO keys (provider, key, remark, status, cooldowns, seq, created_at)
+SELECT ?1, j.value, ?2, 'active', '{}', (SELECT coalesce(max(k2.seq), 0) + 1 FROM keys AS k2 WHERE k2.provider = ?1), ?3
+FROM json_each(?4) AS j WHERE true
+ON CONFLICT (provider, key) DO NOTHING`
+
+/** Inserts new keys, skipping ones already stored. All chunks run in one D1 batch: all or nothing. */
+export async function insertKeys(
+  d1: D1Database,
+  provider: string,
+  newKeys: string[],
+  remark: string,
+  nowSeconds: number,
+): Promise<number> {
+  const statements: D1PreparedStatement[] = []
+  for (const chunk of chunkByBytes(newKeys, INSERT_CHUNK_BYTES)) {
+    statements.push(d1.prepare(INSERT_SQL).bind(provider, remark, nowSeconds, JSON.stringify(chunk)))
+  }
+  if (statements.length === 0) return 0
+  const results = await d1.batch(statements)
+  return results.reduce((sum, r) => sum + (r.meta.changes ?? 0), 0)
+}
+
+function chunkByBytes(items: string[], maxBytes: number): string[][] {
+  const chunks: string[][] = []
+  let current: string[] = []
+  let size = 2
+  for (const item of items) {
+    const itemSize = item.length * 3 + 3 // worst case UTF-8 plus quotes and comma
+    if (current.length > 0 && size + itemSize > maxBytes) {
+      chunks.push(current)
+      current = []
+      size = 2
+    }
+    current.push(item)
+    size += itemSize
+  }
+  if (current.length > 0) chunks.push(current)
+  return chunks
+}
+
+export interface KeyFilter {
+  provider?: string | undefined
+  status?: 'active' | 'blocked' | undefined
+  limit: number
+  offset: number
+}
+
+export async function listKeys(db: Db, filter: KeyFilter): Promise<{ rows: KeyRow[]; total: number }> {
+  const conditions: SQL[] = [ne(keys.status, 'deleted')]
+  if (filter.provider) conditions.push(eq(keys.provider, filter.provider))
+  if (filter.status) conditions.push(eq(keys.status, filter.status))
+  const where = and(...conditions)
+  const [rows, totals] = await db.batch([
+    db.select().from(keys).where(where).orderBy(asc(keys.id)).limit(filter.limit).offset(filter.offset),
+    db.select({ n: count() }).from(keys).where(where),
+  ])
+  return { rows, total: totals[0]?.n ?? 0 }
+}
+
+/** D1's 100-parameter limit: delete in chunks, all in one batch. */
+const DELETE_CHUNK = 90
+
+/**
+ * Deleted keys become tombstones (so every isolate's incremental refresh sees the deletion) and their
+ * key material is wiped at once: `deleted:<id>` also frees the (provider, key) slot for a re-add.
+ */
+export async function deleteKeys(db: Db, ids: number[]): Promise<number> {
+  const chunks: number[][] = []
+  for (let i = 0; i < ids.length; i += DELETE_CHUNK) chunks.push(ids.slice(i, i + DELETE_CHUNK))
+  const [first, ...others] = chunks.map((chunk) =>
+    db
+      .update(keys)
+      .set({
+        status: 'deleted',
+        key: sql`'deleted:' || ${keys.id}`,
+        cooldowns: '{}',
+        remark: '',
+        seq: nextSeq,
+      })
+      .where(and(inArray(keys.id, chunk), ne(keys.status, 'deleted')))
+      .returning({ id: keys.id }),
+  )
+  if (!first) return 0
+  const results = await db.batch([first, ...others])
+  return results.reduce((sum, r) => sum + r.length, 0)
+}
