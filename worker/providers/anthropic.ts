@@ -1,0 +1,41 @@
+import { z } from 'zod'
+import { classifyCommon, cooldownVerdict, modelAfterModelsSegment, parseJson } from './common'
+import { parseResetTime, parseRetryAfter } from './rate-limit'
+import type { CooldownPolicy, ProviderAdapter, UpstreamError, Verdict } from './types'
+
+const AnthropicError = z.object({
+  type: z.literal('error'),
+  error: z.object({ type: z.string(), message: z.string().optional() }),
+})
+
+export function classifyAnthropic(error: UpstreamError, policy: CooldownPolicy): Verdict {
+  const parsed = AnthropicError.safeParse(parseJson(error.body))
+  const type = parsed.success ? parsed.data.error.type : undefined
+  const common = classifyCommon(error, type) // 529 overloaded_error is ≥ 500: transient
+  if (common) return common
+  // Anthropic reports an empty prepaid balance as a 400; waiting a minute does not refill it.
+  if (error.status === 400 && /credit balance is too low/i.test(parsed.data?.error.message ?? '')) {
+    return { kind: 'cooldown', seconds: policy.creditSeconds, allModels: true, reason: 'insufficient_credit' }
+  }
+  if (error.status !== 429) return { kind: 'passthrough' }
+  const h = error.headers
+  const hint =
+    parseRetryAfter(h.get('retry-after'), policy.now) ??
+    maxDefined(
+      parseResetTime(h.get('anthropic-ratelimit-requests-reset'), policy.now),
+      parseResetTime(h.get('anthropic-ratelimit-tokens-reset'), policy.now),
+    )
+  return cooldownVerdict(hint, policy.defaultSeconds, 'rate_limited')
+}
+
+function maxDefined(...values: (number | undefined)[]): number | undefined {
+  const defined = values.filter((v): v is number => v !== undefined)
+  return defined.length > 0 ? Math.max(...defined) : undefined
+}
+
+export const anthropic: ProviderAdapter = {
+  authHeader: 'x-api-key',
+  formatAuth: (key) => key,
+  modelFromPath: modelAfterModelsSegment,
+  classify: classifyAnthropic,
+}

@@ -1,0 +1,66 @@
+import { z } from 'zod'
+import { classifyCommon, cooldownVerdict, modelAfterModelsSegment, parseJson } from './common'
+import { parseProtoDuration, secondsUntilPacificMidnight } from './rate-limit'
+import type { CooldownPolicy, ProviderAdapter, UpstreamError, Verdict } from './types'
+
+const Detail = z.object({
+  '@type': z.string(),
+  reason: z.string().optional(),
+  retryDelay: z.string().optional(),
+  violations: z.array(z.object({ quotaId: z.string().optional() })).optional(),
+})
+
+const GoogleError = z.object({
+  error: z.object({
+    code: z.number().optional(),
+    message: z.string().optional(),
+    status: z.string().optional(),
+    details: z.array(z.unknown()).optional(),
+  }),
+})
+
+/** Google wraps errors of streaming calls in an array; both forms carry the same object. */
+function parseGoogleError(body: string) {
+  const json = parseJson(body)
+  const parsed = GoogleError.safeParse(Array.isArray(json) ? json[0] : json)
+  if (!parsed.success) return undefined
+  const details = (parsed.data.error.details ?? []).flatMap((d) => {
+    const r = Detail.safeParse(d)
+    return r.success ? [r.data] : []
+  })
+  return { ...parsed.data.error, details }
+}
+
+export function classifyGoogle(error: UpstreamError, policy: CooldownPolicy): Verdict {
+  const g = parseGoogleError(error.body)
+  const reasons = new Set(g?.details.map((d) => d.reason).filter(Boolean))
+  if (reasons.has('API_KEY_INVALID')) return { kind: 'block', reason: 'API_KEY_INVALID' }
+  if (reasons.has('CONSUMER_SUSPENDED')) return { kind: 'block', reason: 'CONSUMER_SUSPENDED' }
+  if (error.status === 403 && /leaked/i.test(g?.message ?? '')) return { kind: 'block', reason: 'LEAKED' }
+  // "unregistered callers": no key reached Google at all, which says nothing about the key.
+  if (error.status === 403 && /unregistered callers/i.test(g?.message ?? '')) return { kind: 'passthrough' }
+  const common = classifyCommon(error, g?.status)
+  if (common) return common
+  if (error.status !== 429) return { kind: 'passthrough' }
+
+  // Classify by quotaId, not by RetryInfo: a daily quota's body carries a ~60 s retryDelay too.
+  const quotaIds = g?.details.flatMap((d) => d.violations ?? []).map((v) => v.quotaId ?? '') ?? []
+  if (quotaIds.some((id) => id.includes('PerDay'))) {
+    return {
+      kind: 'cooldown',
+      seconds: secondsUntilPacificMidnight(policy.now),
+      allModels: false,
+      reason: 'daily_quota',
+    }
+  }
+  const delay = g?.details.map((d) => parseProtoDuration(d.retryDelay)).find((s) => s !== undefined)
+  return cooldownVerdict(delay, policy.defaultSeconds, 'rate_limited')
+}
+
+export const google: ProviderAdapter = {
+  authHeader: 'x-goog-api-key',
+  formatAuth: (key) => key,
+  queryKeyParam: 'key',
+  modelFromPath: modelAfterModelsSegment,
+  classify: classifyGoogle,
+}

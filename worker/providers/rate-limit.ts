@@ -1,0 +1,85 @@
+/** Pure parsers for the many ways providers say "come back later". All return seconds. */
+
+/** `retry-after`: delta seconds or an HTTP date. */
+export function parseRetryAfter(value: string | null, now: number): number | undefined {
+  if (!value) return undefined
+  const trimmed = value.trim()
+  if (/^\d+(\.\d+)?$/.test(trimmed)) return Number(trimmed)
+  const at = Date.parse(trimmed)
+  return Number.isNaN(at) ? undefined : Math.max(0, (at - now) / 1000)
+}
+
+export function parseRetryAfterMs(value: string | null): number | undefined {
+  if (!value || !/^\d+(\.\d+)?$/.test(value.trim())) return undefined
+  return Number(value.trim()) / 1000
+}
+
+const UNIT_SECONDS: Record<string, number> = { h: 3600, m: 60, s: 1, ms: 0.001 }
+
+/** OpenAI's `x-ratelimit-reset-*` durations: `12ms`, `20s`, `6m0s`, `1h2m3.5s`. */
+export function parseGoDuration(value: string | null): number | undefined {
+  if (!value) return undefined
+  const trimmed = value.trim()
+  if (/^\d+(\.\d+)?$/.test(trimmed)) return Number(trimmed)
+  const re = /(\d+(?:\.\d+)?)(ms|h|m|s)/gy
+  let total = 0
+  let consumed = 0
+  for (let m = re.exec(trimmed); m; m = re.exec(trimmed)) {
+    total += Number(m[1]) * (UNIT_SECONDS[m[2] as string] ?? 0)
+    consumed = re.lastIndex
+  }
+  return consumed === trimmed.length && consumed > 0 ? total : undefined
+}
+
+/** A reset given as an absolute time: epoch seconds, epoch milliseconds or RFC 3339. */
+export function parseResetTime(value: string | null, now: number): number | undefined {
+  if (!value) return undefined
+  const trimmed = value.trim()
+  if (/^\d+$/.test(trimmed)) {
+    const n = Number(trimmed)
+    const ms = n > 1e12 ? n : n * 1000
+    return Math.max(0, (ms - now) / 1000)
+  }
+  const at = Date.parse(trimmed)
+  return Number.isNaN(at) ? undefined : Math.max(0, (at - now) / 1000)
+}
+
+/** Google's protobuf Duration string: `59s`, `0.5s`. */
+export function parseProtoDuration(value: string | undefined): number | undefined {
+  const m = value ? /^(\d+(?:\.\d+)?)s$/.exec(value.trim()) : null
+  return m ? Number(m[1]) : undefined
+}
+
+/** Seconds from `now` (unix ms) to the next midnight in America/Los_Angeles, DST included. */
+export function secondsUntilPacificMidnight(now: number): number {
+  const wall = pacificWallClock(now)
+  // Wall-clock midnight of the next Pacific day, expressed as if it were UTC…
+  const nextMidnightWall = Date.UTC(wall.year, wall.month - 1, wall.day + 1)
+  // …shifted by the offset in force at that midnight (it differs from now's across a DST change).
+  let guess = nextMidnightWall - wall.offsetMs
+  const offsetThen = pacificWallClock(guess).offsetMs
+  guess = nextMidnightWall - offsetThen
+  return Math.max(1, Math.ceil((guess - now) / 1000))
+}
+
+const pacific = new Intl.DateTimeFormat('en-US', {
+  timeZone: 'America/Los_Angeles',
+  hourCycle: 'h23',
+  year: 'numeric',
+  month: 'numeric',
+  day: 'numeric',
+  hour: 'numeric',
+  minute: 'numeric',
+  second: 'numeric',
+})
+
+function pacificWallClock(at: number): { year: number; month: number; day: number; offsetMs: number } {
+  const parts: Record<string, number> = {}
+  for (const p of pacific.formatToParts(new Date(at))) {
+    if (p.type !== 'literal') parts[p.type] = Number(p.value)
+  }
+  const { year = 0, month = 1, day = 1, hour = 0, minute = 0, second = 0 } = parts
+  const wallAsUtc = Date.UTC(year, month - 1, day, hour, minute, second)
+  const flooredAt = at - (at % 1000)
+  return { year, month, day, offsetMs: wallAsUtc - flooredAt }
+}

@@ -1,0 +1,58 @@
+export const PROVIDER_IDS = [
+  'google-ai-studio',
+  'openai',
+  'anthropic',
+  'azure-openai',
+  'groq',
+  'mistral',
+  'deepseek',
+  'openrouter',
+  'grok',
+  'cerebras',
+  'perplexity-ai',
+  'cohere',
+  'elevenlabs',
+  'cartesia',
+  'workers-ai',
+  'huggingface',
+  'replicate',
+] as const
+
+export type ProviderId = (typeof PROVIDER_IDS)[number]
+
+/** A non-2xx answer from upstream, body already read (error bodies are small). */
+export interface UpstreamError {
+  status: number
+  headers: Headers
+  body: string
+}
+
+/** Tunables an adapter needs to turn an answer into a cooldown. */
+export interface CooldownPolicy {
+  defaultSeconds: number
+  creditSeconds: number
+  /** Unix milliseconds. */
+  now: number
+}
+
+/** What to do with a key after an upstream error. Reasons are short codes: never upstream text, which can quote the key. */
+export type Verdict =
+  | { kind: 'cooldown'; seconds: number; allModels: boolean; reason: string }
+  | { kind: 'block'; reason: string }
+  | { kind: 'transient'; reason: string }
+  | { kind: 'passthrough' }
+
+export interface ProviderAdapter {
+  /** Header that carries the provider's API key; clients send AUTH_KEY in it too. */
+  authHeader: string
+  /** Value of authHeader for a provider key, e.g. `Bearer sk-…`. */
+  formatAuth(key: string): string
+  /** Query parameter that may also carry a key (Google's `?key=`); stripped before forwarding. */
+  queryKeyParam?: string
+  /** Model named in the path after the provider slug, if this provider puts it there. */
+  modelFromPath(rest: string[]): string | undefined
+  /** JSON body field naming the model when the path does not (default `model`). */
+  bodyModelField?: string
+  /** Classifies an error answer from the provider (gateway errors are handled before this). */
+  classify(error: UpstreamError, policy: CooldownPolicy): Verdict
+}
