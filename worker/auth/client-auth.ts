@@ -1,0 +1,57 @@
+import { AppError } from '../http/errors'
+import type { ProviderAdapter } from '../providers/types'
+import { entryAllows, isExpired, type AuthEntry } from './auth-key'
+import { secretEquals } from './compare'
+
+function bearerToken(value: string | null): string | undefined {
+  const m = value ? /^Bearer\s+(\S+)\s*$/i.exec(value) : null
+  return m?.[1] ?? undefined
+}
+
+/**
+ * The AUTH_KEY as the client sent it: in the provider's own header (what its SDK does anyway), in
+ * Google's `?key=`, or as a Bearer token, which works on every route.
+ */
+export function clientCredential(headers: Headers, url: URL, adapter: ProviderAdapter): string | undefined {
+  const native = headers.get(adapter.authHeader)
+  if (native) return adapter.authHeader === 'authorization' ? bearerToken(native) : native.trim()
+  const fromQuery = adapter.queryKeyParam ? url.searchParams.get(adapter.queryKeyParam) : null
+  if (fromQuery) return fromQuery
+  return bearerToken(headers.get('authorization'))
+}
+
+/**
+ * Finds the AUTH_KEY entry matching `credential`. Every entry is compared, matched or not, in
+ * constant time, so timing reveals neither which entry matched nor how much of a guess was right.
+ */
+export async function authenticate(
+  entries: AuthEntry[],
+  credential: string | undefined,
+  nowSeconds: number,
+): Promise<AuthEntry> {
+  if (!credential)
+    throw new AppError(401, 'missing_auth_key', 'Missing AUTH_KEY: send it in the API-key header')
+  const matches = await Promise.all(entries.map((e) => secretEquals(e.secret, credential)))
+  const entry = entries.find((_, i) => matches[i])
+  if (!entry) throw new AppError(401, 'invalid_auth_key', 'Invalid AUTH_KEY')
+  if (isExpired(entry, nowSeconds)) throw new AppError(401, 'auth_key_expired', 'This AUTH_KEY has expired')
+  return entry
+}
+
+export function authorize(entry: AuthEntry, provider: string, model: string | undefined): void {
+  if (!entryAllows(entry, provider, model)) {
+    const what = model ? `provider ${provider}, model ${model}` : `provider ${provider}`
+    throw new AppError(403, 'auth_key_forbidden', `This AUTH_KEY is not allowed to use ${what}`)
+  }
+}
+
+/** Admin calls: a Bearer AUTH_KEY entry with no provider restrictions. */
+export async function authenticateAdmin(
+  entries: AuthEntry[],
+  headers: Headers,
+  nowSeconds: number,
+): Promise<void> {
+  const entry = await authenticate(entries, bearerToken(headers.get('authorization')), nowSeconds)
+  if (entry.rules)
+    throw new AppError(403, 'admin_forbidden', 'A restricted AUTH_KEY cannot use the admin API')
+}

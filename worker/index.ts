@@ -1,0 +1,30 @@
+import { AutoRouter, type IRequest } from 'itty-router'
+import { addKeys, getKeys, removeKeys } from './admin/keys.routes'
+import type { Env } from './config'
+import { AppError, errorResponse } from './http/errors'
+import { log } from './log'
+import { proxyHandler } from './proxy/handler'
+
+type Args = [Env, ExecutionContext]
+
+/** Every error becomes the same JSON shape; anything unexpected is logged and never shown (no stack). */
+function toErrorResponse(err: unknown): Response {
+  if (err instanceof AppError) return errorResponse(err)
+  log('internal_error', { error: err instanceof Error ? err.message.slice(0, 300) : 'unknown' })
+  return errorResponse(new AppError(500, 'internal_error', 'Internal error'))
+}
+
+const router = AutoRouter<IRequest, Args>({
+  catch: toErrorResponse,
+  missing: () => errorResponse(new AppError(404, 'not_found', 'No such route')),
+})
+
+router
+  .get('/admin/api/keys', (req, env) => getKeys(req, env))
+  .post('/admin/api/keys', (req, env) => addKeys(req, env))
+  .delete('/admin/api/keys', (req, env) => removeKeys(req, env))
+  .all('/api/*', (req, env, ctx) => proxyHandler(req, env, ctx))
+
+export default {
+  fetch: (request: Request, env: Env, ctx: ExecutionContext) => router.fetch(request, env, ctx),
+} satisfies ExportedHandler<Env>
