@@ -1,0 +1,30 @@
+import { build } from 'esbuild'
+import { readFileSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
+
+export const ROOT = fileURLToPath(new URL('..', import.meta.url))
+export const BUNDLE = `${ROOT}.test-build/worker.js`
+
+/** The same bundling wrangler does for deployment: ESM for workerd, with worker export conditions. */
+export async function buildWorker(): Promise<void> {
+  await build({
+    entryPoints: [`${ROOT}worker/index.ts`],
+    outfile: BUNDLE,
+    bundle: true,
+    format: 'esm',
+    platform: 'neutral',
+    target: 'es2022',
+    conditions: ['workerd', 'worker', 'browser'],
+    mainFields: ['module', 'main'],
+    sourcemap: 'inline',
+    logLevel: 'warning',
+  })
+}
+
+/** wrangler.toml's compatibility date, so tests run under the date that deploys. */
+export function compatibilityDate(): string {
+  const toml = readFileSync(`${ROOT}wrangler.toml`, 'utf8')
+  const m = /^compatibility_date\s*=\s*"([^"]+)"/m.exec(toml)
+  if (!m?.[1]) throw new Error('wrangler.toml has no compatibility_date')
+  return m[1]
+}

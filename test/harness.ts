@@ -1,0 +1,110 @@
+import { Miniflare } from 'miniflare'
+import { readdirSync, readFileSync } from 'node:fs'
+import { BUNDLE, compatibilityDate, ROOT } from './build'
+import { GATEWAY_BASE, MockGateway } from './gateway/mock-gateway'
+
+export const AUTH_KEY = 'kr-test-admin-0b7d1f2c9a4e4b6f'
+export const ORIGIN = 'http://keyrelay.test'
+
+export interface Harness {
+  mf: Miniflare
+  gateway: MockGateway
+  d1: D1Database
+  /** Every line the Worker wrote to stdout/stderr. */
+  logs: string[]
+  fetch(path: string, init?: RequestInit): Promise<Response>
+  /** Adds keys through the admin API; returns their ids in the order given. */
+  addKeys(provider: string, keys: string[]): Promise<number[]>
+  dispose(): Promise<void>
+}
+
+export interface HarnessOptions {
+  authKey?: string
+  vars?: Record<string, string>
+  gateway?: MockGateway
+  /** Share one D1 between instances (several isolates) by pointing them at the same directory. */
+  d1Persist?: string
+  applyMigrations?: boolean
+}
+
+/** Runs the committed migrations the way wrangler does: files in name order, split at breakpoints. */
+export async function applyMigrations(d1: D1Database): Promise<void> {
+  const dir = `${ROOT}migrations`
+  for (const file of readdirSync(dir)
+    .filter((f) => f.endsWith('.sql'))
+    .sort()) {
+    const statements = readFileSync(`${dir}/${file}`, 'utf8')
+      .split('--> statement-breakpoint')
+      .map((s) => s.trim())
+      .filter(Boolean)
+    for (const statement of statements) await d1.prepare(statement).run()
+  }
+}
+
+export async function startWorker(options: HarnessOptions = {}): Promise<Harness> {
+  const authKey = options.authKey ?? AUTH_KEY
+  const gateway = options.gateway ?? new MockGateway()
+  gateway.forbidden = authKey
+    .split(';')
+    .map((e) => e.trim().split(/[(=]/)[0] ?? '')
+    .filter(Boolean)
+  const logs: string[] = []
+  const collect = (stream: NodeJS.ReadableStream) =>
+    stream.on('data', (chunk: Buffer) => logs.push(...chunk.toString().split('\n').filter(Boolean)))
+
+  const mf = new Miniflare({
+    modules: true,
+    scriptPath: BUNDLE,
+    compatibilityDate: compatibilityDate(),
+    d1Databases: { DB: 'keyrelay-test' },
+    ...(options.d1Persist ? { d1Persist: options.d1Persist } : {}),
+    bindings: { AUTH_KEY: authKey, GATEWAY_URL: GATEWAY_BASE, ...options.vars },
+    outboundService: gateway.handle,
+    handleRuntimeStdio: (stdout, stderr) => {
+      collect(stdout)
+      collect(stderr)
+    },
+  })
+  const d1 = (await mf.getD1Database('DB')) as unknown as D1Database
+  if (options.applyMigrations !== false) await applyMigrations(d1)
+
+  const fetch = (path: string, init?: RequestInit) =>
+    mf.dispatchFetch(`${ORIGIN}${path}`, init as never) as unknown as Promise<Response>
+
+  return {
+    mf,
+    gateway,
+    d1,
+    logs,
+    fetch,
+    async addKeys(provider, keys) {
+      const res = await fetch('/admin/api/keys', {
+        method: 'POST',
+        headers: { authorization: `Bearer ${authKey.split(/[(=;]/)[0]}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ provider, keys }),
+      })
+      if (res.status !== 200) throw new Error(`addKeys: ${res.status} ${await res.text()}`)
+      const rows = await d1
+        .prepare(`SELECT id, key FROM keys WHERE provider = ? AND status != 'deleted'`)
+        .bind(provider)
+        .all<{ id: number; key: string }>()
+      const byKey = new Map(rows.results.map((r) => [r.key, r.id]))
+      return keys.map((k) => byKey.get(k) ?? -1)
+    },
+    dispose: () => mf.dispose(),
+  }
+}
+
+/** Reads a key's stored state straight from D1. */
+export async function keyRow(d1: D1Database, id: number) {
+  return d1
+    .prepare('SELECT status, blocked_reason, blocked_at, cooldowns, seq FROM keys WHERE id = ?')
+    .bind(id)
+    .first<{
+      status: string
+      blocked_reason: string | null
+      blocked_at: number | null
+      cooldowns: string
+      seq: number
+    }>()
+}
