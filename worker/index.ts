@@ -1,5 +1,6 @@
 import { AutoRouter, type IRequest } from 'itty-router'
 import { addKeys, getKeys, removeKeys } from './admin/keys.routes'
+import { getMetrics } from './admin/metrics.routes'
 import type { Env } from './config'
 import { AppError, errorResponse } from './http/errors'
 import { log } from './log'
@@ -23,6 +24,7 @@ router
   .get('/admin/api/keys', (req, env) => getKeys(req, env))
   .post('/admin/api/keys', (req, env) => addKeys(req, env))
   .delete('/admin/api/keys', (req, env) => removeKeys(req, env))
+  .get('/admin/api/metrics', (req, env) => getMetrics(req, env))
   .all('/api/*', (req, env, ctx) => proxyHandler(req, env, ctx))
 
 export default {

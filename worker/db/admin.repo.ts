@@ -1,6 +1,7 @@
 import { and, asc, count, eq, inArray, ne, sql, type SQL } from 'drizzle-orm'
 import type { Db } from './client'
-import { nextSeq } from './pool.repo'
+import { batch } from './meter'
+import { NEXT_SEQ } from './pool.repo'
 import { keys, type KeyRow } from './schema'
 
 /**
@@ -15,20 +16,20 @@ SELECT ?1, j.value, ?2, 'active', '{}', (SELECT coalesce(max(k2.seq), 0) + 1 FRO
 FROM json_each(?4) AS j WHERE true
 ON CONFLICT (provider, key) DO NOTHING`
 
+export interface NewKeys {
+  provider: string
+  keys: string[]
+  remark: string
+  nowSeconds: number
+}
+
 /** Inserts new keys, skipping ones already stored. All chunks run in one D1 batch: all or nothing. */
-export async function insertKeys(
-  d1: D1Database,
-  provider: string,
-  newKeys: string[],
-  remark: string,
-  nowSeconds: number,
-): Promise<number> {
-  const statements: D1PreparedStatement[] = []
-  for (const chunk of chunkByBytes(newKeys, INSERT_CHUNK_BYTES)) {
-    statements.push(d1.prepare(INSERT_SQL).bind(provider, remark, nowSeconds, JSON.stringify(chunk)))
-  }
+export async function insertKeys(d1: D1Database, input: NewKeys): Promise<number> {
+  const statements = chunkByBytes(input.keys, INSERT_CHUNK_BYTES).map((chunk) =>
+    d1.prepare(INSERT_SQL).bind(input.provider, input.remark, input.nowSeconds, JSON.stringify(chunk)),
+  )
   if (statements.length === 0) return 0
-  const results = await d1.batch(statements)
+  const results = await batch(d1, statements)
   return results.reduce((sum, r) => sum + (r.meta.changes ?? 0), 0)
 }
 
@@ -87,7 +88,7 @@ export async function deleteKeys(db: Db, ids: number[]): Promise<number> {
         key: sql`'deleted:' || ${keys.id}`,
         cooldowns: '{}',
         remark: '',
-        seq: nextSeq,
+        seq: sql.raw(NEXT_SEQ),
       })
       .where(and(inArray(keys.id, chunk), ne(keys.status, 'deleted')))
       .returning({ id: keys.id }),

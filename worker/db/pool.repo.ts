@@ -1,16 +1,11 @@
-import { and, eq, gt, ne, sql } from 'drizzle-orm'
-import type { Db } from './client'
-import { keys } from './schema'
+import { all, batch } from './meter'
 
-/** The columns the request path needs; remarks and timestamps stay in D1. */
-const poolColumns = {
-  id: keys.id,
-  provider: keys.provider,
-  key: keys.key,
-  status: keys.status,
-  cooldowns: keys.cooldowns,
-  seq: keys.seq,
-}
+/**
+ * The request path's SQL. Each statement is written out so its D1 cost is visible here:
+ * - a pool load reads the provider's rows once per isolate;
+ * - a refresh reads only rows whose `seq` moved, through `keys_provider_seq`;
+ * - a state change writes one row, and finds the next `seq` through the same index (one row read).
+ */
 
 export interface PoolRow {
   id: number
@@ -21,68 +16,73 @@ export interface PoolRow {
   seq: number
 }
 
-/**
- * Every write bumps the row's `seq` past the provider's maximum so that pool refreshes find it.
- * Served by the (provider, seq) index: one row read, whatever the pool size.
- */
-export const nextSeq = sql`(SELECT coalesce(max(k2.seq), 0) + 1 FROM keys AS k2 WHERE k2.provider = "keys"."provider")`
+const COLUMNS = 'id, provider, key, status, cooldowns, seq'
+
+/** Every write sets the row's seq one past the provider's maximum, so refreshes find it. */
+export const NEXT_SEQ =
+  '(SELECT coalesce(max(k2.seq), 0) + 1 FROM keys AS k2 WHERE k2.provider = keys.provider)'
 
 /** Full load of one provider's pool, plus the highest seq seen (tombstones included). */
 export async function loadProviderPool(
-  db: Db,
+  d1: D1Database,
   provider: string,
 ): Promise<{ rows: PoolRow[]; maxSeq: number }> {
-  const [rows, max] = await db.batch([
-    db
-      .select(poolColumns)
-      .from(keys)
-      .where(and(eq(keys.provider, provider), ne(keys.status, 'deleted'))),
-    db
-      .select({ maxSeq: sql<number | null>`max(${keys.seq})` })
-      .from(keys)
-      .where(eq(keys.provider, provider)),
+  const [rows, max] = await batch<Record<string, unknown>>(d1, [
+    d1.prepare(`SELECT ${COLUMNS} FROM keys WHERE provider = ? AND status != 'deleted'`).bind(provider),
+    d1.prepare('SELECT max(seq) AS maxSeq FROM keys WHERE provider = ?').bind(provider),
   ])
-  return { rows, maxSeq: max[0]?.maxSeq ?? 0 }
+  return {
+    rows: (rows?.results ?? []) as unknown as PoolRow[],
+    maxSeq: Number(max?.results[0]?.maxSeq ?? 0),
+  }
 }
 
-/** Rows of one provider changed since `seq` (through the index: reads only the changed rows). */
-export function changedSince(db: Db, provider: string, seq: number): Promise<PoolRow[]> {
-  return db
-    .select(poolColumns)
-    .from(keys)
-    .where(and(eq(keys.provider, provider), gt(keys.seq, seq)))
+/** Rows of one provider changed since `seq`; reads only those rows. */
+export async function changedSince(d1: D1Database, provider: string, seq: number): Promise<PoolRow[]> {
+  const r = await all<PoolRow>(
+    d1.prepare(`SELECT ${COLUMNS} FROM keys WHERE provider = ? AND seq > ?`).bind(provider, seq),
+  )
+  return r.results
 }
 
 /**
- * Sets a cooldown for (key, model) unless a longer one is already running, in one atomic statement.
+ * Sets a cooldown for (key, model) unless a longer one is already running, in one statement: D1 runs
+ * statements one at a time, so concurrent 429s for other models or keys never overwrite each other.
  * Returns the row as stored, or undefined when the key is no longer active.
  */
 export async function setCooldown(
-  db: Db,
+  d1: D1Database,
   id: number,
   model: string,
   until: number,
 ): Promise<PoolRow | undefined> {
-  const path = jsonPath(model)
-  const [row] = await db
-    .update(keys)
-    .set({
-      cooldowns: sql`json_set(${keys.cooldowns}, ${path}, max(${until}, coalesce(json_extract(${keys.cooldowns}, ${path}), 0)))`,
-      seq: nextSeq,
-    })
-    .where(and(eq(keys.id, id), eq(keys.status, 'active')))
-    .returning(poolColumns)
-  return row
+  const r = await all<PoolRow>(
+    d1
+      .prepare(
+        `UPDATE keys SET cooldowns = json_set(cooldowns, ?1, max(?2, coalesce(json_extract(cooldowns, ?1), 0))), seq = ${NEXT_SEQ}
+         WHERE id = ?3 AND status = 'active' RETURNING ${COLUMNS}`,
+      )
+      .bind(jsonPath(model), until, id),
+  )
+  return r.results[0]
 }
 
 /** Blocks an active key, recording why and when. */
-export async function blockKey(db: Db, id: number, reason: string, at: number): Promise<PoolRow | undefined> {
-  const [row] = await db
-    .update(keys)
-    .set({ status: 'blocked', blockedReason: reason, blockedAt: at, seq: nextSeq })
-    .where(and(eq(keys.id, id), eq(keys.status, 'active')))
-    .returning(poolColumns)
-  return row
+export async function blockKey(
+  d1: D1Database,
+  id: number,
+  reason: string,
+  at: number,
+): Promise<PoolRow | undefined> {
+  const r = await all<PoolRow>(
+    d1
+      .prepare(
+        `UPDATE keys SET status = 'blocked', blocked_reason = ?1, blocked_at = ?2, seq = ${NEXT_SEQ}
+         WHERE id = ?3 AND status = 'active' RETURNING ${COLUMNS}`,
+      )
+      .bind(reason, at, id),
+  )
+  return r.results[0]
 }
 
 /** Model names become a quoted JSON path member; the proxy only admits names without `"` or `\`. */

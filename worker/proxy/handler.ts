@@ -1,6 +1,5 @@
 import { authenticate, authorize, clientCredential } from '../auth/client-auth'
 import { loadConfig, requireGateway, type Env } from '../config'
-import { dbFor } from '../db/client'
 import { AppError } from '../http/errors'
 import { poolFor } from '../pool/pool'
 import { PROVIDER_IDS } from '../providers/types'
@@ -40,7 +39,7 @@ export async function proxyHandler(request: Request, env: Env, ctx: ExecutionCon
   const model = extractModel(adapter, rest, body)
   authorize(entry, provider, model)
 
-  const pool = poolFor(env.DB, dbFor(env.DB), config.poolRefreshMs)
+  const pool = poolFor(env.DB, config.poolRefreshMs)
   const view = await pool.view(provider, (p) => ctx.waitUntil(p))
   return forward({
     config,
