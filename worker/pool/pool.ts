@@ -1,4 +1,3 @@
-import type { Db } from '../db/client'
 import { blockKey, changedSince, loadProviderPool, setCooldown } from '../db/pool.repo'
 import { AppError } from '../http/errors'
 import { log } from '../log'
@@ -20,7 +19,7 @@ export class Pool {
   private readonly loading = new Map<string, Promise<ProviderView>>()
 
   constructor(
-    private readonly db: Db,
+    private readonly db: D1Database,
     private readonly refreshMs: number,
   ) {}
 
@@ -38,6 +37,14 @@ export class Pool {
         log('pool_refresh_failed', { provider, error: errorName(e) })
         throw new AppError(503, 'storage_unavailable', 'The key store is unavailable; try again shortly')
       }
+    }
+    if (view.stale) {
+      // This isolate changed the pool itself (admin API): the caller must see the change now.
+      // A refresh already in flight may have read before that change: wait for it, then read again.
+      view.stale = false
+      if (view.refreshing) await view.refreshing
+      await this.refresh(provider, view, now)
+      return view
     }
     if (now - view.refreshedAt >= this.refreshMs && !view.refreshing) {
       view.refreshing = this.refresh(provider, view, now).finally(() => (view.refreshing = undefined))
@@ -76,18 +83,41 @@ export class Pool {
     }
   }
 
+  /** After an admin change in this isolate: the next request refreshes before it picks a key. */
+  invalidate(provider?: string): void {
+    for (const [id, view] of this.views) if (!provider || id === provider) view.stale = true
+  }
+
   /** Records a cooldown in D1 and in this isolate's view at once. */
   async coolDown(view: ProviderView, id: number, model: string, until: number): Promise<void> {
     view.applyLocalCooldown(id, model, until)
-    const row = await setCooldown(this.db, id, model, until)
+    const row = await retryIdempotent(() => setCooldown(this.db, id, model, until))
     if (row) view.applyRows([row])
   }
 
   async block(view: ProviderView, id: number, reason: string, at: number): Promise<void> {
     view.applyLocalBlock(id)
-    const row = await blockKey(this.db, id, reason, at)
+    const row = await retryIdempotent(() => blockKey(this.db, id, reason, at))
     if (row) view.applyRows([row])
   }
+}
+
+const WRITE_RETRY_DELAYS_MS = [20, 60, 150]
+
+/**
+ * D1 answers "overloaded" (and a shared local SQLite file "SQLITE_BUSY") under contention. D1 retries
+ * reads itself but not writes; ours are idempotent (max-merge, `WHERE status = 'active'`), so
+ * retrying them cannot apply a change twice.
+ */
+async function retryIdempotent<T>(write: () => Promise<T>): Promise<T> {
+  for (const delay of WRITE_RETRY_DELAYS_MS) {
+    try {
+      return await write()
+    } catch {
+      await new Promise((r) => setTimeout(r, delay / 2 + Math.random() * delay))
+    }
+  }
+  return write()
 }
 
 function errorName(e: unknown): string {
@@ -96,10 +126,10 @@ function errorName(e: unknown): string {
 
 const pools = new WeakMap<D1Database, Pool>()
 
-export function poolFor(d1: D1Database, db: Db, refreshMs: number): Pool {
+export function poolFor(d1: D1Database, refreshMs: number): Pool {
   let pool = pools.get(d1)
   if (!pool) {
-    pool = new Pool(db, refreshMs)
+    pool = new Pool(d1, refreshMs)
     pools.set(d1, pool)
   }
   return pool

@@ -41,6 +41,8 @@ export class ProviderView {
   loadedAt = 0
   refreshedAt = 0
   refreshing: Promise<void> | undefined
+  /** Set when this isolate changed the pool through the admin API. */
+  stale = false
 
   constructor(rows: PoolRow[], maxSeq: number, now: number) {
     this.applyRows(rows)
@@ -114,6 +116,11 @@ export class ProviderView {
       return k
     }
     return undefined
+  }
+
+  /** Whether any key could serve `model` now; unlike pick, it does not move the cursor. */
+  hasEligible(model: string, nowSeconds: number): boolean {
+    return this.ring.some((k) => coolingUntil(k, model) <= nowSeconds)
   }
 
   /** Soonest moment (unix seconds) a key becomes usable for `model`; undefined if none is cooling. */

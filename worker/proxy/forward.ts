@@ -33,9 +33,20 @@ const BACKOFF_MAX_MS = 1000
  * only error bodies, which are small, are read to classify them.
  */
 export async function forward(input: ForwardInput): Promise<Response> {
-  const { config, view, model } = input
-  rejectWhenNothingEligible(view, model, input.provider)
+  rejectWhenNothingEligible(input.view, input.model, input.provider)
 
+  // State writes overlap the next attempt's upstream call; the answer waits for them (finally below),
+  // so a caller that sees the response can rely on D1 holding the change.
+  const writes: Promise<void>[] = []
+  try {
+    return await attempts(input, writes)
+  } finally {
+    await Promise.all(writes)
+  }
+}
+
+async function attempts(input: ForwardInput, writes: Promise<void>[]): Promise<Response> {
+  const { config, view, model } = input
   const tried = new Set<number>()
   let last: Response | undefined
   let backoff = false
@@ -87,7 +98,7 @@ export async function forward(input: ForwardInput): Promise<Response> {
     if (verdict.kind === 'passthrough') return replay
     last = replay
     backoff = verdict.kind === 'transient'
-    await record(input, key, verdict, now)
+    writes.push(record(input, key, verdict, now))
   }
 
   log('attempts_exhausted', {
@@ -124,7 +135,7 @@ function rejectWhenNothingEligible(view: ProviderView, model: string, provider: 
     const why = view.blockedCount > 0 ? 'every key is blocked' : 'no keys have been added'
     throw new AppError(503, code, `No usable key for provider ${provider}: ${why}`)
   }
-  if (view.pick(model, nowSeconds, new Set()) === undefined) {
+  if (!view.hasEligible(model, nowSeconds)) {
     const soonest = view.soonestAvailable(model, nowSeconds) ?? nowSeconds + 1
     const retryAfter = String(Math.max(1, Math.ceil(soonest - nowSeconds)))
     throw new AppError(
