@@ -6,6 +6,7 @@ import type { KeyRow } from '../db/schema'
 import { AppError } from '../http/errors'
 import { parseJsonBody, parseQuery } from '../http/validate'
 import { maskKey } from '../log'
+import { poolFor } from '../pool/pool'
 import { AddKeysBody, DeleteKeysBody, ListKeysQuery, normaliseKeys } from './keys.schemas'
 
 async function admin(request: Request, env: Env): Promise<void> {
@@ -24,13 +25,14 @@ export async function addKeys(request: Request, env: Env): Promise<Response> {
       `keys[${malformedAt}] is not a key (whitespace inside, or over 1 KB)`,
     )
   }
-  const added = await insertKeys(
-    env.DB,
-    body.provider,
-    unique,
-    body.remark ?? '',
-    Math.floor(Date.now() / 1000),
-  )
+  const added = await insertKeys(env.DB, {
+    provider: body.provider,
+    keys: unique,
+    remark: body.remark ?? '',
+    nowSeconds: Math.floor(Date.now() / 1000),
+  })
+  // This isolate's next request sees the new keys at once; other isolates at their next refresh.
+  poolFor(env.DB, loadConfig(env).poolRefreshMs).invalidate(body.provider)
   return Response.json({ added, skipped: duplicates + unique.length - added })
 }
 
@@ -46,6 +48,7 @@ export async function removeKeys(request: Request, env: Env): Promise<Response> 
   await admin(request, env)
   const body = await parseJsonBody(request, DeleteKeysBody)
   const deleted = await deleteKeys(dbFor(env.DB), [...new Set(body.ids)])
+  poolFor(env.DB, loadConfig(env).poolRefreshMs).invalidate()
   return Response.json({ deleted })
 }
 
