@@ -60,7 +60,7 @@ export async function startWorker(options: HarnessOptions = {}): Promise<Harness
     ...(options.d1Persist ? { d1Persist: options.d1Persist } : {}),
     bindings: { AUTH_KEY: authKey, GATEWAY_URL: GATEWAY_BASE, ...options.vars },
     outboundService: gateway.handle,
-    handleRuntimeStdio: (stdout, stderr) => {
+    handleRuntimeStdio: (stdout: NodeJS.ReadableStream, stderr: NodeJS.ReadableStream) => {
       collect(stdout)
       collect(stderr)
     },

@@ -37,6 +37,8 @@ export class MockGateway {
   /** Strings that must never reach the gateway (the deployment's AUTH_KEY secrets). */
   forbidden: string[] = []
 
+  constructor(readonly base: string = GATEWAY_BASE) {}
+
   /** Gives `key` a behaviour: a reply builder, or a function of the request and its call number. */
   on(key: string, behaviour: Behaviour): this {
     this.behaviours.set(key, behaviour)
@@ -59,7 +61,7 @@ export class MockGateway {
     const url = new URL(request.url)
     const headers: Record<string, string> = {}
     request.headers.forEach((v, k) => (headers[k] = v))
-    const prefix = new URL(`${GATEWAY_BASE}/`)
+    const prefix = new URL(`${this.base}/`)
     if (url.origin !== prefix.origin || !url.pathname.startsWith(prefix.pathname)) {
       this.violations.push(`request outside the gateway base: ${url.origin}${url.pathname}`)
       return new Response('not the gateway', { status: 599 })

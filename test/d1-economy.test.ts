@@ -1,0 +1,136 @@
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, beforeAll, describe, expect, test } from 'vitest'
+import { MockGateway } from './gateway/mock-gateway'
+import { replies } from './gateway/replies'
+import { keyRow, startWorker, type Harness } from './harness'
+import { adminHeaders, GEMINI_PATH, googleInit, googleKey } from './helpers'
+
+interface Usage {
+  queries: number
+  rowsRead: number
+  rowsWritten: number
+}
+
+async function usage(h: Harness): Promise<Usage> {
+  const res = await h.fetch('/admin/api/metrics', { headers: adminHeaders() })
+  return ((await res.json()) as { d1: Usage }).d1
+}
+
+describe('a pool of 1,000 keys', () => {
+  let h: Harness
+  beforeAll(async () => {
+    h = await startWorker({ vars: { POOL_REFRESH_SECONDS: '1' } })
+    await h.addKeys(
+      'google-ai-studio',
+      Array.from({ length: 1000 }, (_, i) => googleKey(i)),
+    )
+    // Warm the isolate's view (the one full load it does).
+    expect((await h.fetch(GEMINI_PATH, googleInit())).status).toBe(200)
+  })
+  afterAll(() => h.dispose())
+
+  test('successful requests write nothing to D1 and read (almost) nothing, refreshes included', async () => {
+    const before = await usage(h)
+    const started = Date.now()
+    let n = 0
+    // Long enough for the 1 s refresh interval to fire a few times.
+    while (Date.now() - started < 2500 || n < 200) {
+      const batch = await Promise.all(Array.from({ length: 10 }, () => h.fetch(GEMINI_PATH, googleInit())))
+      for (const r of batch) expect(r.status).toBe(200)
+      n += batch.length
+    }
+    await new Promise((r) => setTimeout(r, 100)) // let a background refresh finish
+    const after = await usage(h)
+    expect(after.rowsWritten - before.rowsWritten).toBe(0)
+    expect(after.queries - before.queries).toBeGreaterThan(0) // the view was refreshed…
+    expect((after.rowsRead - before.rowsRead) / n).toBeLessThan(0.05) // …without reading the pool again
+  })
+
+  test('a cooldown costs one statement, a handful of rows, and is seen by the next refresh of the same isolate', async () => {
+    const key = googleKey(5)
+    h.gateway.on(key, () => replies.googleMinute429())
+    const before = await usage(h)
+    const callsBefore = h.gateway.callsFor(key)
+    for (let i = 0; i < 1000 && h.gateway.callsFor(key) === callsBefore; i++) {
+      expect((await h.fetch(GEMINI_PATH, googleInit())).status).toBe(200)
+    }
+    expect(h.gateway.callsFor(key)).toBe(callsBefore + 1)
+    const after = await usage(h)
+    expect(after.rowsWritten - before.rowsWritten).toBeGreaterThan(0)
+    expect(after.rowsWritten - before.rowsWritten).toBeLessThanOrEqual(4) // row + (provider, seq) index
+    expect(after.rowsRead - before.rowsRead).toBeLessThanOrEqual(10)
+  })
+})
+
+describe('concurrency and several isolates on one D1', () => {
+  let dir: string
+  let a: Harness
+  let b: Harness
+  const gateway = new MockGateway()
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'keyrelay-d1-'))
+    a = await startWorker({ d1Persist: dir, gateway, vars: { POOL_REFRESH_SECONDS: '1' } })
+    b = await startWorker({
+      d1Persist: dir,
+      gateway,
+      vars: { POOL_REFRESH_SECONDS: '1' },
+      applyMigrations: false,
+    })
+  })
+  afterAll(async () => {
+    await a.dispose()
+    await b.dispose()
+    rmSync(dir, { recursive: true, force: true })
+  })
+
+  test('concurrent 429s on many keys and models from two instances: no cooldown is lost', async () => {
+    const keys = Array.from({ length: 12 }, (_, i) => googleKey(100 + i))
+    const ids = await a.addKeys('google-ai-studio', [...keys, googleKey(999)])
+    const models = ['gemini-2.5-flash', 'gemini-2.5-pro', 'gemini-2.0-flash']
+    // Every key is rate-limited for every model; only the last key answers.
+    for (const k of keys) gateway.on(k, () => replies.googleMinute429())
+    const requests = []
+    for (let round = 0; round < 6; round++) {
+      for (const model of models) {
+        const path = `/api/google-ai-studio/v1beta/models/${model}:generateContent`
+        requests.push(a.fetch(path, googleInit()), b.fetch(path, googleInit()))
+      }
+    }
+    const responses = await Promise.all(requests)
+    expect(responses.every((r) => r.status === 200 || r.status === 429)).toBe(true)
+
+    // Every (key, model) pair that received a 429 has its cooldown in D1, whichever instance saw it.
+    const hit = new Set(
+      gateway.requests
+        .filter((r) => keys.includes(r.key!))
+        .map((r) => `${r.key}|${/models\/([^:]+)/.exec(r.path)![1]}`),
+    )
+    expect([...a.logs, ...b.logs].filter((l) => l.includes('state_write_failed'))).toEqual([])
+    expect(hit.size).toBeGreaterThan(models.length)
+    for (const pair of hit) {
+      const [key, model] = pair.split('|') as [string, string]
+      const row = await keyRow(a.d1, ids[keys.indexOf(key)]!)
+      expect(JSON.parse(row!.cooldowns)[model], pair).toBeGreaterThan(Date.now() / 1000)
+    }
+  })
+
+  test('a block set by one instance is honoured by the other after its next refresh', async () => {
+    gateway.reset()
+    const [victim, other] = [googleKey(500), googleKey(501)]
+    const [victimId] = await a.addKeys('google-ai-studio', [victim, other])
+    // b learns about both keys first (its view is warm), then a finds the victim invalid.
+    for (let i = 0; i < 4; i++) expect((await b.fetch(GEMINI_PATH, googleInit())).status).toBe(200)
+    gateway.on(victim, () => replies.googleInvalidKey())
+    for (let i = 0; i < 4 && (await keyRow(a.d1, victimId!))?.status !== 'blocked'; i++) {
+      await a.fetch(GEMINI_PATH, googleInit())
+    }
+    expect((await keyRow(a.d1, victimId!))?.status).toBe('blocked')
+    const callsBefore = gateway.callsFor(victim)
+    await new Promise((r) => setTimeout(r, 1100)) // b's refresh interval
+    for (let i = 0; i < 6; i++) expect((await b.fetch(GEMINI_PATH, googleInit())).status).toBe(200)
+    // At most the one request that noticed staleness may still use the old view.
+    expect(gateway.callsFor(victim) - callsBefore).toBeLessThanOrEqual(1)
+  })
+})

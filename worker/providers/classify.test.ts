@@ -1,0 +1,145 @@
+import { describe, expect, test } from 'vitest'
+import * as f from '../../test/gateway/fixtures'
+import { classifyAnthropic } from './anthropic'
+import { classifyGoogle } from './google'
+import { classifyOpenAiStyle } from './openai-style'
+import type { CooldownPolicy, UpstreamError } from './types'
+
+// 2026-01-15 12:00 UTC = 04:00 PST: 20 hours to Pacific midnight.
+const policy: CooldownPolicy = {
+  now: Date.parse('2026-01-15T12:00:00Z'),
+  defaultSeconds: 60,
+  creditSeconds: 21_600,
+}
+const err = (status: number, body: string, headers: Record<string, string> = {}): UpstreamError => ({
+  status,
+  body,
+  headers: new Headers(headers),
+})
+
+describe('Google AI Studio', () => {
+  test('a daily quota cools the model until Pacific midnight, although the body carries RetryInfo', () => {
+    expect(classifyGoogle(err(429, f.googleDaily429), policy)).toEqual({
+      kind: 'cooldown',
+      seconds: 20 * 3600,
+      allModels: false,
+      reason: 'daily_quota',
+    })
+  })
+
+  test('a per-minute quota cools for RetryInfo plus a margin', () => {
+    expect(classifyGoogle(err(429, f.googleMinute429), policy)).toMatchObject({
+      kind: 'cooldown',
+      seconds: 58,
+    })
+  })
+
+  test('a 429 without details falls back to the default cooldown', () => {
+    expect(classifyGoogle(err(429, '{"error":{"code":429}}'), policy)).toMatchObject({ seconds: 60 })
+  })
+
+  test('an errors array (streaming calls) is read like a single error', () => {
+    expect(classifyGoogle(err(400, `[${f.googleInvalidKey}]`), policy)).toEqual({
+      kind: 'block',
+      reason: 'API_KEY_INVALID',
+    })
+  })
+
+  test.each([
+    ['invalid key', 400, f.googleInvalidKey, 'API_KEY_INVALID'],
+    ['leaked key', 403, f.googleLeaked, 'LEAKED'],
+    ['suspended key', 403, f.googleSuspended, 'CONSUMER_SUSPENDED'],
+  ])('%s blocks', (_name, status, body, reason) => {
+    expect(classifyGoogle(err(status, body), policy)).toEqual({ kind: 'block', reason })
+  })
+
+  test("the caller's own 400 passes through; overload is transient", () => {
+    expect(classifyGoogle(err(400, f.googleBadRequest), policy)).toEqual({ kind: 'passthrough' })
+    expect(classifyGoogle(err(503, f.googleOverloaded), policy)).toMatchObject({ kind: 'transient' })
+  })
+})
+
+describe('OpenAI-style', () => {
+  test('invalid key blocks with its code', () => {
+    expect(classifyOpenAiStyle(err(401, f.openaiInvalidKey), policy)).toEqual({
+      kind: 'block',
+      reason: '401 invalid_api_key',
+    })
+  })
+
+  test('insufficient_quota is a long cooldown for every model', () => {
+    expect(classifyOpenAiStyle(err(429, f.openaiInsufficientQuota), policy)).toEqual({
+      kind: 'cooldown',
+      seconds: 21_600,
+      allModels: true,
+      reason: 'insufficient_quota',
+    })
+  })
+
+  test.each([
+    [{ 'retry-after': '20' }, 21],
+    [{ 'retry-after-ms': '2500' }, 4],
+    [
+      {
+        'x-ratelimit-remaining-requests': '0',
+        'x-ratelimit-reset-requests': '6m0s',
+        'x-ratelimit-reset-tokens': '1s',
+      },
+      361,
+    ],
+    [
+      {
+        'x-ratelimit-remaining-tokens': '0',
+        'x-ratelimit-reset-requests': '6m0s',
+        'x-ratelimit-reset-tokens': '12ms',
+      },
+      2,
+    ],
+    [{ 'x-ratelimit-reset': String(Date.parse('2026-01-15T12:00:30Z')) }, 31],
+    [{}, 60],
+  ])('rate limit with %j cools for %i s', (headers, seconds) => {
+    expect(classifyOpenAiStyle(err(429, f.openaiRateLimit, headers), policy)).toMatchObject({
+      kind: 'cooldown',
+      seconds,
+      allModels: false,
+    })
+  })
+
+  test('402 (out of credit on OpenRouter, DeepSeek) cools every model for long', () => {
+    expect(
+      classifyOpenAiStyle(err(402, '{"error":{"message":"Insufficient Balance"}}'), policy),
+    ).toMatchObject({
+      kind: 'cooldown',
+      allModels: true,
+      seconds: 21_600,
+    })
+  })
+
+  test('404 and 400 pass through', () => {
+    expect(classifyOpenAiStyle(err(404, '{"error":{"code":"model_not_found"}}'), policy)).toEqual({
+      kind: 'passthrough',
+    })
+  })
+})
+
+describe('Anthropic', () => {
+  test('429 honours retry-after', () => {
+    expect(classifyAnthropic(err(429, f.anthropicRateLimit, { 'retry-after': '30' }), policy)).toMatchObject({
+      kind: 'cooldown',
+      seconds: 31,
+    })
+  })
+
+  test('429 without retry-after uses the ratelimit reset time', () => {
+    const h = { 'anthropic-ratelimit-tokens-reset': '2026-01-15T12:00:09Z' }
+    expect(classifyAnthropic(err(429, f.anthropicRateLimit, h), policy)).toMatchObject({ seconds: 10 })
+  })
+
+  test('401 blocks, 529 is transient', () => {
+    expect(classifyAnthropic(err(401, f.anthropicInvalidKey), policy)).toEqual({
+      kind: 'block',
+      reason: '401 authentication_error',
+    })
+    expect(classifyAnthropic(err(529, f.anthropicOverloaded), policy)).toMatchObject({ kind: 'transient' })
+  })
+})
