@@ -1,0 +1,47 @@
+/**
+ * `pnpm dev`: keyrelay on this machine. Creates `.dev.vars` with a fresh AUTH_KEY the first time
+ * (printed once, never again), applies the committed migrations to the local D1, then runs
+ * `wrangler dev`. Extra arguments go to wrangler (e.g. `pnpm dev --port 9000`).
+ */
+import { spawn, spawnSync } from 'node:child_process'
+import { randomBytes } from 'node:crypto'
+import { existsSync, writeFileSync } from 'node:fs'
+
+const DEV_VARS = '.dev.vars'
+
+function ensureDevVars(): void {
+  if (existsSync(DEV_VARS)) return
+  const authKey = `kr-${randomBytes(24).toString('base64url')}`
+  const text = [
+    '# Local secrets for `wrangler dev`. Gitignored: never commit this file.',
+    `AUTH_KEY=${authKey}`,
+    '',
+    '# Where AI Gateway is. Either your account id and gateway name…',
+    '# CF_ACCOUNT_ID=0123456789abcdef0123456789abcdef',
+    '# (AI_GATEWAY defaults to "keyrelay" in wrangler.toml)',
+    '# …or a full base URL:',
+    '# GATEWAY_URL=https://gateway.ai.cloudflare.com/v1/<account id>/<gateway>',
+    '# AI_GATEWAY_TOKEN=… (only for an authenticated gateway)',
+    '',
+  ].join('\n')
+  writeFileSync(DEV_VARS, text, { mode: 0o600 })
+  console.log(`\nCreated ${DEV_VARS} with a new AUTH_KEY. It is shown this once:\n\n  ${authKey}\n`)
+}
+
+function step(title: string, command: string, args: string[]): void {
+  console.log(`▶ ${title}`)
+  const result = spawnSync(command, args, { stdio: 'inherit', env: { ...process.env, CI: 'true' } })
+  if (result.status !== 0) {
+    console.error(
+      `✖ ${title} failed (exit ${result.status ?? 'signal'}). Run \`pnpm install\` first if wrangler is missing.`,
+    )
+    process.exit(result.status ?? 1)
+  }
+}
+
+ensureDevVars()
+step('Applying migrations to the local D1', 'wrangler', ['d1', 'migrations', 'apply', 'DB', '--local'])
+console.log('▶ Starting keyrelay (wrangler dev)')
+const dev = spawn('wrangler', ['dev', ...process.argv.slice(2)], { stdio: 'inherit' })
+dev.on('exit', (code) => process.exit(code ?? 0))
+for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => dev.kill(signal))
