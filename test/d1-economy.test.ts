@@ -99,7 +99,7 @@ describe('concurrency and several isolates on one D1', () => {
       }
     }
     const responses = await Promise.all(requests)
-    expect(responses.every((r) => r.status === 200 || r.status === 429)).toBe(true)
+    for (const r of responses) expect([200, 429]).toContain(r.status)
 
     // Every (key, model) pair that received a 429 has its cooldown in D1, whichever instance saw it.
     const hit = new Set(

@@ -57,7 +57,7 @@ export class Pool {
   private load(provider: string, now: number): Promise<ProviderView> {
     let pending = this.loading.get(provider)
     if (!pending) {
-      pending = loadProviderPool(this.db, provider)
+      pending = retryIdempotent(() => loadProviderPool(this.db, provider))
         .then(({ rows, maxSeq }) => {
           const view = new ProviderView(rows, maxSeq, now)
           this.views.set(provider, view)
@@ -71,7 +71,7 @@ export class Pool {
 
   private async refresh(provider: string, view: ProviderView, now: number): Promise<void> {
     try {
-      const rows = await changedSince(this.db, provider, view.maxSeq)
+      const rows = await retryIdempotent(() => changedSince(this.db, provider, view.maxSeq))
       view.applyRows(rows)
       // Only rows read here move the cursor: our own writes' seqs could skip a concurrent writer's.
       for (const r of rows) view.maxSeq = Math.max(view.maxSeq, r.seq)
@@ -102,15 +102,15 @@ export class Pool {
   }
 }
 
-const WRITE_RETRY_DELAYS_MS = [20, 60, 150]
+const RETRY_DELAYS_MS = [20, 50, 100, 200, 400, 800]
 
 /**
- * D1 answers "overloaded" (and a shared local SQLite file "SQLITE_BUSY") under contention. D1 retries
- * reads itself but not writes; ours are idempotent (max-merge, `WHERE status = 'active'`), so
- * retrying them cannot apply a change twice.
+ * D1 answers "overloaded" (and a shared local SQLite file "SQLITE_BUSY") under contention. Reads are
+ * safe to repeat, and so are our writes (max-merge, `WHERE status = 'active'`): a retry cannot apply
+ * a change twice.
  */
 async function retryIdempotent<T>(write: () => Promise<T>): Promise<T> {
-  for (const delay of WRITE_RETRY_DELAYS_MS) {
+  for (const delay of RETRY_DELAYS_MS) {
     try {
       return await write()
     } catch {
