@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest'
-import { AuthKeyFormatError, entryAllows, isExpired, parseAuthKeys } from './auth-key'
+import { AuthKeyFormatError, entryAllows, entryAllowsProvider, isExpired, parseAuthKeys } from './auth-key'
 
 describe('AUTH_KEY grammar (one-balance compatible)', () => {
   test('a single unrestricted key', () => {
@@ -21,6 +21,8 @@ describe('AUTH_KEY grammar (one-balance compatible)', () => {
     expect(entryAllows(guest, 'openai', 'gpt-4o')).toBe(true)
     expect(entryAllows(guest, 'anthropic', 'claude')).toBe(false)
     expect(entryAllows(entries[0]!, 'anthropic', undefined)).toBe(true)
+    expect(entryAllowsProvider(guest, 'google-ai-studio')).toBe(true)
+    expect(entryAllowsProvider(guest, 'anthropic')).toBe(false)
   })
 
   test('expiry is inclusive of the stated second', () => {

@@ -63,6 +63,11 @@ export function entryAllows(entry: AuthEntry, provider: string, model: string | 
   return model !== undefined && models.has(model)
 }
 
+/** Whether `entry` may use at least some model of `provider`. */
+export function entryAllowsProvider(entry: AuthEntry, provider: string): boolean {
+  return !entry.rules || entry.rules.has(provider)
+}
+
 export function isExpired(entry: AuthEntry, nowSeconds: number): boolean {
   return entry.expiresAt !== undefined && entry.expiresAt <= nowSeconds
 }

@@ -37,5 +37,7 @@ export const anthropic: ProviderAdapter = {
   authHeader: 'x-api-key',
   formatAuth: (key) => key,
   modelFromPath: modelAfterModelsSegment,
+  modelsPath: 'v1/models',
+  modelsHeaders: { 'anthropic-version': '2023-06-01' },
   classify: classifyAnthropic,
 }

@@ -1,6 +1,6 @@
 import { z } from 'zod'
 import { classifyCommon, cooldownVerdict, modelAfterModelsSegment, parseJson } from './common'
-import { parseProtoDuration, secondsUntilPacificMidnight } from './rate-limit'
+import { parseProtoDuration, parseRetryAfter, secondsUntilPacificMidnight } from './rate-limit'
 import type { CooldownPolicy, ProviderAdapter, UpstreamError, Verdict } from './types'
 
 const Detail = z.object({
@@ -53,7 +53,9 @@ export function classifyGoogle(error: UpstreamError, policy: CooldownPolicy): Ve
       reason: 'daily_quota',
     }
   }
-  const delay = g?.details.map((d) => parseProtoDuration(d.retryDelay)).find((s) => s !== undefined)
+  const delay =
+    g?.details.map((d) => parseProtoDuration(d.retryDelay)).find((s) => s !== undefined) ??
+    parseRetryAfter(error.headers.get('retry-after'), policy.now)
   return cooldownVerdict(delay, policy.defaultSeconds, 'rate_limited')
 }
 
@@ -62,5 +64,8 @@ export const google: ProviderAdapter = {
   formatAuth: (key) => key,
   queryKeyParam: 'key',
   modelFromPath: modelAfterModelsSegment,
+  // Google's own OpenAI-compatible surface; its model ids come back as `models/<id>`.
+  embeddingsPath: 'v1beta/openai/embeddings',
+  modelsPath: 'v1beta/openai/models',
   classify: classifyGoogle,
 }

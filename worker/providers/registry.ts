@@ -13,7 +13,7 @@ const joinSegments = (segments: string[]) => segments.map((s) => decodeURICompon
  */
 export const PROVIDERS = {
   'google-ai-studio': google,
-  openai: openAiStyle(),
+  openai: openAiStyle({ embeddingsPath: 'embeddings', modelsPath: 'models' }),
   anthropic,
   // `{resource}/{deployment}/chat/completions?api-version=…`: the deployment is the model.
   'azure-openai': openAiStyle({
@@ -21,12 +21,12 @@ export const PROVIDERS = {
     formatAuth: (key) => key,
     modelFromPath: (rest) => (rest.length > 2 && rest[1] ? decodeURIComponent(rest[1]) : undefined),
   }),
-  groq: openAiStyle(),
-  mistral: openAiStyle(),
-  deepseek: openAiStyle(),
-  openrouter: openAiStyle(),
-  grok: openAiStyle(),
-  cerebras: openAiStyle(),
+  groq: openAiStyle({ modelsPath: 'models' }),
+  mistral: openAiStyle({ embeddingsPath: 'v1/embeddings', modelsPath: 'v1/models' }),
+  deepseek: openAiStyle({ modelsPath: 'models' }),
+  openrouter: openAiStyle({ modelsPath: 'models' }),
+  grok: openAiStyle({ modelsPath: 'v1/models' }),
+  cerebras: openAiStyle({ modelsPath: 'models' }),
   'perplexity-ai': openAiStyle(),
   cohere: openAiStyle(),
   elevenlabs: openAiStyle({ authHeader: 'xi-api-key', formatAuth: (key) => key, bodyModelField: 'model_id' }),

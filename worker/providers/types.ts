@@ -53,6 +53,12 @@ export interface ProviderAdapter {
   modelFromPath(rest: string[]): string | undefined
   /** JSON body field naming the model when the path does not (default `model`). */
   bodyModelField?: string
+  /** Path (after the slug) of an OpenAI-style embeddings endpoint, if the provider has one. */
+  embeddingsPath?: string
+  /** Path (after the slug) listing models as `{"data": [{"id"}]}`, if the provider has one. */
+  modelsPath?: string
+  /** Headers the provider insists on for that listing (Anthropic's version header). */
+  modelsHeaders?: Record<string, string>
   /** Classifies an error answer from the provider (gateway errors are handled before this). */
   classify(error: UpstreamError, policy: CooldownPolicy): Verdict
 }
