@@ -1,6 +1,7 @@
 import { AutoRouter, type IRequest } from 'itty-router'
 import { addKeys, getKeys, removeKeys } from './admin/keys.routes'
 import { getMetrics } from './admin/metrics.routes'
+import { compatChat, compatEmbeddings, compatModels } from './compat/compat.routes'
 import type { Env } from './config'
 import { AppError, errorResponse } from './http/errors'
 import { log } from './log'
@@ -25,6 +26,10 @@ router
   .post('/admin/api/keys', (req, env) => addKeys(req, env))
   .delete('/admin/api/keys', (req, env) => removeKeys(req, env))
   .get('/admin/api/metrics', (req, env) => getMetrics(req, env))
+  .post('/api/compat/chat/completions', (req, env, ctx) => compatChat(req, env, ctx))
+  .post('/api/compat/embeddings', (req, env, ctx) => compatEmbeddings(req, env, ctx))
+  .get('/api/compat/models', (req, env, ctx) => compatModels(req, env, ctx))
+  .all('/api/compat/*', () => errorResponse(new AppError(404, 'not_found', 'No such compat route')))
   .all('/api/*', (req, env, ctx) => proxyHandler(req, env, ctx))
 
 export default {

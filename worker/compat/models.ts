@@ -1,0 +1,70 @@
+import { z } from 'zod'
+import { entryAllows, entryAllowsProvider, type AuthEntry } from '../auth/auth-key'
+import type { Config, Env } from '../config'
+import { AppError } from '../http/errors'
+import { log } from '../log'
+import { bearer } from '../providers/common'
+import { PROVIDERS } from '../providers/registry'
+import { PROVIDER_IDS, type ProviderId } from '../providers/types'
+import { dispatch } from '../proxy/dispatch'
+
+/** Provider model lists change rarely; one fetch per provider per isolate every 10 minutes. */
+const TTL_MS = 10 * 60 * 1000
+const cache = new Map<ProviderId, { ids: string[]; at: number }>()
+
+const ModelList = z.object({ data: z.array(z.object({ id: z.string() })) })
+
+export interface ModelsInput {
+  env: Env
+  ctx: ExecutionContext
+  config: Config
+  gatewayBase: string
+  entry: AuthEntry
+}
+
+/** `<provider>/<model>` ids this caller may use, in OpenAI's list shape, from every provider with keys. */
+export async function listCompatModels(input: ModelsInput): Promise<unknown> {
+  const providers = PROVIDER_IDS.filter((p) => PROVIDERS[p].modelsPath && entryAllowsProvider(input.entry, p))
+  const lists = await Promise.all(providers.map((p) => modelsOf(p, input)))
+  const data = providers.flatMap((provider, i) =>
+    (lists[i] ?? [])
+      .filter((model) => entryAllows(input.entry, provider, model))
+      .map((model) => ({ id: `${provider}/${model}`, object: 'model', created: 0, owned_by: provider })),
+  )
+  return { object: 'list', data }
+}
+
+async function modelsOf(provider: ProviderId, input: ModelsInput): Promise<string[]> {
+  const hit = cache.get(provider)
+  if (hit && Date.now() - hit.at < TTL_MS) return hit.ids
+  const adapter = PROVIDERS[provider]
+  try {
+    const res = await dispatch({
+      env: input.env,
+      ctx: input.ctx,
+      config: input.config,
+      provider,
+      adapter,
+      model: undefined,
+      target: `${input.gatewayBase}/${provider}/${adapter.modelsPath}`,
+      method: 'GET',
+      headers: new Headers(adapter.modelsHeaders),
+      body: null,
+    })
+    const parsed = ModelList.safeParse(res.ok ? await res.json() : undefined)
+    if (!parsed.success) return []
+    const ids = parsed.data.data.map((m) => m.id.replace(/^models\//, ''))
+    cache.set(provider, { ids, at: Date.now() })
+    return ids
+  } catch (e) {
+    // No keys, all cooling, or the provider is down: that provider contributes no models this time.
+    if (!(e instanceof AppError)) log('internal_error', { provider, error: String(e).slice(0, 200) })
+    return []
+  }
+}
+
+export const bearerAdapterFor = (provider: ProviderId) => ({
+  ...PROVIDERS[provider],
+  authHeader: 'authorization',
+  formatAuth: bearer,
+})
