@@ -1,13 +1,15 @@
 import { Miniflare } from 'miniflare'
 import { readdirSync, readFileSync } from 'node:fs'
 import { BUNDLE, compatibilityDate, ROOT } from './build'
-import { GATEWAY_BASE, MockGateway } from './gateway/mock-gateway'
+import { MockGateway } from './gateway/mock-gateway'
 
 export const AUTH_KEY = 'kr-test-admin-0b7d1f2c9a4e4b6f'
 export const ORIGIN = 'http://keyrelay.test'
 
 export interface Harness {
   mf: Miniflare
+  /** `http://127.0.0.1:<port>` where the Worker listens, for real HTTP clients. */
+  url: string
   gateway: MockGateway
   d1: D1Database
   /** Every line the Worker wrote to stdout/stderr. */
@@ -25,6 +27,9 @@ export interface HarnessOptions {
   /** Share one D1 between instances (several isolates) by pointing them at the same directory. */
   d1Persist?: string
   applyMigrations?: boolean
+  port?: number
+  /** The bundle to run (default: the one the test run built). */
+  scriptPath?: string
 }
 
 /** Runs the committed migrations the way wrangler does: files in name order, split at breakpoints. */
@@ -53,12 +58,15 @@ export async function startWorker(options: HarnessOptions = {}): Promise<Harness
     stream.on('data', (chunk: Buffer) => logs.push(...chunk.toString().split('\n').filter(Boolean)))
 
   const mf = new Miniflare({
+    // A real HTTP listener on a free port, for the SDK tests and the demo.
+    host: '127.0.0.1',
+    port: options.port ?? 0,
     modules: true,
-    scriptPath: BUNDLE,
+    scriptPath: options.scriptPath ?? BUNDLE,
     compatibilityDate: compatibilityDate(),
     d1Databases: { DB: 'keyrelay-test' },
     ...(options.d1Persist ? { d1Persist: options.d1Persist } : {}),
-    bindings: { AUTH_KEY: authKey, GATEWAY_URL: GATEWAY_BASE, ...options.vars },
+    bindings: { AUTH_KEY: authKey, GATEWAY_URL: gateway.base, ...options.vars },
     outboundService: gateway.handle,
     handleRuntimeStdio: (stdout: NodeJS.ReadableStream, stderr: NodeJS.ReadableStream) => {
       collect(stdout)
@@ -71,8 +79,10 @@ export async function startWorker(options: HarnessOptions = {}): Promise<Harness
   const fetch = (path: string, init?: RequestInit) =>
     mf.dispatchFetch(`${ORIGIN}${path}`, init as never) as unknown as Promise<Response>
 
+  const url = (await mf.ready).origin
   return {
     mf,
+    url,
     gateway,
     d1,
     logs,

@@ -4,7 +4,7 @@
  * sits in that provider's header) and that no AUTH_KEY is anywhere in what it receives. Each provider
  * key can be given a behaviour; keys without one answer successfully in the provider's own format.
  */
-import { replies } from './replies'
+import { defaultReply } from './defaults'
 
 export const GATEWAY_BASE = 'http://gateway.test/v1/0123456789abcdef0123456789abcdef/keyrelay'
 
@@ -37,7 +37,14 @@ export class MockGateway {
   /** Strings that must never reach the gateway (the deployment's AUTH_KEY secrets). */
   forbidden: string[] = []
 
-  constructor(readonly base: string = GATEWAY_BASE) {}
+  /**
+   * @param base the gateway base URL requests must fall under
+   * @param label prefixed to generated text, so a demo's answers say where they came from
+   */
+  constructor(
+    readonly base: string = GATEWAY_BASE,
+    readonly label = '',
+  ) {}
 
   /** Gives `key` a behaviour: a reply builder, or a function of the request and its call number. */
   on(key: string, behaviour: Behaviour): this {
@@ -82,6 +89,9 @@ export class MockGateway {
     this.requests.push(seen)
 
     if (!key) this.violations.push(`no provider key in ${keyHeader} for ${provider}`)
+    if (provider === 'compat' && !/^[a-z-]+\/./.test(String(safeJson(body).model ?? ''))) {
+      this.violations.push('compat request without a <provider>/<model> model')
+    }
     const everything = [request.url, ...Object.values(headers), body].join('\n')
     for (const secret of this.forbidden) {
       if (everything.includes(secret))
@@ -92,12 +102,14 @@ export class MockGateway {
     this.calls.set(key ?? '', call)
     const behaviour = key ? this.behaviours.get(key) : undefined
     if (behaviour) return behaviour(seen, call)
-    return defaultReply(provider)
+    return defaultReply(seen, this.label)
   }
 }
 
-function defaultReply(provider: string): Response {
-  if (provider === 'google-ai-studio') return replies.googleOk()
-  if (provider === 'anthropic') return replies.anthropicOk()
-  return replies.openaiOk()
+function safeJson(text: string): Record<string, unknown> {
+  try {
+    return JSON.parse(text) as Record<string, unknown>
+  } catch {
+    return {}
+  }
 }
