@@ -6,10 +6,10 @@ export const ROOT = fileURLToPath(new URL('..', import.meta.url))
 export const BUNDLE = `${ROOT}.test-build/worker.js`
 
 /** The same bundling wrangler does for deployment: ESM for workerd, with worker export conditions. */
-export async function buildWorker(): Promise<void> {
+export async function buildWorker(outfile = BUNDLE): Promise<void> {
   await build({
     entryPoints: [`${ROOT}worker/index.ts`],
-    outfile: BUNDLE,
+    outfile,
     bundle: true,
     format: 'esm',
     platform: 'neutral',
