@@ -38,12 +38,18 @@ export class Pool {
         throw new AppError(503, 'storage_unavailable', 'The key store is unavailable; try again shortly')
       }
     }
-    if (view.stale) {
-      // This isolate changed the pool itself (admin API): the caller must see the change now.
-      // A refresh already in flight may have read before that change: wait for it, then read again.
-      view.stale = false
-      if (view.refreshing) await view.refreshing
-      await this.refresh(provider, view, now)
+    if (view.stale || view.syncing) {
+      // This isolate changed the pool itself (admin API): every request must see the change, so
+      // all that arrive meanwhile wait for the same sync. A refresh already in flight may have read
+      // before the change: the sync waits for it, then reads again.
+      if (!view.syncing) {
+        view.stale = false
+        view.syncing = (async () => {
+          if (view.refreshing) await view.refreshing
+          await this.refresh(provider, view, now)
+        })().finally(() => (view.syncing = undefined))
+      }
+      await view.syncing
       return view
     }
     if (now - view.refreshedAt >= this.refreshMs && !view.refreshing) {

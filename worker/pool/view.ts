@@ -43,6 +43,8 @@ export class ProviderView {
   refreshing: Promise<void> | undefined
   /** Set when this isolate changed the pool through the admin API. */
   stale = false
+  /** The refresh every request waits for after such a change. */
+  syncing: Promise<void> | undefined
 
   constructor(rows: PoolRow[], maxSeq: number, now: number) {
     this.applyRows(rows)
