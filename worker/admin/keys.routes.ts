@@ -1,20 +1,22 @@
-import { authenticateAdmin } from '../auth/client-auth'
-import { loadConfig, type Env } from '../config'
-import { deleteKeys, insertKeys, listKeys } from '../db/admin.repo'
+import type { Env } from '../config'
+import { deleteKeys, insertKeys, listKeys, updateKey } from '../db/admin.repo'
 import { dbFor } from '../db/client'
-import type { KeyRow } from '../db/schema'
 import { AppError } from '../http/errors'
 import { parseJsonBody, parseQuery } from '../http/validate'
-import { maskKey } from '../log'
 import { poolFor } from '../pool/pool'
-import { AddKeysBody, DeleteKeysBody, ListKeysQuery, normaliseKeys } from './keys.schemas'
-
-async function admin(request: Request, env: Env): Promise<void> {
-  await authenticateAdmin(loadConfig(env).authKeys, request.headers, Date.now() / 1000)
-}
+import { requireAdmin } from './guard'
+import { presentKey } from './present'
+import {
+  AddKeysBody,
+  DeleteKeysBody,
+  KeyIdParam,
+  ListKeysQuery,
+  normaliseKeys,
+  PatchKeyBody,
+} from './keys.schemas'
 
 export async function addKeys(request: Request, env: Env): Promise<Response> {
-  await admin(request, env)
+  const config = await requireAdmin(request, env)
   const body = await parseJsonBody(request, AddKeysBody)
   const { unique, duplicates, malformedAt } = normaliseKeys(body.keys)
   if (malformedAt !== undefined) {
@@ -32,45 +34,37 @@ export async function addKeys(request: Request, env: Env): Promise<Response> {
     nowSeconds: Math.floor(Date.now() / 1000),
   })
   // This isolate's next request sees the new keys at once; other isolates at their next refresh.
-  poolFor(env.DB, loadConfig(env).poolRefreshMs).invalidate(body.provider)
+  poolFor(env.DB, config.poolRefreshMs).invalidate(body.provider)
   return Response.json({ added, skipped: duplicates + unique.length - added })
 }
 
 export async function getKeys(request: Request, env: Env): Promise<Response> {
-  await admin(request, env)
+  await requireAdmin(request, env)
   const query = parseQuery(new URL(request.url), ListKeysQuery)
   const { rows, total } = await listKeys(dbFor(env.DB), query)
   const now = Date.now() / 1000
-  return Response.json({ keys: rows.map((r) => present(r, now)), total })
+  return Response.json({ keys: rows.map((r) => presentKey(r, now)), total })
 }
 
 export async function removeKeys(request: Request, env: Env): Promise<Response> {
-  await admin(request, env)
+  const config = await requireAdmin(request, env)
   const body = await parseJsonBody(request, DeleteKeysBody)
   const deleted = await deleteKeys(dbFor(env.DB), [...new Set(body.ids)])
-  poolFor(env.DB, loadConfig(env).poolRefreshMs).invalidate()
+  poolFor(env.DB, config.poolRefreshMs).invalidate()
   return Response.json({ deleted })
 }
 
-/** The listing shape: masked key, running cooldowns only. */
-function present(row: KeyRow, nowSeconds: number) {
-  const cooldowns: Record<string, { until: number }> = {}
-  try {
-    for (const [model, until] of Object.entries(JSON.parse(row.cooldowns) as Record<string, number>)) {
-      if (typeof until === 'number' && until > nowSeconds) cooldowns[model] = { until }
-    }
-  } catch {
-    // An unreadable cooldown map is shown as none; the proxy treats it the same way.
-  }
-  return {
-    id: row.id,
-    provider: row.provider,
-    key: maskKey(row.key),
-    status: row.status,
-    remark: row.remark,
-    blockedReason: row.blockedReason,
-    blockedAt: row.blockedAt,
-    createdAt: row.createdAt,
-    cooldowns,
-  }
+/** `PATCH /admin/api/keys/:id`: block or unblock by hand, clear cooldowns, edit the remark. */
+export async function patchKey(
+  request: Request & { params: Record<string, string> },
+  env: Env,
+): Promise<Response> {
+  const config = await requireAdmin(request, env)
+  const id = KeyIdParam.safeParse(request.params.id)
+  if (!id.success) throw new AppError(400, 'invalid_id', 'The key id must be a positive integer')
+  const patch = await parseJsonBody(request, PatchKeyBody)
+  const row = await updateKey(dbFor(env.DB), id.data, patch, Math.floor(Date.now() / 1000))
+  if (!row) throw new AppError(404, 'key_not_found', `No key with id ${id.data}`)
+  poolFor(env.DB, config.poolRefreshMs).invalidate(row.provider)
+  return Response.json(presentKey(row, Date.now() / 1000))
 }

@@ -36,3 +36,37 @@ export function normaliseKeys(raw: string[]): { unique: string[]; duplicates: nu
   }
   return { unique: [...unique], duplicates }
 }
+
+export const KeyIdParam = z.coerce.number().int().positive()
+
+export const PatchKeyBody = z
+  .object({
+    status: z.enum(['active', 'blocked']).optional(),
+    clearCooldowns: z.literal(true).optional(),
+    remark: z.string().max(200).optional(),
+  })
+  .strict()
+  .refine((p) => p.status !== undefined || p.clearCooldowns || p.remark !== undefined, {
+    message: 'nothing to change: give status, clearCooldowns or remark',
+  })
+
+export type KeyPatch = z.infer<typeof PatchKeyBody>
+
+/** Either explicit ids, or a provider's keys (optionally of one status) page by page. */
+export const CheckKeysBody = z.union([
+  z.object({ ids: z.array(z.number().int().positive()).min(1).max(MAX_KEYS_PER_CALL) }).strict(),
+  z
+    .object({
+      provider: z.enum(PROVIDER_IDS),
+      status: z.enum(['active', 'blocked']).optional(),
+      afterId: z.number().int().min(0).default(0),
+    })
+    .strict(),
+])
+
+export const StatsQuery = z.object({
+  provider: z.enum(PROVIDER_IDS).optional(),
+  keyId: z.coerce.number().int().positive().optional(),
+  /** Unix seconds; default: the last 24 hours. */
+  since: z.coerce.number().int().min(0).optional(),
+})

@@ -1,4 +1,5 @@
 import { and, asc, count, eq, inArray, ne, sql, type SQL } from 'drizzle-orm'
+import type { SQLiteUpdateSetSource } from 'drizzle-orm/sqlite-core'
 import type { Db } from './client'
 import { batch } from './meter'
 import { NEXT_SEQ } from './pool.repo'
@@ -96,4 +97,31 @@ export async function deleteKeys(db: Db, ids: number[]): Promise<number> {
   if (!first) return 0
   const results = await db.batch([first, ...others])
   return results.reduce((sum, r) => sum + r.length, 0)
+}
+
+/** Applies an admin patch in one statement; blocking keeps an existing block's reason and time. */
+export async function updateKey(
+  db: Db,
+  id: number,
+  patch: { status?: 'active' | 'blocked'; clearCooldowns?: true; remark?: string },
+  nowSeconds: number,
+): Promise<KeyRow | undefined> {
+  const set: SQLiteUpdateSetSource<typeof keys> = { seq: sql.raw(NEXT_SEQ) }
+  if (patch.remark !== undefined) set.remark = patch.remark
+  if (patch.clearCooldowns) Object.assign(set, { cooldowns: '{}', cooldownNext: null })
+  if (patch.status === 'active')
+    Object.assign(set, { status: 'active', blockedReason: null, blockedAt: null })
+  if (patch.status === 'blocked') {
+    Object.assign(set, {
+      status: 'blocked',
+      blockedReason: sql`CASE WHEN ${keys.status} = 'blocked' THEN ${keys.blockedReason} ELSE 'manual' END`,
+      blockedAt: sql`CASE WHEN ${keys.status} = 'blocked' THEN ${keys.blockedAt} ELSE ${nowSeconds} END`,
+    })
+  }
+  const [row] = await db
+    .update(keys)
+    .set(set)
+    .where(and(eq(keys.id, id), ne(keys.status, 'deleted')))
+    .returning()
+  return row
 }
