@@ -15,6 +15,11 @@ export interface Env {
   DEFAULT_COOLDOWN_SECONDS?: string
   CREDIT_COOLDOWN_SECONDS?: string
   POOL_REFRESH_SECONDS?: string
+  STATS_FLUSH_SECONDS?: string
+  STATS_RETENTION_DAYS?: string
+  CHECK_BATCH_SIZE?: string
+  SCHEDULED_RECOVERY?: string
+  RECOVERY_BATCH_SIZE?: string
 }
 
 const seconds = (fallback: number, max: number) => z.coerce.number().int().min(1).max(max).default(fallback)
@@ -52,6 +57,13 @@ const EnvSchema = z.object({
   DEFAULT_COOLDOWN_SECONDS: seconds(60, 86_400),
   CREDIT_COOLDOWN_SECONDS: seconds(6 * 3600, 7 * 86_400),
   POOL_REFRESH_SECONDS: seconds(5, 3600),
+  // The longest an isolate holds usage counts before writing them: what a dying isolate can lose.
+  STATS_FLUSH_SECONDS: seconds(5, 60),
+  STATS_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(30),
+  // Keys checked per admin call: each is a subrequest (50 per request on the free plan, D1 included).
+  CHECK_BATCH_SIZE: z.coerce.number().int().min(1).max(500).default(20),
+  SCHEDULED_RECOVERY: z.enum(['on', 'off'], { error: 'must be "on" or "off"' }).default('on'),
+  RECOVERY_BATCH_SIZE: z.coerce.number().int().min(1).max(500).default(20),
 })
 
 export interface Config {
@@ -63,6 +75,11 @@ export interface Config {
   defaultCooldownSeconds: number
   creditCooldownSeconds: number
   poolRefreshMs: number
+  statsFlushMs: number
+  statsRetentionDays: number
+  checkBatchSize: number
+  scheduledRecovery: boolean
+  recoveryBatchSize: number
 }
 
 // Parsed once per isolate: env is the same object for every request an isolate serves.
@@ -93,6 +110,11 @@ export function loadConfig(env: Env): Config {
     defaultCooldownSeconds: e.DEFAULT_COOLDOWN_SECONDS,
     creditCooldownSeconds: e.CREDIT_COOLDOWN_SECONDS,
     poolRefreshMs: e.POOL_REFRESH_SECONDS * 1000,
+    statsFlushMs: e.STATS_FLUSH_SECONDS * 1000,
+    statsRetentionDays: e.STATS_RETENTION_DAYS,
+    checkBatchSize: e.CHECK_BATCH_SIZE,
+    scheduledRecovery: e.SCHEDULED_RECOVERY === 'on',
+    recoveryBatchSize: e.RECOVERY_BATCH_SIZE,
   }
   cache.set(env, config)
   return config

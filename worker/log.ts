@@ -13,6 +13,11 @@ export type LogEvent =
   | 'state_write_failed'
   | 'config_invalid'
   | 'internal_error'
+  | 'stats_flush_failed'
+  | 'key_checked'
+  | 'key_restored'
+  | 'cooldowns_swept'
+  | 'stats_pruned'
 
 export function log(event: LogEvent, fields: Record<string, string | number | boolean | undefined>): void {
   console.log(JSON.stringify({ event, ...fields }))

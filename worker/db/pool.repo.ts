@@ -59,7 +59,8 @@ export async function setCooldown(
   const r = await all<PoolRow>(
     d1
       .prepare(
-        `UPDATE keys SET cooldowns = json_set(cooldowns, ?1, max(?2, coalesce(json_extract(cooldowns, ?1), 0))), seq = ${NEXT_SEQ}
+        `UPDATE keys SET cooldowns = json_set(cooldowns, ?1, max(?2, coalesce(json_extract(cooldowns, ?1), 0))),
+           cooldown_next = min(coalesce(cooldown_next, ?2), ?2), seq = ${NEXT_SEQ}
          WHERE id = ?3 AND status = 'active' RETURNING ${COLUMNS}`,
       )
       .bind(jsonPath(model), until, id),

@@ -1,3 +1,4 @@
+import { sql } from 'drizzle-orm'
 import { index, integer, sqliteTable, text, uniqueIndex } from 'drizzle-orm/sqlite-core'
 
 export const KEY_STATUSES = ['active', 'blocked', 'deleted'] as const
@@ -26,14 +27,46 @@ export const keys = sqliteTable(
     /** Unix seconds. */
     blockedAt: integer('blocked_at'),
     cooldowns: text('cooldowns').notNull().default('{}'),
+    /**
+     * Unix seconds at or before which some cooldown expires (null: none). Never later than the true
+     * soonest expiry, so the sweep that clears expired cooldowns reads only rows that have one.
+     */
+    cooldownNext: integer('cooldown_next'),
     seq: integer('seq').notNull().default(0),
     /** Unix seconds. */
     createdAt: integer('created_at').notNull(),
+    /** Unix seconds of the last health check (manual or scheduled). */
+    checkedAt: integer('checked_at'),
   },
   (t) => [
     uniqueIndex('keys_provider_key').on(t.provider, t.key),
     index('keys_provider_seq').on(t.provider, t.seq),
+    // Partial indexes: they cost a write only for rows they hold (cooling, or blocked keys).
+    index('keys_cooldown_next')
+      .on(t.cooldownNext)
+      .where(sql`cooldown_next IS NOT NULL`),
+    index('keys_blocked_checked')
+      .on(t.checkedAt)
+      .where(sql`status = 'blocked'`),
   ],
 )
 
 export type KeyRow = typeof keys.$inferSelect
+
+/**
+ * Usage counts, appended in batches: every stats flush of an isolate inserts one row per hour it
+ * covers, holding all its (key, model) increments as a JSON array. A flush costs the same couple of
+ * rows written whether it carries one key or ten thousand; per-key rows would cost a row per key used.
+ * Reads aggregate with json_each (admin only); the cron compacts finished hours into few rows.
+ */
+export const usageBatches = sqliteTable(
+  'usage_batches',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    /** Unix seconds at the start of the hour every entry belongs to. */
+    hour: integer('hour').notNull(),
+    /** JSON array of UsageEntry (worker/db/stats.repo.ts). */
+    entries: text('entries').notNull(),
+  },
+  (t) => [index('usage_batches_hour').on(t.hour)],
+)

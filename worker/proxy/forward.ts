@@ -5,6 +5,7 @@ import type { Pool } from '../pool/pool'
 import type { PoolKey, ProviderView } from '../pool/view'
 import { ALL_MODELS } from '../pool/view'
 import type { ProviderAdapter, Verdict } from '../providers/types'
+import type { UsageEvent } from '../stats/buffer'
 import { detectGatewayError, gatewayAppError } from './gateway-error'
 import { downstreamHeaders } from './headers'
 
@@ -22,6 +23,8 @@ export interface ForwardInput {
   headers: Headers
   /** Read once, replayed byte-identical on every attempt. */
   body: ArrayBuffer | null
+  /** Counts every upstream call per key and model, in memory. */
+  stats: { record(e: UsageEvent): void }
 }
 
 const BACKOFF_BASE_MS = 100
@@ -70,14 +73,19 @@ async function attempts(input: ForwardInput, writes: Promise<void>[]): Promise<R
         attempt,
         error: String(e).slice(0, 200),
       })
+      count(input, key, 'error', 0, 'network')
       backoff = true
       continue
     }
-    if (res.status < 400) return relay(res)
+    if (res.status < 400) {
+      count(input, key, 'success')
+      return relay(res)
+    }
 
     const body = await res.text()
     const gateway = detectGatewayError(res.status, body)
     if (gateway) {
+      count(input, key, 'error', res.status, 'gateway_error')
       log('gateway_error', {
         provider: input.provider,
         status: res.status,
@@ -90,6 +98,8 @@ async function attempts(input: ForwardInput, writes: Promise<void>[]): Promise<R
       { status: res.status, headers: res.headers, body },
       { now, defaultSeconds: config.defaultCooldownSeconds, creditSeconds: config.creditCooldownSeconds },
     )
+    const reason = verdict.kind === 'passthrough' ? String(res.status) : verdict.reason
+    count(input, key, res.status === 429 ? 'rate_limited' : 'error', res.status, reason)
     const replay = new Response(body, {
       status: res.status,
       statusText: res.statusText,
@@ -110,6 +120,16 @@ async function attempts(input: ForwardInput, writes: Promise<void>[]): Promise<R
   if (last) return last
   if (tried.size === 0) rejectWhenNothingEligible(view, model, input.provider)
   throw new AppError(502, 'upstream_unreachable', `Could not reach AI Gateway for ${input.provider}`)
+}
+
+function count(
+  input: ForwardInput,
+  key: PoolKey,
+  outcome: UsageEvent['outcome'],
+  status?: number,
+  reason?: string,
+): void {
+  input.stats.record({ keyId: key.id, provider: input.provider, model: input.model, outcome, status, reason })
 }
 
 function withKey(input: ForwardInput, key: PoolKey): Headers {

@@ -1,0 +1,153 @@
+import { all, batch } from './meter'
+
+/** Increments for one (key, model, hour), as the stats buffer gathers them. */
+export interface StatsDelta {
+  keyId: number
+  provider: string
+  model: string
+  hour: number
+  requests: number
+  successes: number
+  rateLimited: number
+  errors: number
+  lastUsed: number
+  lastErrorAt: number | null
+  lastErrorStatus: number | null
+  lastErrorReason: string | null
+}
+
+/**
+ * One entry of a usage batch: [keyId, provider, model, requests, successes, rateLimited, errors,
+ * lastUsed, lastError]. lastError is `<12-digit unix time>|<status>|<reason>` so that max() over the
+ * text picks the newest error in SQL.
+ */
+type UsageEntry = [number, string, string, number, number, number, number, number, string | null]
+
+/** Entries per batch row: keeps a row far below D1's 2 MB row limit even for huge pools. */
+const ENTRIES_PER_ROW = 1000
+
+function toEntry(d: StatsDelta): UsageEntry {
+  const lastError =
+    d.lastErrorAt === null
+      ? null
+      : `${String(d.lastErrorAt).padStart(12, '0')}|${d.lastErrorStatus ?? 0}|${d.lastErrorReason ?? ''}`
+  return [
+    d.keyId,
+    d.provider,
+    d.model,
+    d.requests,
+    d.successes,
+    d.rateLimited,
+    d.errors,
+    d.lastUsed,
+    lastError,
+  ]
+}
+
+function rowsFor(d1: D1Database, hour: number, entries: UsageEntry[]): D1PreparedStatement[] {
+  const statements: D1PreparedStatement[] = []
+  for (let i = 0; i < entries.length; i += ENTRIES_PER_ROW) {
+    const chunk = JSON.stringify(entries.slice(i, i + ENTRIES_PER_ROW))
+    statements.push(d1.prepare('INSERT INTO usage_batches (hour, entries) VALUES (?1, ?2)').bind(hour, chunk))
+  }
+  return statements
+}
+
+/** Appends a flush: one row per hour it covers (per 1,000 entries), all in one transaction. */
+export async function appendUsage(d1: D1Database, deltas: StatsDelta[]): Promise<void> {
+  const byHour = new Map<number, UsageEntry[]>()
+  for (const d of deltas) {
+    const list = byHour.get(d.hour) ?? []
+    list.push(toEntry(d))
+    byHour.set(d.hour, list)
+  }
+  const statements = [...byHour].flatMap(([hour, entries]) => rowsFor(d1, hour, entries))
+  if (statements.length > 0) await batch(d1, statements)
+}
+
+export interface StatsRow {
+  key_id: number
+  provider: string
+  model: string
+  hour: number
+  requests: number
+  successes: number
+  rate_limited: number
+  errors: number
+  last_used: number | null
+  last_error: string | null
+}
+
+const AGGREGATE = `SELECT b.hour AS hour,
+  json_extract(j.value, '$[0]') AS key_id, json_extract(j.value, '$[1]') AS provider,
+  json_extract(j.value, '$[2]') AS model,
+  sum(json_extract(j.value, '$[3]')) AS requests, sum(json_extract(j.value, '$[4]')) AS successes,
+  sum(json_extract(j.value, '$[5]')) AS rate_limited, sum(json_extract(j.value, '$[6]')) AS errors,
+  max(json_extract(j.value, '$[7]')) AS last_used, max(json_extract(j.value, '$[8]')) AS last_error
+FROM usage_batches AS b, json_each(b.entries) AS j`
+
+/** Usage per (hour, key, model) from `since` on (an index range on hour), optionally narrowed. */
+export async function usageSince(
+  d1: D1Database,
+  filter: { since: number; until?: number; provider?: string | undefined; keyId?: number | undefined },
+): Promise<StatsRow[]> {
+  const r = await all<StatsRow>(
+    d1
+      .prepare(
+        `${AGGREGATE}
+         WHERE b.hour >= ?1 AND (?2 IS NULL OR b.hour < ?2)
+           AND (?3 IS NULL OR json_extract(j.value, '$[1]') = ?3)
+           AND (?4 IS NULL OR json_extract(j.value, '$[0]') = ?4)
+         GROUP BY b.hour, key_id, model`,
+      )
+      .bind(filter.since, filter.until ?? null, filter.provider ?? null, filter.keyId ?? null),
+  )
+  return r.results
+}
+
+export function parseLastError(text: string | null): { at: number; status: number; reason: string } | null {
+  if (!text) return null
+  const [at, status, ...reason] = text.split('|')
+  return { at: Number(at), status: Number(status), reason: reason.join('|') }
+}
+
+/**
+ * Folds every finished hour that has several batch rows into as few rows as its entries need. The
+ * delete and the inserts run in one transaction, so a failure leaves the hour as it was.
+ */
+export async function compactUsage(d1: D1Database, beforeHour: number): Promise<number> {
+  const hours = await all<{ hour: number; n: number; maxId: number }>(
+    d1
+      .prepare(
+        'SELECT hour, count(*) AS n, max(id) AS maxId FROM usage_batches WHERE hour < ?1 GROUP BY hour HAVING count(*) > 1',
+      )
+      .bind(beforeHour),
+  )
+  let folded = 0
+  for (const { hour, n, maxId } of hours.results) {
+    const rows = await usageSince(d1, { since: hour, until: hour + 1 })
+    const entries: UsageEntry[] = rows.map((r) => [
+      r.key_id,
+      r.provider,
+      r.model,
+      r.requests,
+      r.successes,
+      r.rate_limited,
+      r.errors,
+      r.last_used ?? 0,
+      r.last_error,
+    ])
+    await batch(d1, [
+      d1.prepare('DELETE FROM usage_batches WHERE hour = ?1 AND id <= ?2').bind(hour, maxId),
+      ...rowsFor(d1, hour, entries),
+    ])
+    folded += n
+  }
+  return folded
+}
+
+/** Deletes usage older than `before` (unix seconds), through the hour index. */
+export async function pruneUsage(d1: D1Database, before: number): Promise<number> {
+  const r = await all(d1.prepare('DELETE FROM usage_batches WHERE hour < ?1').bind(before))
+  return r.meta.changes ?? 0
+}
