@@ -1,5 +1,8 @@
 import { AutoRouter, type IRequest } from 'itty-router'
-import { addKeys, getKeys, removeKeys } from './admin/keys.routes'
+import { checkKeysRoute } from './admin/check.routes'
+import { addKeys, getKeys, patchKey, removeKeys } from './admin/keys.routes'
+import { getStats } from './admin/stats.routes'
+import { runScheduled } from './health/scheduled'
 import { getMetrics } from './admin/metrics.routes'
 import { compatChat, compatEmbeddings, compatModels } from './compat/compat.routes'
 import type { Env } from './config'
@@ -26,6 +29,9 @@ router
   .post('/admin/api/keys', (req, env) => addKeys(req, env))
   .delete('/admin/api/keys', (req, env) => removeKeys(req, env))
   .get('/admin/api/metrics', (req, env) => getMetrics(req, env))
+  .post('/admin/api/keys/check', (req, env) => checkKeysRoute(req, env))
+  .patch('/admin/api/keys/:id', (req, env) => patchKey(req, env))
+  .get('/admin/api/stats', (req, env) => getStats(req, env))
   .post('/api/compat/chat/completions', (req, env, ctx) => compatChat(req, env, ctx))
   .post('/api/compat/embeddings', (req, env, ctx) => compatEmbeddings(req, env, ctx))
   .get('/api/compat/models', (req, env, ctx) => compatModels(req, env, ctx))
@@ -34,4 +40,6 @@ router
 
 export default {
   fetch: (request: Request, env: Env, ctx: ExecutionContext) => router.fetch(request, env, ctx),
+  // Returned, not waitUntil'd: the runtime keeps a scheduled invocation alive until it settles.
+  scheduled: (_controller: ScheduledController, env: Env) => runScheduled(env),
 } satisfies ExportedHandler<Env>

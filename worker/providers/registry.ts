@@ -28,9 +28,19 @@ export const PROVIDERS = {
   grok: openAiStyle({ modelsPath: 'v1/models' }),
   cerebras: openAiStyle({ modelsPath: 'models' }),
   'perplexity-ai': openAiStyle(),
-  cohere: openAiStyle(),
-  elevenlabs: openAiStyle({ authHeader: 'xi-api-key', formatAuth: (key) => key, bodyModelField: 'model_id' }),
-  cartesia: openAiStyle({ authHeader: 'x-api-key', formatAuth: (key) => key, bodyModelField: 'model_id' }),
+  cohere: openAiStyle({ probe: { path: 'v1/models' } }),
+  elevenlabs: openAiStyle({
+    authHeader: 'xi-api-key',
+    formatAuth: (key) => key,
+    bodyModelField: 'model_id',
+    probe: { path: 'v1/models' },
+  }),
+  cartesia: openAiStyle({
+    authHeader: 'x-api-key',
+    formatAuth: (key) => key,
+    bodyModelField: 'model_id',
+    probe: { path: 'voices', headers: { 'cartesia-version': '2024-06-10' } },
+  }),
   // `@cf/meta/llama-3.1-8b-instruct`: the model is the path itself (unless it is the OpenAI-style route).
   'workers-ai': openAiStyle({
     modelFromPath: (rest) => (rest[0]?.startsWith('@') ? joinSegments(rest) : undefined),
@@ -45,8 +55,15 @@ export const PROVIDERS = {
     modelFromPath: (rest) =>
       rest[0] === 'models' && rest.length >= 3 ? joinSegments(rest.slice(1, 3)) : undefined,
     bodyModelField: 'version',
+    probe: { path: 'account' },
   }),
 } satisfies Record<ProviderId, ProviderAdapter>
+
+/** A provider's probe: its own, or else its model list. */
+export function probeOf(adapter: ProviderAdapter): ProviderAdapter['probe'] {
+  if (adapter.probe) return adapter.probe
+  return adapter.modelsPath ? { path: adapter.modelsPath, headers: adapter.modelsHeaders } : undefined
+}
 
 export function isProviderId(value: string): value is ProviderId {
   return (PROVIDER_IDS as readonly string[]).includes(value)

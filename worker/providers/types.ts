@@ -59,6 +59,11 @@ export interface ProviderAdapter {
   modelsPath?: string
   /** Headers the provider insists on for that listing (Anthropic's version header). */
   modelsHeaders?: Record<string, string>
+  /**
+   * The cheapest call that proves a key works without spending generation quota (a GET, usually
+   * the model list). Undefined: this provider's keys cannot be checked.
+   */
+  probe?: { path: string; headers?: Record<string, string> }
   /** Classifies an error answer from the provider (gateway errors are handled before this). */
   classify(error: UpstreamError, policy: CooldownPolicy): Verdict
 }

@@ -1,0 +1,116 @@
+import type { Config, Env } from '../config'
+import { blockedToRecheck, markChecked, unblockKey, type CheckRow } from '../db/health.repo'
+import { blockKey, setCooldown } from '../db/pool.repo'
+import { log, maskKey } from '../log'
+import { poolFor } from '../pool/pool'
+import { ALL_MODELS } from '../pool/view'
+import { PROVIDERS } from '../providers/registry'
+import type { ProviderId } from '../providers/types'
+import { probeKey, type ProbeResult } from './probe'
+
+/** Workers allow six simultaneous outgoing connections per request. */
+const CONCURRENCY = 6
+
+export interface CheckReport {
+  id: number
+  provider: string
+  key: string
+  result: ProbeResult['result']
+  status?: number
+  reason?: string
+  /** What the check changed, if anything. */
+  change: 'blocked' | 'restored' | 'cooling' | null
+}
+
+export interface CheckInput {
+  env: Env
+  config: Config
+  gatewayBase: string
+  rows: CheckRow[]
+}
+
+/** Probes keys with bounded concurrency and applies what each answer proves; inconclusive changes nothing. */
+export async function checkKeys(input: CheckInput): Promise<CheckReport[]> {
+  const reports = await mapLimit(input.rows, CONCURRENCY, (row) => checkOne(input, row))
+  await markChecked(
+    input.env.DB,
+    input.rows.map((r) => r.id),
+    Math.floor(Date.now() / 1000),
+  )
+  const changed = new Set(reports.filter((r) => r.change).map((r) => r.provider))
+  const pool = poolFor(input.env.DB, input.config.poolRefreshMs)
+  for (const provider of changed) pool.invalidate(provider)
+  return reports
+}
+
+async function checkOne(input: CheckInput, row: CheckRow): Promise<CheckReport> {
+  const adapter = PROVIDERS[row.provider as ProviderId]
+  const probe: ProbeResult = adapter
+    ? await probeKey({
+        config: input.config,
+        gatewayBase: input.gatewayBase,
+        provider: row.provider,
+        adapter,
+        key: row.key,
+      })
+    : { result: 'unsupported' }
+  const report: CheckReport = {
+    id: row.id,
+    provider: row.provider,
+    key: maskKey(row.key),
+    result: probe.result,
+    change: null,
+  }
+  if (probe.result !== 'unsupported') report.status = probe.status
+  if ('reason' in probe) report.reason = probe.reason
+  const fields = { provider: row.provider, keyId: row.id, key: report.key }
+  const d1 = input.env.DB
+  const now = Math.floor(Date.now() / 1000)
+
+  if (probe.result === 'valid' && row.status === 'blocked') {
+    if (await unblockKey(d1, row.id)) {
+      report.change = 'restored'
+      log('key_restored', fields)
+    }
+  } else if (probe.result === 'invalid' && row.status === 'active') {
+    if (await blockKey(d1, row.id, probe.reason, now)) {
+      report.change = 'blocked'
+      log('key_blocked', { ...fields, reason: probe.reason, via: 'check' })
+    }
+  } else if (probe.result === 'cooling' && row.status === 'active') {
+    // A model list answering 429 says the key as a whole is limited, not one model.
+    if (await setCooldown(d1, row.id, ALL_MODELS, now + probe.seconds)) {
+      report.change = 'cooling'
+      log('cooldown_set', {
+        ...fields,
+        scope: ALL_MODELS,
+        seconds: probe.seconds,
+        reason: probe.reason,
+        via: 'check',
+      })
+    }
+  }
+  return report
+}
+
+/**
+ * The scheduled recovery: re-checks the blocked keys checked longest ago and restores those that now
+ * answer as valid. Only a valid answer restores a key: invalid, rate-limited or inconclusive leave it.
+ */
+export async function recoverBlockedKeys(input: Omit<CheckInput, 'rows'>): Promise<CheckReport[]> {
+  const rows = await blockedToRecheck(input.env.DB, input.config.recoveryBatchSize)
+  return rows.length > 0 ? checkKeys({ ...input, rows }) : []
+}
+
+async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const results: R[] = new Array(items.length)
+  let next = 0
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++
+      results[i] = await fn(items[i] as T)
+    }
+  }
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker))
+  return results
+}
