@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import { AUTH_KEY, startWorker, type Harness } from './harness'
-import { adminHeaders, errorCode, googleInit, GEMINI_PATH, googleKey } from './helpers'
+import { adminHeaders, errorCode, googleInit, GEMINI_PATH, googleKey, openaiInit } from './helpers'
 
 let h: Harness
 beforeAll(async () => {
@@ -166,6 +166,27 @@ describe('listing and deleting', () => {
     const res = await h.fetch(GEMINI_PATH, googleInit())
     expect(res.status).toBe(503)
     expect(await errorCode(res)).toBe('no_keys')
+  })
+
+  test('after keys are deleted and others added, a burst of requests uses only the new ones', async () => {
+    const doomed = Array.from({ length: 3 }, (_, i) => `sk-doomed-00000000000000${i}`)
+    const doomedIds = await h.addKeys('deepseek', doomed)
+    // Warm the isolate's view of deepseek with the doomed keys.
+    for (let i = 0; i < 3; i++) await h.fetch('/api/deepseek/chat/completions', openaiInit('deepseek-chat'))
+    await h.fetch('/admin/api/keys', {
+      method: 'DELETE',
+      headers: adminHeaders(),
+      body: JSON.stringify({ ids: doomedIds }),
+    })
+    const fresh = Array.from({ length: 10 }, (_, i) => `sk-fresh-000000000000000${i}`)
+    await h.addKeys('deepseek', fresh)
+    h.gateway.reset()
+    // Plain HTTP from many connections, so the requests overlap inside the Worker.
+    const call = () => fetch(`${h.url}/api/deepseek/chat/completions`, openaiInit('deepseek-chat'))
+    const burst = await Promise.all(Array.from({ length: 30 }, call))
+    for (const r of burst) expect(r.status).toBe(200)
+    for (const k of doomed) expect(h.gateway.callsFor(k)).toBe(0)
+    expect(fresh.reduce((n, k) => n + h.gateway.callsFor(k), 0)).toBe(30)
   })
 
   test('bad delete bodies are 400s', async () => {

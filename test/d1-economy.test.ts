@@ -21,7 +21,7 @@ async function usage(h: Harness): Promise<Usage> {
 describe('a pool of 1,000 keys', () => {
   let h: Harness
   beforeAll(async () => {
-    h = await startWorker({ vars: { POOL_REFRESH_SECONDS: '1' } })
+    h = await startWorker({ vars: { POOL_REFRESH_SECONDS: '1', STATS_FLUSH_SECONDS: '1' } })
     await h.addKeys(
       'google-ai-studio',
       Array.from({ length: 1000 }, (_, i) => googleKey(i)),
@@ -31,19 +31,21 @@ describe('a pool of 1,000 keys', () => {
   })
   afterAll(() => h.dispose())
 
-  test('successful requests write nothing to D1 and read (almost) nothing, refreshes included', async () => {
+  test('successful requests write no row of their own and read (almost) none, refreshes included', async () => {
     const before = await usage(h)
     const started = Date.now()
     let n = 0
-    // Long enough for the 1 s refresh interval to fire a few times.
+    // Long enough for the 1 s refresh and stats flush intervals to fire a few times.
     while (Date.now() - started < 2500 || n < 200) {
       const batch = await Promise.all(Array.from({ length: 10 }, () => h.fetch(GEMINI_PATH, googleInit())))
       for (const r of batch) expect(r.status).toBe(200)
       n += batch.length
     }
-    await new Promise((r) => setTimeout(r, 100)) // let a background refresh finish
+    await new Promise((r) => setTimeout(r, 1500)) // let the last refresh and stats flush finish
     const after = await usage(h)
-    expect(after.rowsWritten - before.rowsWritten).toBe(0)
+    // The only writes are the usage counters, flushed as one upsert per (key, model, hour) per interval.
+    expect(after.rowsWritten - before.rowsWritten).toBeGreaterThan(0)
+    expect((after.rowsWritten - before.rowsWritten) / n).toBeLessThan(0.1)
     expect(after.queries - before.queries).toBeGreaterThan(0) // the view was refreshed…
     expect((after.rowsRead - before.rowsRead) / n).toBeLessThan(0.05) // …without reading the pool again
   })
@@ -59,7 +61,9 @@ describe('a pool of 1,000 keys', () => {
     expect(h.gateway.callsFor(key)).toBe(callsBefore + 1)
     const after = await usage(h)
     expect(after.rowsWritten - before.rowsWritten).toBeGreaterThan(0)
-    expect(after.rowsWritten - before.rowsWritten).toBeLessThanOrEqual(4) // row + (provider, seq) index
+    // The cooldown row with its index entries, plus at most one stats flush (a row and its index);
+    // the statement's own cost is pinned down in pool-repo.test.ts.
+    expect(after.rowsWritten - before.rowsWritten).toBeLessThanOrEqual(8)
     expect(after.rowsRead - before.rowsRead).toBeLessThanOrEqual(10)
   })
 })

@@ -17,6 +17,8 @@ export interface Harness {
   fetch(path: string, init?: RequestInit): Promise<Response>
   /** Adds keys through the admin API; returns their ids in the order given. */
   addKeys(provider: string, keys: string[]): Promise<number[]>
+  /** Deletes every key through the admin API, so the Worker's pool view sees it. */
+  clearKeys(): Promise<void>
   dispose(): Promise<void>
 }
 
@@ -100,6 +102,23 @@ export async function startWorker(options: HarnessOptions = {}): Promise<Harness
         .all<{ id: number; key: string }>()
       const byKey = new Map(rows.results.map((r) => [r.key, r.id]))
       return keys.map((k) => byKey.get(k) ?? -1)
+    },
+    async clearKeys() {
+      const { results } = await d1
+        .prepare("SELECT id FROM keys WHERE status != 'deleted'")
+        .all<{ id: number }>()
+      for (let i = 0; i < results.length; i += 10_000) {
+        const ids = results.slice(i, i + 10_000).map((r) => r.id)
+        const res = await fetch('/admin/api/keys', {
+          method: 'DELETE',
+          headers: {
+            authorization: `Bearer ${authKey.split(/[(=;]/)[0]}`,
+            'content-type': 'application/json',
+          },
+          body: JSON.stringify({ ids }),
+        })
+        if (res.status !== 200) throw new Error(`clearKeys: ${res.status} ${await res.text()}`)
+      }
     },
     dispose: () => mf.dispose(),
   }

@@ -1,16 +1,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'vitest'
 import { replies } from './gateway/replies'
 import { AUTH_KEY, keyRow, startWorker, type Harness } from './harness'
-import {
-  adminHeaders,
-  anthropicKey,
-  errorCode,
-  GEMINI_PATH,
-  googleInit,
-  googleKey,
-  openaiInit,
-  openaiKey,
-} from './helpers'
+import { anthropicKey, errorCode, GEMINI_PATH, googleInit, googleKey, openaiInit, openaiKey } from './helpers'
 
 let h: Harness
 beforeAll(async () => {
@@ -19,18 +10,8 @@ beforeAll(async () => {
 afterAll(() => h.dispose())
 beforeEach(async () => {
   h.gateway.reset()
-  // Every test gets a fresh pool: delete what the last one left, through the admin API.
-  const { results } = await h.d1
-    .prepare("SELECT id FROM keys WHERE status != 'deleted'")
-    .all<{ id: number }>()
-  if (results.length > 0) {
-    const res = await h.fetch('/admin/api/keys', {
-      method: 'DELETE',
-      headers: adminHeaders(),
-      body: JSON.stringify({ ids: results.map((r) => r.id) }),
-    })
-    expect(res.status).toBe(200)
-  }
+  // Every test gets a fresh pool, deleted through the admin API so the Worker's view follows.
+  await h.clearKeys()
 })
 
 const nowSeconds = () => Math.floor(Date.now() / 1000)
