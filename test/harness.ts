@@ -32,6 +32,8 @@ export interface HarnessOptions {
   port?: number
   /** The bundle to run (default: the one the test run built). */
   scriptPath?: string
+  /** Replaces the stand-in gateway entirely (the benchmark's fixed-delay upstream). */
+  upstream?: { base: string; handle: (request: Request) => Promise<Response> }
 }
 
 /** Runs the committed migrations the way wrangler does: files in name order, split at breakpoints. */
@@ -68,8 +70,8 @@ export async function startWorker(options: HarnessOptions = {}): Promise<Harness
     compatibilityDate: compatibilityDate(),
     d1Databases: { DB: 'keyrelay-test' },
     ...(options.d1Persist ? { d1Persist: options.d1Persist } : {}),
-    bindings: { AUTH_KEY: authKey, GATEWAY_URL: gateway.base, ...options.vars },
-    outboundService: gateway.handle,
+    bindings: { AUTH_KEY: authKey, GATEWAY_URL: options.upstream?.base ?? gateway.base, ...options.vars },
+    outboundService: options.upstream?.handle ?? gateway.handle,
     handleRuntimeStdio: (stdout: NodeJS.ReadableStream, stderr: NodeJS.ReadableStream) => {
       collect(stdout)
       collect(stderr)

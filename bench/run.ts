@@ -1,0 +1,320 @@
+/**
+ * `pnpm bench`: keyrelay against a bare pass-through Worker, both in workerd (Miniflare) in front of
+ * the same fixed-delay upstream, with a real local D1. Prints a markdown table and writes it to
+ * bench/results/. A benchmark, not a test: it asserts nothing; "met" only compares with the targets.
+ */
+import { execFileSync } from 'node:child_process'
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { cpus, tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { gzipSync } from 'node:zlib'
+import { Miniflare } from 'miniflare'
+import { ProviderView } from '../worker/pool/view'
+import { buildWorker, compatibilityDate, ROOT } from '../test/build'
+import { startWorker, type Harness } from '../test/harness'
+import { BARE_WORKER, BENCH_GATEWAY, benchGateway, type BenchGateway } from './gateway'
+import { call, drive, fmt, median, percentile, sleep } from './lib'
+
+const AUTH = 'bench-auth-key'
+const DELAY_MS = 10
+const PATH = '/api/google-ai-studio/v1beta/models/gemini-2.5-flash:generateContent'
+const BODY = JSON.stringify({ contents: [{ parts: [{ text: 'Hello' }] }] })
+const init: RequestInit = {
+  method: 'POST',
+  headers: { 'x-goog-api-key': AUTH, 'content-type': 'application/json' },
+  body: BODY,
+}
+const keys = (n: number, prefix = 'AIzaSyBENCH') =>
+  Array.from({ length: n }, (_, i) => `${prefix}-${String(i).padStart(8, '0')}`)
+
+interface Row {
+  measure: string
+  value: string
+  baseline: string
+  ratio: string
+  target: string
+  met: string
+}
+const rows: Row[] = []
+function record(measure: string, value: string, baseline = '', ratio = '', target = '', met?: boolean): void {
+  rows.push({ measure, value, baseline, ratio, target, met: met === undefined ? '' : met ? 'yes' : '**no**' })
+  console.log(`  ${measure}: ${value}${baseline ? ` (baseline ${baseline}, ratio ${ratio})` : ''}`)
+}
+
+async function keyrelay(
+  gw: BenchGateway,
+  poolKeys: string[],
+  vars: Record<string, string> = {},
+): Promise<Harness> {
+  const h = await startWorker({ authKey: AUTH, upstream: { base: BENCH_GATEWAY, handle: gw.handle }, vars })
+  await h.addKeys('google-ai-studio', poolKeys)
+  return h
+}
+
+async function bare(gw: BenchGateway): Promise<{ url: string; dispose: () => Promise<void> }> {
+  const mf = new Miniflare({
+    host: '127.0.0.1',
+    port: 0,
+    modules: true,
+    script: BARE_WORKER,
+    compatibilityDate: compatibilityDate(),
+    bindings: { GATEWAY_URL: BENCH_GATEWAY },
+    outboundService: gw.handle,
+  })
+  return { url: (await mf.ready).origin, dispose: () => mf.dispose() }
+}
+
+async function d1(h: Harness) {
+  const res = await fetch(`${h.url}/admin/api/metrics`, { headers: { authorization: `Bearer ${AUTH}` } })
+  return ((await res.json()) as { d1: { queries: number; rowsRead: number; rowsWritten: number } }).d1
+}
+
+async function overheadAndThroughput(): Promise<void> {
+  console.log('Overhead and throughput')
+  const gw = benchGateway(DELAY_MS)
+  const kr = await keyrelay(gw, keys(10))
+  const base = await bare(gw)
+  const kUrl = `${kr.url}${PATH}`
+  const bUrl = `${base.url}${PATH}`
+  await drive(200, 8, () => call(kUrl, init))
+  await drive(200, 8, () => call(bUrl, init))
+  const k: number[] = []
+  const b: number[] = []
+  // Interleaved blocks, so drift on a shared machine hits both alike.
+  for (let round = 0; round < 6; round++) {
+    b.push(...(await drive(100, 1, () => call(bUrl, init))))
+    k.push(...(await drive(100, 1, () => call(kUrl, init))))
+  }
+  const r50 = median(k) / median(b)
+  record('latency p50 (ms), sequential', fmt(median(k)), fmt(median(b)), fmt(r50), '≤ 1.10', r50 <= 1.1)
+  const r99 = percentile(k, 99) / percentile(b, 99)
+  record('latency p99 (ms), sequential', fmt(percentile(k, 99)), fmt(percentile(b, 99)), fmt(r99))
+  console.log(
+    `    keyrelay adds ${fmt(median(k) - median(b))} ms at the median over a ${DELAY_MS} ms upstream`,
+  )
+
+  const rate = async (url: string) => {
+    const n = 2000
+    const t = performance.now()
+    await drive(n, 32, () => call(url, init))
+    return n / ((performance.now() - t) / 1000)
+  }
+  const kRates: number[] = []
+  const bRates: number[] = []
+  for (let round = 0; round < 2; round++) {
+    bRates.push(await rate(bUrl))
+    kRates.push(await rate(kUrl))
+  }
+  const kr_ = Math.max(...kRates)
+  const br = Math.max(...bRates)
+  record(
+    'throughput at concurrency 32 (req/s)',
+    fmt(kr_, 0),
+    fmt(br, 0),
+    fmt(kr_ / br),
+    '≥ 0.90',
+    kr_ / br >= 0.9,
+  )
+  await streaming(kr, base)
+  await kr.dispose()
+  await base.dispose()
+}
+
+async function streaming(kr: Harness, base: { url: string }): Promise<void> {
+  console.log('Streaming')
+  const path = '/api/google-ai-studio/v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse'
+  const measure = async (url: string) => {
+    const t = performance.now()
+    const res = await fetch(url, init)
+    const reader = (res.body as ReadableStream<Uint8Array>).getReader()
+    let ttfb = 0
+    let reads = 0
+    for (;;) {
+      const { done, value } = await reader.read()
+      if (done) break
+      if (reads === 0) ttfb = performance.now() - t
+      if (value.length > 0) reads++
+    }
+    return { ttfb, reads }
+  }
+  const k: { ttfb: number; reads: number }[] = []
+  const b: { ttfb: number; reads: number }[] = []
+  for (let i = 0; i < 30; i++) {
+    b.push(await measure(`${base.url}${path}`))
+    k.push(await measure(`${kr.url}${path}`))
+  }
+  const diff = median(k.map((x) => x.ttfb)) - median(b.map((x) => x.ttfb))
+  record(
+    'stream TTFB (ms), keyrelay − bare',
+    fmt(diff),
+    fmt(median(b.map((x) => x.ttfb))),
+    '',
+    '< 3 ms',
+    diff < 3,
+  )
+  const minReads = Math.min(...k.map((x) => x.reads))
+  record(
+    'stream chunks received separately (of 5 sent 20 ms apart)',
+    String(minReads),
+    '5',
+    '',
+    '5',
+    minReads === 5,
+  )
+}
+
+async function d1Cost(): Promise<void> {
+  console.log('D1 cost: 10,000 requests over 1,000 keys, stats on')
+  const gw = benchGateway(2)
+  const h = await keyrelay(gw, keys(1000))
+  const start = await d1(h)
+  await call(`${h.url}${PATH}`, init)
+  const warm = await d1(h)
+  const n = 10_000
+  const t = performance.now()
+  await drive(n - 1, 32, () => call(`${h.url}${PATH}`, init))
+  const seconds = (performance.now() - t) / 1000
+  await sleep(6500) // the last stats flush (STATS_FLUSH_SECONDS = 5)
+  const end = await d1(h)
+  const readAll = (end.rowsRead - start.rowsRead) / n
+  const readSteady = (end.rowsRead - warm.rowsRead) / (n - 1)
+  const written = (end.rowsWritten - start.rowsWritten) / n
+  record('D1 rows read per request, all included', fmt(readAll, 4), '', '', '≤ 0.05', readAll <= 0.05)
+  record(`  of which the isolate's one full pool load`, `${warm.rowsRead - start.rowsRead} rows`)
+  record(
+    'D1 rows read per request, warm isolate (refreshes included)',
+    fmt(readSteady, 4),
+    '',
+    '',
+    '≤ 0.05',
+    readSteady <= 0.05,
+  )
+  record('D1 rows written per successful request', fmt(written, 4), '', '', '≤ 0.01', written <= 0.01)
+  record('D1 queries per request', fmt((end.queries - start.queries) / n, 4))
+  const spread = [...gw.perKey.values()]
+  record(
+    'keys used / load spread (min–max requests per key)',
+    `${gw.perKey.size} / ${Math.min(...spread)}–${Math.max(...spread)}`,
+  )
+  console.log(`    ${fmt(n / seconds, 0)} req/s`)
+  await h.dispose()
+}
+
+async function poolScale(): Promise<void> {
+  console.log('Pool scale')
+  const p50: Record<number, number> = {}
+  for (const size of [10, 1000, 10_000]) {
+    const gw = benchGateway(DELAY_MS)
+    const t = performance.now()
+    const h = await keyrelay(gw, keys(size))
+    const addMs = performance.now() - t
+    await drive(100, 4, () => call(`${h.url}${PATH}`, init))
+    p50[size] = median(await drive(400, 1, () => call(`${h.url}${PATH}`, init)))
+    if (size === 10_000) {
+      const stored = await h.d1.prepare('SELECT count(*) AS n FROM keys').first<{ n: number }>()
+      record(
+        'bulk add of 10,000 keys (s, incl. instance start)',
+        fmt(addMs / 1000),
+        '',
+        '',
+        '< 10 s',
+        addMs < 10_000,
+      )
+      record('  keys stored', String(stored?.n), '', '', '10000', stored?.n === 10_000)
+    }
+    await h.dispose()
+  }
+  for (const size of [10, 1000, 10_000]) record(`latency p50 with ${size} keys (ms)`, fmt(p50[size] ?? NaN))
+  const ratio = (p50[10_000] ?? NaN) / (p50[10] ?? NaN)
+  record('latency ratio 10,000 / 10 keys', fmt(ratio), '', '', '≤ 1.10', ratio <= 1.1)
+
+  for (const size of [10, 1000, 10_000]) {
+    for (const cooling of [0, 0.9]) {
+      const rows = keys(size).map((key, id) => ({
+        id,
+        provider: 'google-ai-studio',
+        key,
+        status: 'active' as const,
+        cooldowns: id < size * cooling ? '{"m":9999999999}' : '{}',
+        seq: 1,
+      }))
+      const view = new ProviderView(rows, 1, 0)
+      const picks = 100_000
+      const t = performance.now()
+      for (let i = 0; i < picks; i++) view.pick('m', 1000, new Set())
+      record(
+        `key selection, ${size} keys, ${cooling * 100}% cooling (µs per pick)`,
+        fmt(((performance.now() - t) * 1000) / picks, 3),
+      )
+    }
+  }
+}
+
+async function storm(): Promise<void> {
+  console.log('429 storm: half of 20 keys rate-limited')
+  const gw = benchGateway(DELAY_MS)
+  const pool = keys(20)
+  const h = await keyrelay(gw, pool, { STATS_FLUSH_SECONDS: '1' })
+  pool.slice(0, 10).forEach((k) => gw.rateLimited.add(k))
+  const before = await d1(h)
+  const callsBefore = gw.calls
+  const n = 1000
+  await drive(n, 16, () => call(`${h.url}${PATH}`, init))
+  await sleep(1500)
+  const after = await d1(h)
+  const upstream = gw.calls - callsBefore
+  const limited = [...gw.rateLimited].reduce((s, k) => s + (gw.perKey.get(k) ?? 0), 0)
+  record('extra upstream attempts per client request', fmt((upstream - n) / n, 4))
+  record('429s answered by upstream (of 10 limited keys)', String(limited))
+  record(
+    'D1 rows written per 429 (cooldown + stats)',
+    fmt((after.rowsWritten - before.rowsWritten) / Math.max(1, limited)),
+  )
+  await h.dispose()
+}
+
+function bundle(): void {
+  console.log('Bundle')
+  const out = mkdtempSync(join(tmpdir(), 'keyrelay-bundle-'))
+  execFileSync('wrangler', ['deploy', '--dry-run', '--outdir', out], {
+    cwd: ROOT,
+    stdio: 'ignore',
+    env: { ...process.env, WRANGLER_SEND_METRICS: 'false' },
+  })
+  const js = readFileSync(join(out, 'index.js'))
+  record('Worker bundle (KiB), as wrangler deploys it', fmt(js.length / 1024, 1))
+  record('Worker bundle gzipped (KiB)', fmt(gzipSync(js).length / 1024, 1))
+  rmSync(out, { recursive: true, force: true })
+}
+
+async function main(): Promise<void> {
+  await buildWorker()
+  bundle()
+  await overheadAndThroughput()
+  await d1Cost()
+  await poolScale()
+  await storm()
+  const machine = `${cpus()[0]?.model ?? 'unknown CPU'}, ${cpus().length} cores, Node ${process.version}, ${process.platform}`
+  const table = [
+    `# keyrelay benchmark, ${new Date().toISOString()}`,
+    '',
+    `Machine: ${machine}. Upstream delay ${DELAY_MS} ms. Baseline: a bare pass-through Worker in the same workerd.`,
+    '',
+    '| measure | keyrelay | baseline | ratio | target | met |',
+    '|---|---|---|---|---|---|',
+    ...rows.map((r) => `| ${r.measure} | ${r.value} | ${r.baseline} | ${r.ratio} | ${r.target} | ${r.met} |`),
+    '',
+  ].join('\n')
+  mkdirSync(join(ROOT, 'bench/results'), { recursive: true })
+  const file = join(ROOT, 'bench/results', `bench-${new Date().toISOString().replace(/[:.]/g, '-')}.md`)
+  writeFileSync(file, table)
+  console.log(`\n${table}\nWritten to ${file}`)
+}
+
+main().then(
+  () => process.exit(0),
+  (e: unknown) => {
+    console.error(e)
+    process.exit(1)
+  },
+)
