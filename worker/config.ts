@@ -1,4 +1,5 @@
-import { z } from 'zod'
+import * as z from './http/schema'
+import { wholeNumber } from './http/schema'
 import { AuthKeyFormatError, parseAuthKeys, type AuthEntry } from './auth/auth-key'
 import { AppError } from './http/errors'
 import { log } from './log'
@@ -22,48 +23,30 @@ export interface Env {
   RECOVERY_BATCH_SIZE?: string
 }
 
-const seconds = (fallback: number, max: number) => z.coerce.number().int().min(1).max(max).default(fallback)
+const seconds = (fallback: number, max: number) => z._default(wholeNumber(1, max), fallback)
 
 const EnvSchema = z.object({
-  AUTH_KEY: z
-    .string({ error: 'is required (set it with `wrangler secret put AUTH_KEY` or in .dev.vars)' })
-    .transform((raw, ctx) => {
-      try {
-        return parseAuthKeys(raw)
-      } catch (e) {
-        // The grammar error names a position, never the secret itself.
-        ctx.addIssue({
-          code: 'custom',
-          message: e instanceof AuthKeyFormatError ? e.message : 'is malformed',
-        })
-        return z.NEVER
-      }
-    }),
-  GATEWAY_URL: z
-    .url({ protocol: /^https?$/, error: 'must be an http(s) URL' })
-    .transform((u) => u.replace(/\/+$/, ''))
-    .optional(),
-  CF_ACCOUNT_ID: z
-    .string()
-    .regex(/^[0-9a-f]{32}$/i, 'must be a 32-character hex Cloudflare account id')
-    .optional(),
-  AI_GATEWAY: z
-    .string()
-    .regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be a gateway name (letters, digits, - and _)')
-    .optional(),
-  AI_GATEWAY_TOKEN: z.string().min(1).optional(),
+  AUTH_KEY: z.string({ error: 'is required (set it with `wrangler secret put AUTH_KEY` or in .dev.vars)' }),
+  GATEWAY_URL: z.optional(z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' })),
+  CF_ACCOUNT_ID: z.optional(
+    z.string().check(z.regex(/^[0-9a-f]{32}$/i, 'must be a 32-character hex Cloudflare account id')),
+  ),
+  AI_GATEWAY: z.optional(
+    z.string().check(z.regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be a gateway name (letters, digits, - and _)')),
+  ),
+  AI_GATEWAY_TOKEN: z.optional(z.string().check(z.minLength(1))),
   // Each attempt is a subrequest, and so is every D1 query: 5 stays far below the free plan's 50.
-  MAX_ATTEMPTS: z.coerce.number().int().min(1).max(20).default(5),
+  MAX_ATTEMPTS: z._default(wholeNumber(1, 20), 5),
   DEFAULT_COOLDOWN_SECONDS: seconds(60, 86_400),
   CREDIT_COOLDOWN_SECONDS: seconds(6 * 3600, 7 * 86_400),
   POOL_REFRESH_SECONDS: seconds(5, 3600),
   // The longest an isolate holds usage counts before writing them: what a dying isolate can lose.
   STATS_FLUSH_SECONDS: seconds(5, 60),
-  STATS_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(30),
+  STATS_RETENTION_DAYS: z._default(wholeNumber(1, 3650), 30),
   // Keys checked per admin call: each is a subrequest (50 per request on the free plan, D1 included).
-  CHECK_BATCH_SIZE: z.coerce.number().int().min(1).max(500).default(20),
-  SCHEDULED_RECOVERY: z.enum(['on', 'off'], { error: 'must be "on" or "off"' }).default('on'),
-  RECOVERY_BATCH_SIZE: z.coerce.number().int().min(1).max(500).default(20),
+  CHECK_BATCH_SIZE: z._default(wholeNumber(1, 500), 20),
+  SCHEDULED_RECOVERY: z._default(z.enum(['on', 'off'], { error: 'must be "on" or "off"' }), 'on'),
+  RECOVERY_BATCH_SIZE: z._default(wholeNumber(1, 500), 20),
 })
 
 export interface Config {
@@ -92,16 +75,28 @@ export function loadConfig(env: Env): Config {
     Object.entries(env).map(([k, v]) => [k, typeof v === 'string' && v.trim() === '' ? undefined : v]),
   )
   const parsed = EnvSchema.safeParse(emptyToUndefined)
-  if (!parsed.success) {
-    const detail = parsed.error.issues.map((i) => `${i.path.join('.')} ${i.message}`).join('; ')
+  const problems = parsed.success
+    ? []
+    : parsed.error.issues.map((i) => `${i.path.map(String).join('.')} ${i.message}`)
+  let authKeys: AuthEntry[] = []
+  if (parsed.success) {
+    try {
+      authKeys = parseAuthKeys(parsed.data.AUTH_KEY)
+    } catch (e) {
+      // The grammar error names a position, never the secret itself.
+      problems.push(`AUTH_KEY ${e instanceof AuthKeyFormatError ? e.message : 'is malformed'}`)
+    }
+  }
+  if (!parsed.success || problems.length > 0) {
+    const detail = problems.join('; ')
     log('config_invalid', { detail })
     throw new AppError(500, 'config_invalid', `Invalid configuration: ${detail}`)
   }
   const e = parsed.data
   const config: Config = {
-    authKeys: e.AUTH_KEY,
+    authKeys,
     gatewayBase:
-      e.GATEWAY_URL ??
+      e.GATEWAY_URL?.replace(/\/+$/, '') ??
       (e.CF_ACCOUNT_ID && e.AI_GATEWAY
         ? `https://gateway.ai.cloudflare.com/v1/${e.CF_ACCOUNT_ID}/${e.AI_GATEWAY}`
         : undefined),

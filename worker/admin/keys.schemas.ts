@@ -1,4 +1,5 @@
-import { z } from 'zod'
+import * as z from '../http/schema'
+import { wholeJsonNumber, wholeNumber } from '../http/schema'
 import { PROVIDER_IDS } from '../providers/types'
 
 export const MAX_KEYS_PER_CALL = 20_000
@@ -6,22 +7,24 @@ export const MAX_KEYS_PER_CALL = 20_000
 /** A provider key is one token: no whitespace or control characters inside, at most 1 KB. */
 const KEY_SHAPE = /^[\x21-\x7e]{1,1024}$/
 
+const provider = z.enum(PROVIDER_IDS)
+const status = z.enum(['active', 'blocked'])
+const ids = z.array(wholeJsonNumber(1)).check(z.minLength(1), z.maxLength(MAX_KEYS_PER_CALL))
+
 export const AddKeysBody = z.object({
-  provider: z.enum(PROVIDER_IDS),
-  keys: z.array(z.string()).max(MAX_KEYS_PER_CALL),
-  remark: z.string().max(200).optional(),
+  provider,
+  keys: z.array(z.string()).check(z.maxLength(MAX_KEYS_PER_CALL)),
+  remark: z.optional(z.string().check(z.maxLength(200))),
 })
 
 export const ListKeysQuery = z.object({
-  provider: z.enum(PROVIDER_IDS).optional(),
-  status: z.enum(['active', 'blocked']).optional(),
-  limit: z.coerce.number().int().min(1).max(1000).default(100),
-  offset: z.coerce.number().int().min(0).default(0),
+  provider: z.optional(provider),
+  status: z.optional(status),
+  limit: z._default(wholeNumber(1, 1000), 100),
+  offset: z._default(wholeNumber(0, Number.MAX_SAFE_INTEGER), 0),
 })
 
-export const DeleteKeysBody = z.object({
-  ids: z.array(z.number().int().positive()).min(1).max(MAX_KEYS_PER_CALL),
-})
+export const DeleteKeysBody = z.object({ ids })
 
 /** Trimmed, non-empty, de-duplicated keys; the index of the first malformed one, if any. */
 export function normaliseKeys(raw: string[]): { unique: string[]; duplicates: number; malformedAt?: number } {
@@ -37,36 +40,35 @@ export function normaliseKeys(raw: string[]): { unique: string[]; duplicates: nu
   return { unique: [...unique], duplicates }
 }
 
-export const KeyIdParam = z.coerce.number().int().positive()
+export const KeyIdParam = wholeNumber(1, Number.MAX_SAFE_INTEGER)
 
 export const PatchKeyBody = z
-  .object({
-    status: z.enum(['active', 'blocked']).optional(),
-    clearCooldowns: z.literal(true).optional(),
-    remark: z.string().max(200).optional(),
+  .strictObject({
+    status: z.optional(status),
+    clearCooldowns: z.optional(z.literal(true)),
+    remark: z.optional(z.string().check(z.maxLength(200))),
   })
-  .strict()
-  .refine((p) => p.status !== undefined || p.clearCooldowns || p.remark !== undefined, {
-    message: 'nothing to change: give status, clearCooldowns or remark',
-  })
+  .check(
+    z.refine((p) => p.status !== undefined || p.clearCooldowns === true || p.remark !== undefined, {
+      message: 'nothing to change: give status, clearCooldowns or remark',
+    }),
+  )
 
 export type KeyPatch = z.infer<typeof PatchKeyBody>
 
 /** Either explicit ids, or a provider's keys (optionally of one status) page by page. */
 export const CheckKeysBody = z.union([
-  z.object({ ids: z.array(z.number().int().positive()).min(1).max(MAX_KEYS_PER_CALL) }).strict(),
-  z
-    .object({
-      provider: z.enum(PROVIDER_IDS),
-      status: z.enum(['active', 'blocked']).optional(),
-      afterId: z.number().int().min(0).default(0),
-    })
-    .strict(),
+  z.strictObject({ ids }),
+  z.strictObject({
+    provider,
+    status: z.optional(status),
+    afterId: z._default(wholeJsonNumber(0), 0),
+  }),
 ])
 
 export const StatsQuery = z.object({
-  provider: z.enum(PROVIDER_IDS).optional(),
-  keyId: z.coerce.number().int().positive().optional(),
+  provider: z.optional(provider),
+  keyId: z.optional(wholeNumber(1, Number.MAX_SAFE_INTEGER)),
   /** Unix seconds; default: the last 24 hours. */
-  since: z.coerce.number().int().min(0).optional(),
+  since: z.optional(wholeNumber(0, Number.MAX_SAFE_INTEGER)),
 })

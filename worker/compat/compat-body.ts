@@ -1,11 +1,11 @@
-import { z } from 'zod'
+import * as z from '../http/schema'
 import { AppError } from '../http/errors'
 import { isProviderId } from '../providers/registry'
 import type { ProviderId } from '../providers/types'
 import { unknownProvider } from '../proxy/dispatch'
 
 /** Bodies of the OpenAI-compatible routes: any OpenAI request, as long as `model` is a string. */
-const CompatBody = z.looseObject({ model: z.string().min(1) })
+const CompatBody = z.looseObject({ model: z.string().check(z.minLength(1)) })
 
 export interface CompatRequest {
   raw: ArrayBuffer

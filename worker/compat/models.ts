@@ -1,4 +1,4 @@
-import { z } from 'zod'
+import * as z from '../http/schema'
 import { entryAllows, entryAllowsProvider, type AuthEntry } from '../auth/auth-key'
 import type { Config, Env } from '../config'
 import { AppError } from '../http/errors'

@@ -1,15 +1,17 @@
-import type { z } from 'zod'
+import type * as z from './schema'
 import { AppError } from './errors'
 
+type Schema = z.ZodMiniType
+
 /** Issue paths and messages only: zod's messages never echo the rejected value. */
-function describe(error: z.ZodError): string {
-  return error.issues
+function describe(issues: readonly { path: PropertyKey[]; message: string }[]): string {
+  return issues
     .slice(0, 5)
-    .map((i) => (i.path.length > 0 ? `${i.path.join('.')}: ${i.message}` : i.message))
+    .map((i) => (i.path.length > 0 ? `${i.path.map(String).join('.')}: ${i.message}` : i.message))
     .join('; ')
 }
 
-export async function parseJsonBody<T extends z.ZodType>(request: Request, schema: T): Promise<z.infer<T>> {
+export async function parseJsonBody<T extends Schema>(request: Request, schema: T): Promise<z.infer<T>> {
   let json: unknown
   try {
     json = await request.json()
@@ -17,12 +19,12 @@ export async function parseJsonBody<T extends z.ZodType>(request: Request, schem
     throw new AppError(400, 'invalid_json', 'The request body is not valid JSON')
   }
   const parsed = schema.safeParse(json)
-  if (!parsed.success) throw new AppError(400, 'invalid_body', describe(parsed.error))
-  return parsed.data
+  if (!parsed.success) throw new AppError(400, 'invalid_body', describe(parsed.error.issues))
+  return parsed.data as z.infer<T>
 }
 
-export function parseQuery<T extends z.ZodType>(url: URL, schema: T): z.infer<T> {
+export function parseQuery<T extends Schema>(url: URL, schema: T): z.infer<T> {
   const parsed = schema.safeParse(Object.fromEntries(url.searchParams))
-  if (!parsed.success) throw new AppError(400, 'invalid_query', describe(parsed.error))
-  return parsed.data
+  if (!parsed.success) throw new AppError(400, 'invalid_query', describe(parsed.error.issues))
+  return parsed.data as z.infer<T>
 }

@@ -1,11 +1,11 @@
-import { z } from 'zod'
+import * as z from '../http/schema'
 import { classifyCommon, cooldownVerdict, modelAfterModelsSegment, parseJson } from './common'
 import { parseResetTime, parseRetryAfter } from './rate-limit'
 import type { CooldownPolicy, ProviderAdapter, UpstreamError, Verdict } from './types'
 
 const AnthropicError = z.object({
   type: z.literal('error'),
-  error: z.object({ type: z.string(), message: z.string().optional() }),
+  error: z.object({ type: z.string(), message: z.optional(z.string()) }),
 })
 
 export function classifyAnthropic(error: UpstreamError, policy: CooldownPolicy): Verdict {

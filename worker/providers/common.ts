@@ -1,4 +1,4 @@
-import { z } from 'zod'
+import * as z from '../http/schema'
 import type { UpstreamError, Verdict } from './types'
 
 /** Providers' reset hints are rounded down; a second more avoids a 429 on the first retry. */
@@ -25,9 +25,9 @@ export function parseJson(text: string): unknown {
 /** `{"error": {"message", "type", "code"}}`, used by OpenAI and most OpenAI-style providers. */
 export const OpenAiErrorBody = z.object({
   error: z.object({
-    type: z.string().nullish(),
-    code: z.union([z.string(), z.number()]).nullish(),
-    message: z.string().nullish(),
+    type: z.nullish(z.string()),
+    code: z.nullish(z.union([z.string(), z.number()])),
+    message: z.nullish(z.string()),
   }),
 })
 

@@ -1,21 +1,21 @@
-import { z } from 'zod'
+import * as z from '../http/schema'
 import { classifyCommon, cooldownVerdict, modelAfterModelsSegment, parseJson } from './common'
 import { parseProtoDuration, parseRetryAfter, secondsUntilPacificMidnight } from './rate-limit'
 import type { CooldownPolicy, ProviderAdapter, UpstreamError, Verdict } from './types'
 
 const Detail = z.object({
   '@type': z.string(),
-  reason: z.string().optional(),
-  retryDelay: z.string().optional(),
-  violations: z.array(z.object({ quotaId: z.string().optional() })).optional(),
+  reason: z.optional(z.string()),
+  retryDelay: z.optional(z.string()),
+  violations: z.optional(z.array(z.object({ quotaId: z.optional(z.string()) }))),
 })
 
 const GoogleError = z.object({
   error: z.object({
-    code: z.number().optional(),
-    message: z.string().optional(),
-    status: z.string().optional(),
-    details: z.array(z.unknown()).optional(),
+    code: z.optional(z.number()),
+    message: z.optional(z.string()),
+    status: z.optional(z.string()),
+    details: z.optional(z.array(z.unknown())),
   }),
 })
 

@@ -1,12 +1,12 @@
-import { z } from 'zod'
+import * as z from '../http/schema'
 import { AppError } from '../http/errors'
 import { parseJson } from '../providers/common'
 
 const GatewayErrorBody = z.object({
   name: z.literal('AiGatewayError'),
-  internalCode: z.number().optional(),
-  message: z.string().optional(),
-  error: z.array(z.object({ code: z.number().optional(), message: z.string().optional() })).optional(),
+  internalCode: z.optional(z.number()),
+  message: z.optional(z.string()),
+  error: z.optional(z.array(z.object({ code: z.optional(z.number()), message: z.optional(z.string()) }))),
 })
 
 export interface GatewayFailure {
