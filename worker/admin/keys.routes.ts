@@ -49,7 +49,7 @@ export async function getKeys(request: Request, env: Env): Promise<Response> {
 export async function removeKeys(request: Request, env: Env): Promise<Response> {
   const config = await requireAdmin(request, env)
   const body = await parseJsonBody(request, DeleteKeysBody)
-  const deleted = await deleteKeys(dbFor(env.DB), [...new Set(body.ids)])
+  const deleted = await deleteKeys(env.DB, [...new Set(body.ids)])
   poolFor(env.DB, config.poolRefreshMs).invalidate()
   return Response.json({ deleted })
 }

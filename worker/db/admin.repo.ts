@@ -1,7 +1,8 @@
-import { and, asc, count, eq, inArray, ne, sql, type SQL } from 'drizzle-orm'
+import { and, asc, count, eq, ne, sql, type SQL } from 'drizzle-orm'
 import type { SQLiteUpdateSetSource } from 'drizzle-orm/sqlite-core'
 import type { Db } from './client'
 import { batch } from './meter'
+import { rebuildPages } from './pages'
 import { NEXT_SEQ } from './pool.repo'
 import { keys, type KeyRow } from './schema'
 
@@ -30,8 +31,8 @@ export async function insertKeys(d1: D1Database, input: NewKeys): Promise<number
     d1.prepare(INSERT_SQL).bind(input.provider, input.remark, input.nowSeconds, JSON.stringify(chunk)),
   )
   if (statements.length === 0) return 0
-  const results = await batch(d1, statements)
-  return results.reduce((sum, r) => sum + (r.meta.changes ?? 0), 0)
+  const results = await batch(d1, [...statements, ...rebuildPages(d1, input.provider)])
+  return results.slice(0, statements.length).reduce((sum, r) => sum + (r.meta.changes ?? 0), 0)
 }
 
 function chunkByBytes(items: string[], maxBytes: number): string[][] {
@@ -71,32 +72,24 @@ export async function listKeys(db: Db, filter: KeyFilter): Promise<{ rows: KeyRo
   return { rows, total: totals[0]?.n ?? 0 }
 }
 
-/** D1's 100-parameter limit: delete in chunks, all in one batch. */
-const DELETE_CHUNK = 90
-
 /**
  * Deleted keys become tombstones (so every isolate's incremental refresh sees the deletion) and their
  * key material is wiped at once: `deleted:<id>` also frees the (provider, key) slot for a re-add.
  */
-export async function deleteKeys(db: Db, ids: number[]): Promise<number> {
-  const chunks: number[][] = []
-  for (let i = 0; i < ids.length; i += DELETE_CHUNK) chunks.push(ids.slice(i, i + DELETE_CHUNK))
-  const [first, ...others] = chunks.map((chunk) =>
-    db
-      .update(keys)
-      .set({
-        status: 'deleted',
-        key: sql`'deleted:' || ${keys.id}`,
-        cooldowns: '{}',
-        remark: '',
-        seq: sql.raw(NEXT_SEQ),
-      })
-      .where(and(inArray(keys.id, chunk), ne(keys.status, 'deleted')))
-      .returning({ id: keys.id }),
-  )
-  if (!first) return 0
-  const results = await db.batch([first, ...others])
-  return results.reduce((sum, r) => sum + r.length, 0)
+export async function deleteKeys(d1: D1Database, ids: number[]): Promise<number> {
+  if (ids.length === 0) return 0
+  const [tombstones] = await batch(d1, [
+    d1
+      .prepare(
+        `UPDATE keys SET status = 'deleted', key = 'deleted:' || id, cooldowns = '{}', cooldown_next = NULL,
+           remark = '', seq = ${NEXT_SEQ}
+         WHERE id IN (SELECT value FROM json_each(?1)) AND status != 'deleted'`,
+      )
+      .bind(JSON.stringify(ids)),
+    // Deletes are rare: rebuilding every provider's pages keeps this one statement simple.
+    ...rebuildPages(d1),
+  ])
+  return tombstones?.meta.changes ?? 0
 }
 
 /** Applies an admin patch in one statement; blocking keeps an existing block's reason and time. */

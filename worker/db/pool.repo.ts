@@ -27,14 +27,26 @@ export async function loadProviderPool(
   d1: D1Database,
   provider: string,
 ): Promise<{ rows: PoolRow[]; maxSeq: number }> {
-  const [rows, max] = await batch<Record<string, unknown>>(d1, [
-    d1.prepare(`SELECT ${COLUMNS} FROM keys WHERE provider = ? AND status != 'deleted'`).bind(provider),
-    d1.prepare('SELECT max(seq) AS maxSeq FROM keys WHERE provider = ?').bind(provider),
+  // One batch, so the three reads see the same state: every key from its page (as active, no
+  // cooldowns), then the few whose state differs, then the seq the view starts from.
+  const [pages, dynamic, max] = await batch<Record<string, unknown>>(d1, [
+    d1.prepare('SELECT keys FROM key_pages WHERE provider = ?1').bind(provider),
+    d1
+      .prepare(
+        `SELECT ${COLUMNS} FROM keys WHERE provider = ?1 AND (status = 'blocked' OR cooldown_next IS NOT NULL)`,
+      )
+      .bind(provider),
+    d1.prepare('SELECT max(seq) AS maxSeq FROM keys WHERE provider = ?1').bind(provider),
   ])
-  return {
-    rows: (rows?.results ?? []) as unknown as PoolRow[],
-    maxSeq: Number(max?.results[0]?.maxSeq ?? 0),
+  const byId = new Map<number, PoolRow>()
+  for (const page of pages?.results ?? []) {
+    for (const [id, key] of JSON.parse(String(page.keys)) as [number, string][]) {
+      // seq 0: any row read from `keys` or returned by a write is newer and replaces it.
+      byId.set(id, { id, provider, key, status: 'active', cooldowns: '{}', seq: 0 })
+    }
   }
+  for (const row of (dynamic?.results ?? []) as unknown as PoolRow[]) byId.set(row.id, row)
+  return { rows: [...byId.values()], maxSeq: Number(max?.results[0]?.maxSeq ?? 0) }
 }
 
 /** Rows of one provider changed since `seq`; reads only those rows. */
