@@ -2,7 +2,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'vitest'
 import { d1Usage } from '../worker/db/meter'
 import { blockKey, changedSince, loadProviderPool, setCooldown } from '../worker/db/pool.repo'
 import { startWorker, type Harness } from './harness'
-import { openaiKey } from './helpers'
+import { adminHeaders, openaiKey } from './helpers'
 
 // The request path's SQL, run as the Worker runs it, against the local D1 with the committed migrations.
 let h: Harness
@@ -80,10 +80,42 @@ describe('incremental refresh', () => {
     await setCooldown(h.d1, ids[20]!, 'gpt-4o', 8888)
     expect(d1Usage.rowsRead - beforeWrite.rowsRead).toBeLessThanOrEqual(4)
     expect(d1Usage.rowsWritten - beforeWrite.rowsWritten).toBeLessThanOrEqual(4)
+  })
+})
 
-    const beforeLoad = { ...d1Usage }
+describe('a cold load', () => {
+  test('reads the pages and only the keys whose state differs, and gets every key right', async () => {
+    const before = { ...d1Usage }
     const pool = await loadProviderPool(h.d1, 'openai')
+    // 200 keys: one page, plus the handful blocked or cooling above, plus max(seq).
+    expect(d1Usage.rowsRead - before.rowsRead).toBeLessThanOrEqual(12)
     expect(pool.rows).toHaveLength(200)
-    expect(d1Usage.rowsRead - beforeLoad.rowsRead).toBeLessThanOrEqual(202)
+    const byId = new Map(pool.rows.map((r) => [r.id, r]))
+    expect(byId.get(ids[2]!)?.status).toBe('blocked')
+    expect(JSON.parse(byId.get(ids[0]!)!.cooldowns)['gpt-4o']).toBe(5000)
+    expect(byId.get(ids[150]!)).toMatchObject({ key: openaiKey(150), status: 'active', cooldowns: '{}' })
+  })
+
+  test('pages follow adds and deletes, in pages of 1,000', async () => {
+    await h.addKeys(
+      'groq',
+      Array.from({ length: 2500 }, (_, i) => `gsk-${i}`),
+    )
+    const pages = await h.d1
+      .prepare("SELECT page FROM key_pages WHERE provider = 'groq' ORDER BY page")
+      .all<{ page: number }>()
+    expect(pages.results.map((p) => p.page)).toEqual([0, 1, 2])
+    const groq = await loadProviderPool(h.d1, 'groq')
+    expect(groq.rows).toHaveLength(2500)
+    const gone = groq.rows.slice(0, 10).map((r) => r.id)
+    await h.fetch('/admin/api/keys', {
+      method: 'DELETE',
+      headers: adminHeaders(),
+      body: JSON.stringify({ ids: gone }),
+    })
+    const after = await loadProviderPool(h.d1, 'groq')
+    expect(after.rows).toHaveLength(2490)
+    expect(after.rows.some((r) => gone.includes(r.id))).toBe(false)
+    expect(JSON.stringify(after.rows)).not.toContain('deleted:')
   })
 })
