@@ -4,11 +4,12 @@ import { fileURLToPath } from 'node:url'
 
 export const ROOT = fileURLToPath(new URL('..', import.meta.url))
 export const BUNDLE = `${ROOT}.test-build/worker.js`
+export const REPO_BUNDLE = `${ROOT}.test-build/repo-worker.js`
 
 /** The same bundling wrangler does for deployment: ESM for workerd, with worker export conditions. */
-export async function buildWorker(outfile = BUNDLE): Promise<void> {
+export async function buildWorker(outfile = BUNDLE, entry = `${ROOT}worker/index.ts`): Promise<void> {
   await build({
-    entryPoints: [`${ROOT}worker/index.ts`],
+    entryPoints: [entry],
     outfile,
     bundle: true,
     format: 'esm',
