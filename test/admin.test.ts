@@ -115,11 +115,13 @@ describe('adding keys', () => {
 
 describe('listing and deleting', () => {
   test('filters by status and pages', async () => {
-    await h.d1
-      .prepare(
-        "UPDATE keys SET status = 'blocked', blocked_reason = 'API_KEY_INVALID' WHERE key = 'sk-three-cccccccccccccccccc'",
-      )
-      .run()
+    const three = (await list('?provider=openai&q=cccc')).keys[0]!
+    const res = await h.fetch(`/admin/api/keys/${three.id}`, {
+      method: 'PATCH',
+      headers: adminHeaders(),
+      body: JSON.stringify({ status: 'blocked' }),
+    })
+    expect(res.status).toBe(200)
     const blocked = await list('?provider=openai&status=blocked')
     expect(blocked.total).toBe(1)
     expect(blocked.keys[0]?.status).toBe('blocked')

@@ -1,9 +1,6 @@
 import { AutoRouter, type IRequest } from 'itty-router'
-import { checkKeysRoute } from './admin/check.routes'
-import { addKeys, getKeys, patchKey, removeKeys } from './admin/keys.routes'
-import { getStats } from './admin/stats.routes'
+import { adminRouter } from './admin/admin.router'
 import { runScheduled } from './health/scheduled'
-import { getMetrics } from './admin/metrics.routes'
 import { compatChat, compatEmbeddings, compatModels } from './compat/compat.routes'
 import type { Env } from './config'
 import { AppError, errorResponse } from './http/errors'
@@ -25,13 +22,7 @@ const router = AutoRouter<IRequest, Args>({
 })
 
 router
-  .get('/admin/api/keys', (req, env) => getKeys(req, env))
-  .post('/admin/api/keys', (req, env) => addKeys(req, env))
-  .delete('/admin/api/keys', (req, env) => removeKeys(req, env))
-  .get('/admin/api/metrics', (req, env) => getMetrics(req, env))
-  .post('/admin/api/keys/check', (req, env) => checkKeysRoute(req, env))
-  .patch('/admin/api/keys/:id', (req, env) => patchKey(req, env))
-  .get('/admin/api/stats', (req, env) => getStats(req, env))
+  .all('/admin/api/*', (req, env, ctx) => adminRouter.fetch(req, env, ctx))
   .post('/api/compat/chat/completions', (req, env, ctx) => compatChat(req, env, ctx))
   .post('/api/compat/embeddings', (req, env, ctx) => compatEmbeddings(req, env, ctx))
   .get('/api/compat/models', (req, env, ctx) => compatModels(req, env, ctx))

@@ -1,19 +1,27 @@
+import type { IRequest } from 'itty-router'
 import type { Env } from '../config'
-import { deleteKeys, insertKeys, listKeys, updateKey } from '../db/admin.repo'
-import { dbFor } from '../db/client'
+import { deleteKeys, insertKeys, updateKeys } from '../db/admin.repo'
 import { AppError } from '../http/errors'
 import { parseJsonBody, parseQuery } from '../http/validate'
 import { poolFor } from '../pool/pool'
+import { adminView } from './admin-view'
 import { requireAdmin } from './guard'
-import { presentKey } from './present'
+import { queryKeys } from './keys.query'
 import {
   AddKeysBody,
+  classifyKeys,
   DeleteKeysBody,
   KeyIdParam,
   ListKeysQuery,
   normaliseKeys,
   PatchKeyBody,
+  PatchKeysBody,
+  PreviewBody,
 } from './keys.schemas'
+import { presentKey } from './present'
+import { recentUsage, usageByKey } from './usage-cache'
+
+const nowSeconds = () => Date.now() / 1000
 
 export async function addKeys(request: Request, env: Env): Promise<Response> {
   const config = await requireAdmin(request, env)
@@ -31,40 +39,75 @@ export async function addKeys(request: Request, env: Env): Promise<Response> {
     provider: body.provider,
     keys: unique,
     remark: body.remark ?? '',
-    nowSeconds: Math.floor(Date.now() / 1000),
+    nowSeconds: Math.floor(nowSeconds()),
   })
   // This isolate's next request sees the new keys at once; other isolates at their next refresh.
   poolFor(env.DB, config.poolRefreshMs).invalidate(body.provider)
   return Response.json({ added, skipped: duplicates + unique.length - added })
 }
 
+/** `POST /admin/api/keys/preview`: how many pasted keys are new, duplicates or malformed; stores nothing. */
+export async function previewKeys(request: Request, env: Env): Promise<Response> {
+  await requireAdmin(request, env)
+  const body = await parseJsonBody(request, PreviewBody)
+  const { unique, duplicates, malformed } = classifyKeys(body.keys)
+  const stored = new Set(
+    (await adminView(env.DB))
+      .list()
+      .filter((r) => r.provider === body.provider)
+      .map((r) => r.key),
+  )
+  const existing = unique.filter((k) => stored.has(k)).length
+  return Response.json({ new: unique.length - existing, existing, duplicates, malformed })
+}
+
+/** `GET /admin/api/keys?provider=&status=&q=&sort=&order=&limit=&offset=`, served from the AdminView. */
 export async function getKeys(request: Request, env: Env): Promise<Response> {
   await requireAdmin(request, env)
   const query = parseQuery(new URL(request.url), ListKeysQuery)
-  const { rows, total } = await listKeys(dbFor(env.DB), query)
-  const now = Date.now() / 1000
-  return Response.json({ keys: rows.map((r) => presentKey(r, now)), total })
+  const [view, usageRows] = await Promise.all([adminView(env.DB), recentUsage(env.DB)])
+  const usage = usageByKey(usageRows)
+  const now = nowSeconds()
+  const rows = queryKeys(view.list(), query, usage, now)
+  const page = rows.slice(query.offset, query.offset + query.limit)
+  return Response.json({ keys: page.map((r) => presentKey(r, now, usage.get(r.id))), total: rows.length })
 }
 
 export async function removeKeys(request: Request, env: Env): Promise<Response> {
   const config = await requireAdmin(request, env)
   const body = await parseJsonBody(request, DeleteKeysBody)
-  const deleted = await deleteKeys(env.DB, [...new Set(body.ids)])
+  const ids =
+    'ids' in body
+      ? [...new Set(body.ids)]
+      : (await adminView(env.DB))
+          .list()
+          .filter((r) => r.status === 'blocked' && (!body.provider || r.provider === body.provider))
+          .map((r) => r.id)
+  const deleted = await deleteKeys(env.DB, ids)
   poolFor(env.DB, config.poolRefreshMs).invalidate()
   return Response.json({ deleted })
 }
 
 /** `PATCH /admin/api/keys/:id`: block or unblock by hand, clear cooldowns, edit the remark. */
-export async function patchKey(
-  request: Request & { params: Record<string, string> },
-  env: Env,
-): Promise<Response> {
+export async function patchKey(request: IRequest, env: Env): Promise<Response> {
   const config = await requireAdmin(request, env)
   const id = KeyIdParam.safeParse(request.params.id)
   if (!id.success) throw new AppError(400, 'invalid_id', 'The key id must be a positive integer')
-  const patch = await parseJsonBody(request, PatchKeyBody)
-  const row = await updateKey(dbFor(env.DB), id.data, patch, Math.floor(Date.now() / 1000))
+  const changes = await parseJsonBody(request, PatchKeyBody)
+  if ((await updateKeys(env.DB, [id.data], changes, Math.floor(nowSeconds()))) === 0) {
+    throw new AppError(404, 'key_not_found', `No key with id ${id.data}`)
+  }
+  const row = (await adminView(env.DB)).get(id.data)
   if (!row) throw new AppError(404, 'key_not_found', `No key with id ${id.data}`)
   poolFor(env.DB, config.poolRefreshMs).invalidate(row.provider)
-  return Response.json(presentKey(row, Date.now() / 1000))
+  return Response.json(presentKey(row, nowSeconds()))
+}
+
+/** `PATCH /admin/api/keys {ids, ...}`: the same change for many keys (the dashboard's bulk actions). */
+export async function patchKeys(request: Request, env: Env): Promise<Response> {
+  const config = await requireAdmin(request, env)
+  const { ids, ...changes } = await parseJsonBody(request, PatchKeysBody)
+  const updated = await updateKeys(env.DB, [...new Set(ids)], changes, Math.floor(nowSeconds()))
+  poolFor(env.DB, config.poolRefreshMs).invalidate()
+  return Response.json({ updated })
 }

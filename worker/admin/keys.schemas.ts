@@ -1,6 +1,7 @@
 import * as z from '../http/schema'
 import { wholeJsonNumber, wholeNumber } from '../http/schema'
 import { PROVIDER_IDS } from '../providers/types'
+import { SORTS } from './keys.query'
 
 export const MAX_KEYS_PER_CALL = 20_000
 
@@ -19,12 +20,32 @@ export const AddKeysBody = z.object({
 
 export const ListKeysQuery = z.object({
   provider: z.optional(provider),
-  status: z.optional(status),
+  status: z.optional(z.enum(['active', 'available', 'cooling', 'blocked'])),
+  q: z.optional(z.string().check(z.maxLength(200))),
+  sort: z._default(z.enum(SORTS), 'id'),
+  order: z._default(z.enum(['asc', 'desc']), 'asc'),
   limit: z._default(wholeNumber(1, 1000), 100),
   offset: z._default(wholeNumber(0, Number.MAX_SAFE_INTEGER), 0),
 })
 
-export const DeleteKeysBody = z.object({ ids })
+/** By ids, or every key of one status (optionally of one provider): "delete all blocked". */
+export const DeleteKeysBody = z.union([
+  z.strictObject({ ids }),
+  z.strictObject({ status: z.literal('blocked'), provider: z.optional(provider) }),
+])
+
+export const ExportBody = z.strictObject({
+  ids: z.optional(ids),
+  provider: z.optional(provider),
+  format: z._default(z.enum(['txt', 'csv']), 'txt'),
+  /** Full keys only when asked for explicitly; masked otherwise. */
+  full: z._default(z.boolean(), false),
+})
+
+export const PreviewBody = z.object({
+  provider,
+  keys: z.array(z.string()).check(z.maxLength(MAX_KEYS_PER_CALL)),
+})
 
 /** Trimmed, non-empty, de-duplicated keys; the index of the first malformed one, if any. */
 export function normaliseKeys(raw: string[]): { unique: string[]; duplicates: number; malformedAt?: number } {
@@ -40,19 +61,38 @@ export function normaliseKeys(raw: string[]): { unique: string[]; duplicates: nu
   return { unique: [...unique], duplicates }
 }
 
+/** For the add preview: how the pasted entries split, without stopping at the first bad one. */
+export function classifyKeys(raw: string[]): { unique: string[]; duplicates: number; malformed: number } {
+  const unique = new Set<string>()
+  let duplicates = 0
+  let malformed = 0
+  for (const value of raw) {
+    const key = value.trim()
+    if (key === '') continue
+    if (!KEY_SHAPE.test(key)) malformed++
+    else if (unique.has(key)) duplicates++
+    else unique.add(key)
+  }
+  return { unique: [...unique], duplicates, malformed }
+}
+
 export const KeyIdParam = wholeNumber(1, Number.MAX_SAFE_INTEGER)
 
-export const PatchKeyBody = z
-  .strictObject({
-    status: z.optional(status),
-    clearCooldowns: z.optional(z.literal(true)),
-    remark: z.optional(z.string().check(z.maxLength(200))),
-  })
-  .check(
-    z.refine((p) => p.status !== undefined || p.clearCooldowns === true || p.remark !== undefined, {
-      message: 'nothing to change: give status, clearCooldowns or remark',
-    }),
-  )
+const changes = {
+  status: z.optional(status),
+  clearCooldowns: z.optional(z.literal(true)),
+  remark: z.optional(z.string().check(z.maxLength(200))),
+}
+type Changes = { status?: string; clearCooldowns?: true; remark?: string }
+const somethingToChange = z.refine<Changes>(
+  (p) => p.status !== undefined || p.clearCooldowns === true || p.remark !== undefined,
+  { message: 'nothing to change: give status, clearCooldowns or remark' },
+)
+
+export const PatchKeyBody = z.strictObject(changes).check(somethingToChange)
+
+/** The same change for many keys at once. */
+export const PatchKeysBody = z.strictObject({ ids, ...changes }).check(somethingToChange)
 
 export type KeyPatch = z.infer<typeof PatchKeyBody>
 

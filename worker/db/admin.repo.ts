@@ -1,10 +1,6 @@
-import { and, asc, count, eq, ne, sql, type SQL } from 'drizzle-orm'
-import type { SQLiteUpdateSetSource } from 'drizzle-orm/sqlite-core'
-import type { Db } from './client'
-import { batch } from './meter'
+import { all, batch } from './meter'
 import { rebuildPages } from './pages'
 import { NEXT_SEQ } from './pool.repo'
-import { keys, type KeyRow } from './schema'
 
 /**
  * Keys go in as one JSON array parameter per statement (`json_each`), not as bound columns: D1 allows
@@ -53,25 +49,6 @@ function chunkByBytes(items: string[], maxBytes: number): string[][] {
   return chunks
 }
 
-export interface KeyFilter {
-  provider?: string | undefined
-  status?: 'active' | 'blocked' | undefined
-  limit: number
-  offset: number
-}
-
-export async function listKeys(db: Db, filter: KeyFilter): Promise<{ rows: KeyRow[]; total: number }> {
-  const conditions: SQL[] = [ne(keys.status, 'deleted')]
-  if (filter.provider) conditions.push(eq(keys.provider, filter.provider))
-  if (filter.status) conditions.push(eq(keys.status, filter.status))
-  const where = and(...conditions)
-  const [rows, totals] = await db.batch([
-    db.select().from(keys).where(where).orderBy(asc(keys.id)).limit(filter.limit).offset(filter.offset),
-    db.select({ n: count() }).from(keys).where(where),
-  ])
-  return { rows, total: totals[0]?.n ?? 0 }
-}
-
 /**
  * Deleted keys become tombstones (so every isolate's incremental refresh sees the deletion) and their
  * key material is wiped at once: `deleted:<id>` also frees the (provider, key) slot for a re-add.
@@ -92,29 +69,42 @@ export async function deleteKeys(d1: D1Database, ids: number[]): Promise<number>
   return tombstones?.meta.changes ?? 0
 }
 
-/** Applies an admin patch in one statement; blocking keeps an existing block's reason and time. */
-export async function updateKey(
-  db: Db,
-  id: number,
-  patch: { status?: 'active' | 'blocked'; clearCooldowns?: true; remark?: string },
+export interface KeyChanges {
+  status?: 'active' | 'blocked' | undefined
+  clearCooldowns?: true | undefined
+  remark?: string | undefined
+}
+
+/**
+ * Applies an admin change to many keys in one statement. Blocking keeps an existing block's reason
+ * and time; every changed row moves past the provider's seq, so every isolate sees the change.
+ */
+export async function updateKeys(
+  d1: D1Database,
+  ids: number[],
+  changes: KeyChanges,
   nowSeconds: number,
-): Promise<KeyRow | undefined> {
-  const set: SQLiteUpdateSetSource<typeof keys> = { seq: sql.raw(NEXT_SEQ) }
-  if (patch.remark !== undefined) set.remark = patch.remark
-  if (patch.clearCooldowns) Object.assign(set, { cooldowns: '{}', cooldownNext: null })
-  if (patch.status === 'active')
-    Object.assign(set, { status: 'active', blockedReason: null, blockedAt: null })
-  if (patch.status === 'blocked') {
-    Object.assign(set, {
-      status: 'blocked',
-      blockedReason: sql`CASE WHEN ${keys.status} = 'blocked' THEN ${keys.blockedReason} ELSE 'manual' END`,
-      blockedAt: sql`CASE WHEN ${keys.status} = 'blocked' THEN ${keys.blockedAt} ELSE ${nowSeconds} END`,
-    })
-  }
-  const [row] = await db
-    .update(keys)
-    .set(set)
-    .where(and(eq(keys.id, id), ne(keys.status, 'deleted')))
-    .returning()
-  return row
+): Promise<number> {
+  const r = await all(
+    d1
+      .prepare(
+        `UPDATE keys SET
+           status = coalesce(?2, status),
+           blocked_reason = CASE WHEN ?2 = 'active' THEN NULL WHEN ?2 = 'blocked' AND status != 'blocked' THEN 'manual' ELSE blocked_reason END,
+           blocked_at = CASE WHEN ?2 = 'active' THEN NULL WHEN ?2 = 'blocked' AND status != 'blocked' THEN ?5 ELSE blocked_at END,
+           cooldowns = CASE WHEN ?3 THEN '{}' ELSE cooldowns END,
+           cooldown_next = CASE WHEN ?3 THEN NULL ELSE cooldown_next END,
+           remark = coalesce(?4, remark),
+           seq = ${NEXT_SEQ}
+         WHERE id IN (SELECT value FROM json_each(?1)) AND status != 'deleted'`,
+      )
+      .bind(
+        JSON.stringify(ids),
+        changes.status ?? null,
+        changes.clearCooldowns ? 1 : 0,
+        changes.remark ?? null,
+        nowSeconds,
+      ),
+  )
+  return r.meta.changes ?? 0
 }

@@ -75,7 +75,9 @@ export async function markChecked(d1: D1Database, ids: number[], at: number): Pr
   if (ids.length === 0) return
   await all(
     d1
-      .prepare('UPDATE keys SET checked_at = ?1 WHERE id IN (SELECT value FROM json_each(?2))')
+      .prepare(
+        `UPDATE keys SET checked_at = ?1, seq = ${NEXT_SEQ} WHERE id IN (SELECT value FROM json_each(?2))`,
+      )
       .bind(at, JSON.stringify(ids)),
   )
 }

@@ -1,0 +1,67 @@
+import { all } from '../db/meter'
+import { PROVIDER_IDS } from '../providers/types'
+
+/** A key row as the dashboard needs it (D1's column names). */
+export interface AdminRow {
+  id: number
+  provider: string
+  key: string
+  status: 'active' | 'blocked' | 'deleted'
+  remark: string
+  blocked_reason: string | null
+  blocked_at: number | null
+  cooldowns: string
+  seq: number
+  created_at: number
+  checked_at: number | null
+}
+
+/**
+ * Every key with its admin fields, kept in this isolate and brought up to date on each admin call by
+ * reading only rows whose `seq` moved (one query, one cursor per provider, through the
+ * (provider, seq) index). Listing, searching and sorting 10,000 keys then reads no rows at all; the
+ * first call of an isolate reads each key once.
+ */
+export class AdminView {
+  private readonly rows = new Map<number, AdminRow>()
+  private readonly cursors = new Map<string, number>(PROVIDER_IDS.map((p) => [p, -1]))
+  private syncing: Promise<void> | undefined
+
+  constructor(private readonly d1: D1Database) {}
+
+  async sync(): Promise<void> {
+    // Concurrent admin calls share one read.
+    this.syncing ??= this.read().finally(() => (this.syncing = undefined))
+    await this.syncing
+  }
+
+  private async read(): Promise<void> {
+    const terms = PROVIDER_IDS.map((_, i) => `(provider = ?${2 * i + 1} AND seq > ?${2 * i + 2})`)
+    const binds = PROVIDER_IDS.flatMap((p) => [p, this.cursors.get(p) ?? -1])
+    const { results } = await all<AdminRow>(
+      this.d1.prepare(`SELECT * FROM keys WHERE ${terms.join(' OR ')}`).bind(...binds),
+    )
+    for (const row of results) {
+      if (row.status === 'deleted') this.rows.delete(row.id)
+      else this.rows.set(row.id, row)
+      this.cursors.set(row.provider, Math.max(this.cursors.get(row.provider) ?? -1, row.seq))
+    }
+  }
+
+  get(id: number): AdminRow | undefined {
+    return this.rows.get(id)
+  }
+
+  list(): AdminRow[] {
+    return [...this.rows.values()]
+  }
+}
+
+const views = new WeakMap<D1Database, AdminView>()
+
+export async function adminView(d1: D1Database): Promise<AdminView> {
+  let view = views.get(d1)
+  if (!view) views.set(d1, (view = new AdminView(d1)))
+  await view.sync()
+  return view
+}
