@@ -1,4 +1,5 @@
 import js from '@eslint/js'
+import globals from 'globals'
 import tseslint from 'typescript-eslint'
 
 export default tseslint.config(
@@ -19,5 +20,10 @@ export default tseslint.config(
     // In tests a `!` is an assertion: if the value is missing the test fails, which is the point.
     files: ['test/**/*.ts', '**/*.test.ts'],
     rules: { '@typescript-eslint/no-non-null-assertion': 'off' },
+  },
+  {
+    // The dashboard runs in the browser, as plain ES modules.
+    files: ['ui/**/*.js'],
+    languageOptions: { globals: globals.browser },
   },
 )

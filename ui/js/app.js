@@ -1,0 +1,64 @@
+import { api, ApiError } from './api.js'
+import { renderAdd } from './add.js'
+import { toast } from './dom.js'
+import { renderKeys } from './keys.js'
+import { renderOverview } from './overview.js'
+
+const $ = (id) => document.getElementById(id)
+const REFRESH_MS = 10_000
+let current
+
+function showLogin(message = '') {
+  $('login').hidden = false
+  $('nav').hidden = true
+  $('view').replaceChildren()
+  $('login-error').textContent = message
+  $('auth-key').focus()
+}
+
+async function route() {
+  const [, page, arg] = location.hash.split('/')
+  const view = $('view')
+  $('login').hidden = true
+  $('nav').hidden = false
+  try {
+    if (page === 'keys' && arg) {
+      current = renderKeys(view, decodeURIComponent(arg))
+    } else if (page === 'add') {
+      const { knownProviders } = await api('/overview')
+      renderAdd(view, knownProviders, arg ? decodeURIComponent(arg) : undefined)
+      current = undefined
+      return
+    } else {
+      current = { refresh: () => renderOverview(view) }
+    }
+    await current.refresh()
+  } catch (e) {
+    if (e instanceof ApiError && e.status === 401) showLogin()
+    else toast(e.message, 'error')
+  }
+}
+
+$('login-form').addEventListener('submit', async (event) => {
+  event.preventDefault()
+  try {
+    await api('/session', { method: 'POST', body: { authKey: $('auth-key').value } })
+    $('auth-key').value = ''
+    await route()
+  } catch (e) {
+    showLogin(e.code === 'login_throttled' ? e.message : 'That AUTH_KEY was not accepted.')
+  }
+})
+
+$('logout').addEventListener('click', async () => {
+  await api('/session', { method: 'DELETE' }).catch(() => undefined)
+  showLogin()
+})
+
+window.addEventListener('hashchange', route)
+// Live enough: what is on screen is re-read every few seconds while the tab is visible.
+setInterval(() => {
+  if (document.visibilityState === 'visible' && current && $('login').hidden) current.refresh()
+}, REFRESH_MS)
+
+api('/session').then(route, () => showLogin())
