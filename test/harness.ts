@@ -32,6 +32,8 @@ export interface HarnessOptions {
   port?: number
   /** The bundle to run (default: the one the test run built). */
   scriptPath?: string
+  /** Serve the dashboard from ui/ as static assets, as wrangler.toml does (default true). */
+  assets?: boolean
   /** Replaces the stand-in gateway entirely (the benchmark's fixed-delay upstream). */
   upstream?: { base: string; handle: (request: Request) => Promise<Response> }
 }
@@ -67,6 +69,9 @@ export async function startWorker(options: HarnessOptions = {}): Promise<Harness
     port: options.port ?? 0,
     modules: true,
     scriptPath: options.scriptPath ?? BUNDLE,
+    ...(options.assets === false
+      ? {}
+      : { assets: { directory: `${ROOT}ui`, routerConfig: { has_user_worker: true } } }),
     compatibilityDate: compatibilityDate(),
     d1Databases: { DB: 'keyrelay-test' },
     ...(options.d1Persist ? { d1Persist: options.d1Persist } : {}),

@@ -9,7 +9,7 @@ import { openaiKey } from './helpers'
 let h: Harness
 let ids: number[]
 beforeAll(async () => {
-  h = await startWorker({ scriptPath: REPO_BUNDLE })
+  h = await startWorker({ scriptPath: REPO_BUNDLE, assets: false })
   await run([
     'insertKeys',
     {
