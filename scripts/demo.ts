@@ -58,6 +58,7 @@ keyrelay demo: the Worker runs locally at ${base}. Its "AI Gateway" is a stand-i
 answers like the real providers; nothing here talks to Cloudflare or to any provider.
 
 AUTH_KEY: ${AUTH_KEY}
+Dashboard: ${base}/ (log in with the AUTH_KEY above)
 Demo keys:
 ${Object.entries(KEYS)
   .flatMap(([provider, keys]) =>
