@@ -22,6 +22,13 @@ export async function buildWorker(outfile = BUNDLE, entry = `${ROOT}worker/index
   })
 }
 
+/** wrangler.toml's `[assets] run_worker_first` rules, so tests route requests as a deployment does. */
+export function workerFirstRoutes(): string[] {
+  const toml = readFileSync(`${ROOT}wrangler.toml`, 'utf8')
+  const m = /^run_worker_first\s*=\s*\[([^\]]*)\]/m.exec(toml)
+  return m?.[1] ? [...m[1].matchAll(/"([^"]+)"/g)].map((x) => x[1] as string) : []
+}
+
 /** wrangler.toml's compatibility date, so tests run under the date that deploys. */
 export function compatibilityDate(): string {
   const toml = readFileSync(`${ROOT}wrangler.toml`, 'utf8')

@@ -1,6 +1,6 @@
 import { Miniflare } from 'miniflare'
 import { readdirSync, readFileSync } from 'node:fs'
-import { BUNDLE, compatibilityDate, ROOT } from './build'
+import { BUNDLE, compatibilityDate, ROOT, workerFirstRoutes } from './build'
 import { MockGateway } from './gateway/mock-gateway'
 
 export const AUTH_KEY = 'kr-test-admin-0b7d1f2c9a4e4b6f'
@@ -71,7 +71,12 @@ export async function startWorker(options: HarnessOptions = {}): Promise<Harness
     scriptPath: options.scriptPath ?? BUNDLE,
     ...(options.assets === false
       ? {}
-      : { assets: { directory: `${ROOT}ui`, routerConfig: { has_user_worker: true } } }),
+      : {
+          assets: {
+            directory: `${ROOT}ui`,
+            routerConfig: { has_user_worker: true, static_routing: { user_worker: workerFirstRoutes() } },
+          },
+        }),
     compatibilityDate: compatibilityDate(),
     d1Databases: { DB: 'keyrelay-test' },
     ...(options.d1Persist ? { d1Persist: options.d1Persist } : {}),
