@@ -16,6 +16,7 @@ export interface Env {
   DEFAULT_COOLDOWN_SECONDS?: string
   CREDIT_COOLDOWN_SECONDS?: string
   POOL_REFRESH_SECONDS?: string
+  UPSTREAM_TIMEOUT_SECONDS?: string
   STATS_FLUSH_SECONDS?: string
   STATS_RETENTION_DAYS?: string
   CHECK_BATCH_SIZE?: string
@@ -40,6 +41,8 @@ const EnvSchema = z.object({
   DEFAULT_COOLDOWN_SECONDS: seconds(60, 86_400),
   CREDIT_COOLDOWN_SECONDS: seconds(6 * 3600, 7 * 86_400),
   POOL_REFRESH_SECONDS: seconds(5, 3600),
+  // Time to the first byte of the answer; a stream, once started, is never cut short.
+  UPSTREAM_TIMEOUT_SECONDS: seconds(60, 600),
   // The longest an isolate holds usage counts before writing them: what a dying isolate can lose.
   STATS_FLUSH_SECONDS: seconds(5, 60),
   STATS_RETENTION_DAYS: z._default(wholeNumber(1, 3650), 30),
@@ -58,6 +61,7 @@ export interface Config {
   defaultCooldownSeconds: number
   creditCooldownSeconds: number
   poolRefreshMs: number
+  upstreamTimeoutMs: number
   statsFlushMs: number
   statsRetentionDays: number
   checkBatchSize: number
@@ -105,6 +109,7 @@ export function loadConfig(env: Env): Config {
     defaultCooldownSeconds: e.DEFAULT_COOLDOWN_SECONDS,
     creditCooldownSeconds: e.CREDIT_COOLDOWN_SECONDS,
     poolRefreshMs: e.POOL_REFRESH_SECONDS * 1000,
+    upstreamTimeoutMs: e.UPSTREAM_TIMEOUT_SECONDS * 1000,
     statsFlushMs: e.STATS_FLUSH_SECONDS * 1000,
     statsRetentionDays: e.STATS_RETENTION_DAYS,
     checkBatchSize: e.CHECK_BATCH_SIZE,

@@ -8,6 +8,7 @@ import type { ProviderAdapter, Verdict } from '../providers/types'
 import type { UsageEvent } from '../stats/buffer'
 import { detectGatewayError, gatewayAppError } from './gateway-error'
 import { downstreamHeaders } from './headers'
+import { guardEventStream } from './stream-guard'
 
 export interface ForwardInput {
   config: Config
@@ -61,11 +62,7 @@ async function attempts(input: ForwardInput, writes: Promise<void>[]): Promise<R
 
     let res: Response
     try {
-      res = await fetch(input.target, {
-        method: input.method,
-        headers: withKey(input, key),
-        body: input.body,
-      })
+      res = await fetchWithHeaderTimeout(input, key)
     } catch (e) {
       log('upstream_unreachable', {
         provider: input.provider,
@@ -79,7 +76,7 @@ async function attempts(input: ForwardInput, writes: Promise<void>[]): Promise<R
     }
     if (res.status < 400) {
       count(input, key, 'success')
-      return relay(res)
+      return relay(res, input)
     }
 
     const body = await res.text()
@@ -132,6 +129,28 @@ function count(
   input.stats.record({ keyId: key.id, provider: input.provider, model: input.model, outcome, status, reason })
 }
 
+/**
+ * Upstream must answer (status and headers) within UPSTREAM_TIMEOUT_SECONDS, or the attempt counts as
+ * unreachable and the next key is tried. Once headers are in, a stream may take as long as it needs.
+ */
+async function fetchWithHeaderTimeout(input: ForwardInput, key: PoolKey): Promise<Response> {
+  const controller = new AbortController()
+  const timer = setTimeout(
+    () => controller.abort(new Error(`no answer within ${input.config.upstreamTimeoutMs} ms`)),
+    input.config.upstreamTimeoutMs,
+  )
+  try {
+    return await fetch(input.target, {
+      method: input.method,
+      headers: withKey(input, key),
+      body: input.body,
+      signal: controller.signal,
+    })
+  } finally {
+    clearTimeout(timer)
+  }
+}
+
 function withKey(input: ForwardInput, key: PoolKey): Headers {
   const headers = new Headers(input.headers)
   headers.set(input.adapter.authHeader, input.adapter.formatAuth(key.key))
@@ -139,8 +158,16 @@ function withKey(input: ForwardInput, key: PoolKey): Headers {
   return headers
 }
 
-function relay(res: Response): Response {
-  return new Response(res.body, {
+function relay(res: Response, input: ForwardInput): Response {
+  const stream = res.body && (res.headers.get('content-type') ?? '').includes('text/event-stream')
+  const body = stream
+    ? guardEventStream(res.body, {
+        provider: input.provider,
+        errorEvent: input.adapter.streamError('The upstream stream was interrupted'),
+        endMarker: input.adapter.streamEnd,
+      })
+    : res.body
+  return new Response(body, {
     status: res.status,
     statusText: res.statusText,
     headers: downstreamHeaders(res.headers),
