@@ -18,6 +18,8 @@ export type LogEvent =
   | 'key_restored'
   | 'cooldowns_swept'
   | 'stats_pruned'
+  | 'stream_cut'
+  | 'storage_unavailable'
 
 export function log(event: LogEvent, fields: Record<string, string | number | boolean | undefined>): void {
   console.log(JSON.stringify({ event, ...fields }))

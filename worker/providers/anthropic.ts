@@ -40,4 +40,8 @@ export const anthropic: ProviderAdapter = {
   modelsPath: 'v1/models',
   modelsHeaders: { 'anthropic-version': '2023-06-01' },
   classify: classifyAnthropic,
+  streamEnd: /event: message_stop/,
+  // The same event Anthropic sends when a stream fails on its side.
+  streamError: (message) =>
+    `event: error\ndata: ${JSON.stringify({ type: 'error', error: { type: 'api_error', message } })}\n\n`,
 }

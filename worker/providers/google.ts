@@ -68,4 +68,8 @@ export const google: ProviderAdapter = {
   embeddingsPath: 'v1beta/openai/embeddings',
   modelsPath: 'v1beta/openai/models',
   classify: classifyGoogle,
+  // The last event of a generateContent stream carries the finish reason.
+  streamEnd: /"finishReason"/,
+  streamError: (message) =>
+    `data: ${JSON.stringify({ error: { code: 502, message, status: 'UNAVAILABLE' } })}\r\n\r\n`,
 }

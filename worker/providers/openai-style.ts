@@ -52,12 +52,17 @@ export function openAiRetrySeconds(h: Headers, now: number): number | undefined 
   return parseResetTime(h.get('x-ratelimit-reset'), now)
 }
 
+/** OpenAI's SDKs raise an APIError for a stream chunk that carries `error`. */
+export const openAiStreamError = (message: string) =>
+  `data: ${JSON.stringify({ error: { message, type: 'server_error', code: 'stream_interrupted' } })}\n\n`
+
 export function openAiStyle(overrides: Partial<ProviderAdapter> = {}): ProviderAdapter {
   return {
     authHeader: 'authorization',
     formatAuth: bearer,
     modelFromPath: modelAfterModelsSegment,
     classify: classifyOpenAiStyle,
+    streamError: openAiStreamError,
     ...overrides,
   }
 }

@@ -13,7 +13,8 @@ const joinSegments = (segments: string[]) => segments.map((s) => decodeURICompon
  */
 export const PROVIDERS = {
   'google-ai-studio': google,
-  openai: openAiStyle({ embeddingsPath: 'embeddings', modelsPath: 'models' }),
+  // OpenAI ends every chat stream with `[DONE]`; other OpenAI-style providers are not relied on to.
+  openai: openAiStyle({ embeddingsPath: 'embeddings', modelsPath: 'models', streamEnd: /data: \[DONE\]/ }),
   anthropic,
   // `{resource}/{deployment}/chat/completions?api-version=…`: the deployment is the model.
   'azure-openai': openAiStyle({

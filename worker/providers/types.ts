@@ -64,6 +64,13 @@ export interface ProviderAdapter {
    * the model list). Undefined: this provider's keys cannot be checked.
    */
   probe?: { path: string; headers?: Record<string, string> }
+  /**
+   * An SSE event telling a streaming client, in this provider's own format, that the stream broke
+   * (so its SDK raises an error instead of taking a truncated answer as complete).
+   */
+  streamError(message: string): string
+  /** What every complete stream of this provider contains at its end, where that is certain. */
+  streamEnd?: RegExp
   /** Classifies an error answer from the provider (gateway errors are handled before this). */
   classify(error: UpstreamError, policy: CooldownPolicy): Verdict
 }
