@@ -9,9 +9,18 @@ import { proxyHandler } from './proxy/handler'
 
 type Args = [Env, ExecutionContext]
 
+/** D1 failing (overloaded, unreachable): the proxy keeps serving from its pool view; admin calls say so. */
+const isStorageError = (err: unknown) => err instanceof Error && /\bD1_|D1 DB|SQLITE_/.test(err.message)
+
 /** Every error becomes the same JSON shape; anything unexpected is logged and never shown (no stack). */
 function toErrorResponse(err: unknown): Response {
   if (err instanceof AppError) return errorResponse(err)
+  if (isStorageError(err)) {
+    log('storage_unavailable', { error: (err as Error).message.slice(0, 200) })
+    return errorResponse(
+      new AppError(503, 'storage_unavailable', 'The key store is unavailable; try again shortly'),
+    )
+  }
   log('internal_error', { error: err instanceof Error ? err.message.slice(0, 300) : 'unknown' })
   return errorResponse(new AppError(500, 'internal_error', 'Internal error'))
 }

@@ -119,7 +119,9 @@ async function retryIdempotent<T>(write: () => Promise<T>): Promise<T> {
   for (const delay of RETRY_DELAYS_MS) {
     try {
       return await write()
-    } catch {
+    } catch (e) {
+      // Waiting cannot fix a missing table or a bad statement: only contention is worth a retry.
+      if (!/overloaded|busy|locked|timed? ?out|reset|network|unavailable|try again/i.test(String(e))) throw e
       await new Promise((r) => setTimeout(r, delay / 2 + Math.random() * delay))
     }
   }
