@@ -25,6 +25,7 @@ describe('ProviderView', () => {
       counts.set(k.id, (counts.get(k.id) ?? 0) + 1)
     }
     expect([...counts.values()]).toEqual([100, 100, 100, 100, 100])
+    expect(counts.size).toBe(5)
   })
 
   test('checking for an eligible key does not disturb the rotation', () => {
@@ -64,6 +65,15 @@ describe('ProviderView', () => {
     expect(view.blockedCount).toBe(1)
     view.applyRows([row(1, { status: 'active', seq: 8 })])
     expect(view.activeCount).toBe(1)
+  })
+
+  test('a key that just failed transiently is tried last, not excluded', () => {
+    const view = new ProviderView([row(1), row(2), row(3)], 1, 0)
+    view.markShaky(2, 100)
+    const picks = Array.from({ length: 6 }, () => view.pick('m', 50, new Set())!.id)
+    expect(picks).not.toContain(2)
+    expect(view.pick('m', 50, new Set([1, 3]))?.id).toBe(2)
+    expect(Array.from({ length: 6 }, () => view.pick('m', 101, new Set())!.id)).toContain(2)
   })
 
   test('a corrupt cooldown map does not take a key out of rotation', () => {

@@ -36,6 +36,8 @@ export class ProviderView {
   private readonly seen = new Map<number, { seq: number; status: PoolRow['status'] }>()
   private readonly active = new Map<number, PoolKey>()
   private ring: PoolKey[] = []
+  /** key id → unix seconds until which this isolate prefers other keys (transient failures). */
+  private readonly shaky = new Map<number, number>()
   private cursor = 0
   maxSeq = 0
   loadedAt = 0
@@ -87,7 +89,7 @@ export class ProviderView {
       }
     }
     if (membershipChanged) {
-      this.ring = [...this.active.values()]
+      this.ring = shuffled([...this.active.values()])
       if (this.cursor >= this.ring.length) this.cursor = 0
     }
   }
@@ -102,22 +104,36 @@ export class ProviderView {
     const held = this.seen.get(id)
     if (held) held.status = 'blocked'
     if (this.active.delete(id)) {
-      this.ring = [...this.active.values()]
+      this.ring = shuffled([...this.active.values()])
       if (this.cursor >= this.ring.length) this.cursor = 0
     }
   }
 
   /** Next eligible key for `model` that this request has not tried yet. */
   pick(model: string, nowSeconds: number, exclude: ReadonlySet<number>): PoolKey | undefined {
+    // First a key that has not just failed transiently; failing that, any eligible key.
+    return this.walk(model, nowSeconds, exclude, true) ?? this.walk(model, nowSeconds, exclude, false)
+  }
+
+  private walk(model: string, nowSeconds: number, exclude: ReadonlySet<number>, avoidShaky: boolean) {
     const n = this.ring.length
     for (let i = 0; i < n; i++) {
       const index = (this.cursor + i) % n
       const k = this.ring[index] as PoolKey
       if (exclude.has(k.id) || coolingUntil(k, model) > nowSeconds) continue
+      if (avoidShaky && (this.shaky.get(k.id) ?? 0) > nowSeconds) continue
       this.cursor = (index + 1) % n
       return k
     }
     return undefined
+  }
+
+  /**
+   * A 5xx or a network error says nothing certain about the key, so nothing is stored; but this
+   * isolate tries other keys first for a few seconds, so a flaky key does not eat a request's attempts.
+   */
+  markShaky(id: number, untilSeconds: number): void {
+    this.shaky.set(id, untilSeconds)
   }
 
   /** Whether any key could serve `model` now; unlike pick, it does not move the cursor. */
@@ -134,4 +150,16 @@ export class ProviderView {
     }
     return soonest
   }
+}
+
+/**
+ * Keys added together (often from one account, and so failing together) would otherwise sit next to
+ * each other in the ring, and a request could spend all its attempts on them.
+ */
+function shuffled<T>(items: T[]): T[] {
+  for (let i = items.length - 1; i > 0; i--) {
+    const j = Math.floor(Math.random() * (i + 1))
+    ;[items[i], items[j]] = [items[j] as T, items[i] as T]
+  }
+  return items
 }

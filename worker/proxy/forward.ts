@@ -28,6 +28,8 @@ export interface ForwardInput {
   stats: { record(e: UsageEvent): void }
 }
 
+/** How long an isolate prefers other keys after one answered 5xx or could not be reached. */
+const SHAKY_SECONDS = 10
 const BACKOFF_BASE_MS = 100
 const BACKOFF_MAX_MS = 1000
 
@@ -71,6 +73,7 @@ async function attempts(input: ForwardInput, writes: Promise<void>[]): Promise<R
         error: String(e).slice(0, 200),
       })
       count(input, key, 'error', 0, 'network')
+      input.view.markShaky(key.id, Date.now() / 1000 + SHAKY_SECONDS)
       backoff = true
       continue
     }
@@ -206,6 +209,7 @@ async function record(input: ForwardInput, key: PoolKey, verdict: Verdict, now: 
       log('key_blocked', { ...fields, reason: verdict.reason })
       await input.pool.block(input.view, key.id, verdict.reason, Math.floor(now / 1000))
     } else if (verdict.kind === 'transient') {
+      input.view.markShaky(key.id, now / 1000 + SHAKY_SECONDS)
       log('upstream_transient', { ...fields, reason: verdict.reason })
     }
   } catch (e) {
