@@ -207,7 +207,7 @@ describe('errors that are not the key', () => {
     expect(res.status).toBe(503)
     expect(((await res.json()) as { error: { status: string } }).error.status).toBe('UNAVAILABLE')
     expect(h.gateway.requests).toHaveLength(5) // MAX_ATTEMPTS default
-    expect(h.logs.some((l) => l.includes('"event":"attempts_exhausted"'))).toBe(true)
+    await expect.poll(() => h.logs.some((l) => l.includes('"event":"attempts_exhausted"'))).toBe(true)
   })
 })
 

@@ -44,8 +44,9 @@ test('recovery restores a blocked key that works again and leaves invalid and in
   // Only the blocked keys were probed, each once, on the model list.
   expect(h.gateway.requests.map((r) => r.key).sort()).toEqual([recovered, stillInvalid, unreachable].sort())
   expect(h.gateway.requests.every((r) => r.method === 'GET' && r.path === 'v1beta/openai/models')).toBe(true)
-  const restored = h.logs.filter((l) => l.includes('"event":"key_restored"'))
-  expect(restored).toHaveLength(1)
+  const restoredLines = () => h!.logs.filter((l) => l.includes('"event":"key_restored"'))
+  await expect.poll(() => restoredLines().length).toBe(1)
+  const restored = restoredLines()
   expect(restored[0]).toContain(`"keyId":${ids[0]}`)
 
   // The restored key serves traffic again.
@@ -105,7 +106,9 @@ test('expired cooldowns are cleared, running ones kept, reading only keys that h
     .prepare('SELECT id, cooldown_next AS n FROM keys ORDER BY id')
     .all<{ n: number | null }>()
   expect(next.results.map((r) => r.n)).toEqual([now + 600, null, now + 900])
-  expect(h.logs.some((l) => l.includes('"event":"cooldowns_swept"') && l.includes('"keys":2'))).toBe(true)
+  await expect
+    .poll(() => h!.logs.some((l) => l.includes('"event":"cooldowns_swept"') && l.includes('"keys":2')))
+    .toBe(true)
 })
 
 test('usage older than the retention is pruned; finished hours are compacted without changing a count', async () => {
