@@ -63,7 +63,7 @@ export class Pool {
   private load(provider: string, now: number): Promise<ProviderView> {
     let pending = this.loading.get(provider)
     if (!pending) {
-      pending = retryIdempotent(() => loadProviderPool(this.db, provider))
+      pending = retryIdempotent(() => loadProviderPool(this.db, provider), ANY_ERROR)
         .then(({ rows, maxSeq }) => {
           const view = new ProviderView(rows, maxSeq, now)
           this.views.set(provider, view)
@@ -77,7 +77,7 @@ export class Pool {
 
   private async refresh(provider: string, view: ProviderView, now: number): Promise<void> {
     try {
-      const rows = await retryIdempotent(() => changedSince(this.db, provider, view.maxSeq))
+      const rows = await retryIdempotent(() => changedSince(this.db, provider, view.maxSeq), ANY_ERROR)
       view.applyRows(rows)
       // Only rows read here move the cursor: our own writes' seqs could skip a concurrent writer's.
       for (const r of rows) view.maxSeq = Math.max(view.maxSeq, r.seq)
@@ -115,17 +115,25 @@ const RETRY_DELAYS_MS = [20, 50, 100, 200, 400, 800]
  * safe to repeat, and so are our writes (max-merge, `WHERE status = 'active'`): a retry cannot apply
  * a change twice.
  */
-async function retryIdempotent<T>(write: () => Promise<T>): Promise<T> {
+/** Reads are retried on any error: repeating one costs nothing but time. */
+const ANY_ERROR = () => true
+/** Writes only on contention and D1's transient errors: waiting cannot fix a bad statement. */
+const TRANSIENT = (e: unknown) =>
+  /overloaded|busy|locked|timed? ?out|reset|network|unavailable|internal error|try again/i.test(String(e))
+
+async function retryIdempotent<T>(
+  run: () => Promise<T>,
+  retryable: (e: unknown) => boolean = TRANSIENT,
+): Promise<T> {
   for (const delay of RETRY_DELAYS_MS) {
     try {
-      return await write()
+      return await run()
     } catch (e) {
-      // Waiting cannot fix a missing table or a bad statement: only contention is worth a retry.
-      if (!/overloaded|busy|locked|timed? ?out|reset|network|unavailable|try again/i.test(String(e))) throw e
+      if (!retryable(e)) throw e
       await new Promise((r) => setTimeout(r, delay / 2 + Math.random() * delay))
     }
   }
-  return write()
+  return run()
 }
 
 function errorName(e: unknown): string {
