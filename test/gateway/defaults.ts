@@ -9,7 +9,9 @@ const sse = (events: string[]) => replies.sse(events)
 
 function parsedBody(req: SeenRequest): Record<string, unknown> {
   try {
-    return JSON.parse(req.body) as Record<string, unknown>
+    const json: unknown = JSON.parse(req.body)
+    // `null`, numbers and arrays are JSON too; a provider reads fields of objects only.
+    return json && typeof json === 'object' && !Array.isArray(json) ? (json as Record<string, unknown>) : {}
   } catch {
     return {}
   }

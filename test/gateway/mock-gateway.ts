@@ -108,7 +108,8 @@ export class MockGateway {
 
 function safeJson(text: string): Record<string, unknown> {
   try {
-    return JSON.parse(text) as Record<string, unknown>
+    const json: unknown = JSON.parse(text)
+    return json && typeof json === 'object' ? (json as Record<string, unknown>) : {}
   } catch {
     return {}
   }
