@@ -90,6 +90,22 @@ export async function startWorker(options: HarnessOptions = {}): Promise<Harness
   const d1 = (await mf.getD1Database('DB')) as unknown as D1Database
   if (options.applyMigrations !== false) await applyMigrations(d1)
 
+  const added = new Set<string>()
+  /**
+   * Every test file is also a leak check: when a Worker stops, no line it logged may contain the
+   * AUTH_KEY or a provider key (added, or seen by the gateway), and the gateway must have seen no
+   * violation (AUTH_KEY upstream, a request outside the base, a key in the wrong header).
+   */
+  const dispose = async () => {
+    await mf.dispose()
+    const secrets = [...gateway.forbidden, ...added, ...gateway.requests.map((r) => r.key ?? '')].filter(
+      (s) => s.length >= 8,
+    )
+    const leaks = logs.filter((line) => secrets.some((s) => line.includes(s)))
+    if (leaks.length > 0) throw new Error(`${leaks.length} log line(s) contain a secret`)
+    if (gateway.violations.length > 0) throw new Error(`gateway violations: ${gateway.violations.join('; ')}`)
+  }
+
   const fetch = (path: string, init?: RequestInit) =>
     mf.dispatchFetch(`${ORIGIN}${path}`, init as never) as unknown as Promise<Response>
 
@@ -102,6 +118,7 @@ export async function startWorker(options: HarnessOptions = {}): Promise<Harness
     logs,
     fetch,
     async addKeys(provider, keys) {
+      keys.forEach((k) => added.add(k))
       const res = await fetch('/admin/api/keys', {
         method: 'POST',
         headers: { authorization: `Bearer ${authKey.split(/[(=;]/)[0]}`, 'content-type': 'application/json' },
@@ -132,7 +149,7 @@ export async function startWorker(options: HarnessOptions = {}): Promise<Harness
         if (res.status !== 200) throw new Error(`clearKeys: ${res.status} ${await res.text()}`)
       }
     },
-    dispose: () => mf.dispose(),
+    dispose,
   }
 }
 
