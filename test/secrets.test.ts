@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, expect, test } from 'vitest'
 import { replies } from './gateway/replies'
+import { report } from './reliability/report'
 import { AUTH_KEY, startWorker, type Harness } from './harness'
 import {
   adminHeaders,
@@ -81,4 +82,10 @@ test('no response body contains a provider key or AUTH_KEY', () => {
 test('AUTH_KEY never reached the gateway, and every provider key went in its own header', () => {
   expect(h.gateway.requests.length).toBeGreaterThan(5)
   expect(h.gateway.violations).toEqual([])
+  report('secrets', {
+    logLines: h.logs.length,
+    responseBodies: bodies.length,
+    upstreamRequests: h.gateway.requests.length,
+    leaks: h.gateway.violations.length,
+  })
 })
