@@ -1,4 +1,5 @@
 import { all } from '../db/meter'
+import { perIsolate } from '../db/per-isolate'
 import { PROVIDER_IDS } from '../providers/types'
 
 /** A key row as the dashboard needs it (D1's column names). */
@@ -57,11 +58,10 @@ export class AdminView {
   }
 }
 
-const views = new WeakMap<D1Database, AdminView>()
+const views = perIsolate<AdminView>()
 
 export async function adminView(d1: D1Database): Promise<AdminView> {
-  let view = views.get(d1)
-  if (!view) views.set(d1, (view = new AdminView(d1)))
+  const view = views(d1, () => new AdminView(d1))
   await view.sync()
   return view
 }

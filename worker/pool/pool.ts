@@ -1,3 +1,4 @@
+import { perIsolate } from '../db/per-isolate'
 import { blockKey, changedSince, loadProviderPool, setCooldown } from '../db/pool.repo'
 import { AppError } from '../http/errors'
 import { log } from '../log'
@@ -140,13 +141,6 @@ function errorName(e: unknown): string {
   return e instanceof Error ? e.message.slice(0, 200) : 'unknown'
 }
 
-const pools = new WeakMap<D1Database, Pool>()
+const pools = perIsolate<Pool>()
 
-export function poolFor(d1: D1Database, refreshMs: number): Pool {
-  let pool = pools.get(d1)
-  if (!pool) {
-    pool = new Pool(d1, refreshMs)
-    pools.set(d1, pool)
-  }
-  return pool
-}
+export const poolFor = (d1: D1Database, refreshMs: number): Pool => pools(d1, () => new Pool(d1, refreshMs))

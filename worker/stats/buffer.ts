@@ -1,3 +1,4 @@
+import { perIsolate } from '../db/per-isolate'
 import { appendUsage, type StatsDelta } from '../db/stats.repo'
 import { log } from '../log'
 
@@ -126,13 +127,7 @@ export class StatsBuffer {
   }
 }
 
-const buffers = new WeakMap<D1Database, StatsBuffer>()
+const buffers = perIsolate<StatsBuffer>()
 
-export function statsFor(d1: D1Database, flushMs: number): StatsBuffer {
-  let b = buffers.get(d1)
-  if (!b) {
-    b = new StatsBuffer(d1, flushMs)
-    buffers.set(d1, b)
-  }
-  return b
-}
+export const statsFor = (d1: D1Database, flushMs: number): StatsBuffer =>
+  buffers(d1, () => new StatsBuffer(d1, flushMs))
