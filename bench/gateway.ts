@@ -48,9 +48,10 @@ function stream(events: number, gapMs: number): Response {
     async start(controller) {
       for (let i = 0; i < events; i++) {
         if (i > 0) await new Promise((r) => setTimeout(r, gapMs))
-        controller.enqueue(
-          encoder.encode(`data: {"candidates":[{"content":{"parts":[{"text":"chunk ${i}"}]}}]}\r\n\r\n`),
-        )
+        // Like Gemini, the last event carries the finish reason (keyrelay checks streams end with it).
+        const finish = i === events - 1 ? ',"finishReason":"STOP"' : ''
+        const event = `data: {"candidates":[{"content":{"parts":[{"text":"chunk ${i}"}]}${finish}}]}\r\n\r\n`
+        controller.enqueue(encoder.encode(event))
       }
       controller.close()
     },
