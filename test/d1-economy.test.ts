@@ -133,6 +133,23 @@ describe('concurrency and several isolates on one D1', () => {
     }
   })
 
+  test('a cooldown set by one instance is honoured by the other after its next refresh', async () => {
+    gateway.reset()
+    const [limited, other] = [googleKey(600), googleKey(601)]
+    await a.addKeys('google-ai-studio', [limited, other])
+    // b learns about both keys; then a sees the per-minute 429.
+    await new Promise((r) => setTimeout(r, 1100))
+    for (let i = 0; i < 4; i++) expect((await b.fetch(GEMINI_PATH, googleInit())).status).toBe(200)
+    gateway.on(limited, () => replies.googleMinute429())
+    for (let i = 0; i < 6 && gateway.callsFor(limited) < 3; i++) await a.fetch(GEMINI_PATH, googleInit())
+    const callsBefore = gateway.callsFor(limited)
+    await new Promise((r) => setTimeout(r, 1100)) // b's refresh interval
+    // About four keys are eligible here: without the refresh, 12 requests would reach it about 3 times.
+    for (let i = 0; i < 12; i++) expect((await b.fetch(GEMINI_PATH, googleInit())).status).toBe(200)
+    // At most the one request that noticed staleness may still use the old view.
+    expect(gateway.callsFor(limited) - callsBefore).toBeLessThanOrEqual(1)
+  })
+
   test('a block set by one instance is honoured by the other after its next refresh', async () => {
     gateway.reset()
     const [victim, other] = [googleKey(500), googleKey(501)]
