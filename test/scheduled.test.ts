@@ -159,3 +159,40 @@ test('usage older than the retention is pruned; finished hours are compacted wit
     reason: 'rate_limited',
   })
 })
+
+test('old tombstones are purged, never the row a provider takes its next seq from', async () => {
+  h = await startWorker({ vars: { POOL_REFRESH_SECONDS: '1' } })
+  const ids = await h.addKeys('google-ai-studio', [googleKey(1), googleKey(2), googleKey(3), googleKey(4)])
+  // A warm isolate that will have to see what comes after the purge.
+  expect((await h.fetch(GEMINI_PATH, googleInit())).status).toBe(200)
+  const del = (which: number[]) =>
+    h!.fetch('/admin/api/keys', {
+      method: 'DELETE',
+      headers: { authorization: `Bearer ${AUTH_KEY}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ ids: which }),
+    })
+  await del([ids[0]!, ids[1]!])
+  await del([ids[2]!]) // the provider's highest seq is now this tombstone's
+  // Seven days on, every isolate has long seen these deletions (a view reloads fully every 6 h).
+  expect((await h.fetch(GEMINI_PATH, googleInit())).status).toBe(200)
+  const eightDaysAgo = Math.floor(Date.now() / 1000) - 8 * 86_400
+  await h.d1
+    .prepare("UPDATE keys SET deleted_at = ?1 WHERE status = 'deleted' AND id != ?2")
+    .bind(eightDaysAgo, ids[1]!)
+    .run()
+  await h.d1.prepare('UPDATE keys SET deleted_at = ?1 WHERE id = ?2').bind(eightDaysAgo, ids[2]!).run()
+  await runCron(h)
+  const left = await h.d1
+    .prepare('SELECT id, status FROM keys ORDER BY id')
+    .all<{ id: number; status: string }>()
+  // ids[0]: old, purged. ids[1]: deleted recently, kept. ids[2]: old but holds the max seq, kept.
+  expect(left.results).toEqual([
+    { id: ids[1], status: 'deleted' },
+    { id: ids[2], status: 'deleted' },
+    { id: ids[3], status: 'active' },
+  ])
+  await h.addKeys('google-ai-studio', [googleKey(5)])
+  h.gateway.reset()
+  for (let i = 0; i < 4; i++) expect((await h.fetch(GEMINI_PATH, googleInit())).status).toBe(200)
+  expect(new Set(h.gateway.requests.map((r) => r.key))).toEqual(new Set([googleKey(4), googleKey(5)]))
+})

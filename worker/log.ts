@@ -20,6 +20,7 @@ export type LogEvent =
   | 'stats_pruned'
   | 'stream_cut'
   | 'storage_unavailable'
+  | 'tombstones_purged'
 
 export function log(event: LogEvent, fields: Record<string, string | number | boolean | undefined>): void {
   console.log(JSON.stringify({ event, ...fields }))

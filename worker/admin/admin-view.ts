@@ -23,10 +23,13 @@ export interface AdminRow {
  * (provider, seq) index). Listing, searching and sorting 10,000 keys then reads no rows at all; the
  * first call of an isolate reads each key once.
  */
+const FULL_RELOAD_MS = 6 * 3600 * 1000
+
 export class AdminView {
   private readonly rows = new Map<number, AdminRow>()
   private readonly cursors = new Map<string, number>(PROVIDER_IDS.map((p) => [p, -1]))
   private syncing: Promise<void> | undefined
+  private loadedAt = 0
 
   constructor(private readonly d1: D1Database) {}
 
@@ -37,6 +40,13 @@ export class AdminView {
   }
 
   private async read(): Promise<void> {
+    // Like the pool view, start over every few hours: the cron purges old tombstones, and a
+    // tombstone this view never read would otherwise leave a deleted key listed.
+    if (Date.now() - this.loadedAt > FULL_RELOAD_MS) {
+      this.rows.clear()
+      for (const p of PROVIDER_IDS) this.cursors.set(p, -1)
+      this.loadedAt = Date.now()
+    }
     const terms = PROVIDER_IDS.map((_, i) => `(provider = ?${2 * i + 1} AND seq > ?${2 * i + 2})`)
     const binds = PROVIDER_IDS.flatMap((p) => [p, this.cursors.get(p) ?? -1])
     const { results } = await all<AdminRow>(

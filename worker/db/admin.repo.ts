@@ -53,16 +53,20 @@ function chunkByBytes(items: string[], maxBytes: number): string[][] {
  * Deleted keys become tombstones (so every isolate's incremental refresh sees the deletion) and their
  * key material is wiped at once: `deleted:<id>` also frees the (provider, key) slot for a re-add.
  */
-export async function deleteKeys(d1: D1Database, ids: number[]): Promise<number> {
+export async function deleteKeys(
+  d1: D1Database,
+  ids: number[],
+  nowSeconds = Math.floor(Date.now() / 1000),
+): Promise<number> {
   if (ids.length === 0) return 0
   const [tombstones] = await batch(d1, [
     d1
       .prepare(
         `UPDATE keys SET status = 'deleted', key = 'deleted:' || id, cooldowns = '{}', cooldown_next = NULL,
-           remark = '', seq = ${NEXT_SEQ}
+           remark = '', deleted_at = ?2, seq = ${NEXT_SEQ}
          WHERE id IN (SELECT value FROM json_each(?1)) AND status != 'deleted'`,
       )
-      .bind(JSON.stringify(ids)),
+      .bind(JSON.stringify(ids), nowSeconds),
     // Deletes are rare: rebuilding every provider's pages keeps this one statement simple.
     ...rebuildPages(d1),
   ])

@@ -100,3 +100,21 @@ export async function sweepExpiredCooldowns(d1: D1Database, now: number): Promis
   )
   return r.meta.changes ?? 0
 }
+
+/**
+ * Removes tombstones older than `before`. Every isolate has long since seen them: a pool view
+ * reloads in full every 6 hours and so does the AdminView. The provider's highest-seq row stays,
+ * whatever it is, because the next seq is computed from it: were it gone, new writes could get a
+ * seq an isolate has already passed, and be missed.
+ */
+export async function purgeTombstones(d1: D1Database, before: number): Promise<number> {
+  const r = await all(
+    d1
+      .prepare(
+        `DELETE FROM keys WHERE status = 'deleted' AND deleted_at < ?1
+           AND seq < (SELECT max(k2.seq) FROM keys AS k2 WHERE k2.provider = keys.provider)`,
+      )
+      .bind(before),
+  )
+  return r.meta.changes ?? 0
+}

@@ -37,6 +37,8 @@ export const keys = sqliteTable(
     createdAt: integer('created_at').notNull(),
     /** Unix seconds of the last health check (manual or scheduled). */
     checkedAt: integer('checked_at'),
+    /** Unix seconds a tombstone was made; the cron purges old ones. */
+    deletedAt: integer('deleted_at'),
   },
   (t) => [
     uniqueIndex('keys_provider_key').on(t.provider, t.key),

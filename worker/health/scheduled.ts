@@ -1,5 +1,5 @@
 import { loadConfig, type Env } from '../config'
-import { sweepExpiredCooldowns } from '../db/health.repo'
+import { purgeTombstones, sweepExpiredCooldowns } from '../db/health.repo'
 import { compactUsage, pruneUsage } from '../db/stats.repo'
 import { log } from '../log'
 import { recoverBlockedKeys } from './check'
@@ -9,6 +9,9 @@ import { recoverBlockedKeys } from './check'
  * (unless SCHEDULED_RECOVERY=off), compacts the usage batches of finished hours and prunes usage
  * older than STATS_RETENTION_DAYS. Each part runs even if another fails.
  */
+/** Deleted keys stay as (wiped) tombstones this long, far beyond any isolate's full reload. */
+const TOMBSTONE_DAYS = 7
+
 export async function runScheduled(env: Env): Promise<void> {
   const config = loadConfig(env)
   const now = Math.floor(Date.now() / 1000)
@@ -18,6 +21,13 @@ export async function runScheduled(env: Env): Promise<void> {
       async () => {
         const swept = await sweepExpiredCooldowns(env.DB, now)
         if (swept > 0) log('cooldowns_swept', { keys: swept })
+      },
+    ],
+    [
+      'tombstones',
+      async () => {
+        const purged = await purgeTombstones(env.DB, now - TOMBSTONE_DAYS * 86_400)
+        if (purged > 0) log('tombstones_purged', { keys: purged })
       },
     ],
     [
