@@ -52,8 +52,6 @@ function parseRules(text: string, entryNo: number): Map<string, Set<string>> {
   return rules
 }
 
-export type Grant = 'full' | 'restricted'
-
 /** Whether `entry` may call `provider` (and `model`, when known). Expiry is checked by the caller. */
 export function entryAllows(entry: AuthEntry, provider: string, model: string | undefined): boolean {
   if (!entry.rules) return true

@@ -1,7 +1,7 @@
 import { AppError } from '../http/errors'
 import type { ProviderAdapter } from '../providers/types'
 import { entryAllows, isExpired, type AuthEntry } from './auth-key'
-import { secretEquals } from './compare'
+import { matchSecret } from './compare'
 
 function bearerToken(value: string | null): string | undefined {
   const m = value ? /^Bearer\s+(\S+)\s*$/i.exec(value) : null
@@ -31,8 +31,13 @@ export async function authenticate(
 ): Promise<AuthEntry> {
   if (!credential)
     throw new AppError(401, 'missing_auth_key', 'Missing AUTH_KEY: send it in the API-key header')
-  const matches = await Promise.all(entries.map((e) => secretEquals(e.secret, credential)))
-  const entry = entries.find((_, i) => matches[i])
+  const entry =
+    entries[
+      await matchSecret(
+        entries.map((e) => e.secret),
+        credential,
+      )
+    ]
   if (!entry) throw new AppError(401, 'invalid_auth_key', 'Invalid AUTH_KEY')
   if (isExpired(entry, nowSeconds)) throw new AppError(401, 'auth_key_expired', 'This AUTH_KEY has expired')
   return entry

@@ -1,13 +1,29 @@
 const encoder = new TextEncoder()
 
+const digest = (text: string) => crypto.subtle.digest('SHA-256', encoder.encode(text))
+
+/** The configured secrets' digests, computed once per isolate (AUTH_KEY does not change while it lives). */
+const known = new Map<string, Promise<ArrayBuffer>>()
+
+function knownDigest(secret: string): Promise<ArrayBuffer> {
+  let d = known.get(secret)
+  if (!d) {
+    d = digest(secret)
+    known.set(secret, d)
+  }
+  return d
+}
+
 /**
- * Constant-time equality for secrets of any length: both sides are hashed first, so neither the
- * position of the first differing byte nor the secret's length leaks through timing.
+ * Which of `secrets` equals `candidate`, in constant time: both sides are compared as SHA-256
+ * digests, so neither the position of the first differing byte nor a secret's length leaks through
+ * timing, and every secret is compared whether or not an earlier one matched.
  */
-export async function secretEquals(a: string, b: string): Promise<boolean> {
-  const [ha, hb] = await Promise.all([
-    crypto.subtle.digest('SHA-256', encoder.encode(a)),
-    crypto.subtle.digest('SHA-256', encoder.encode(b)),
-  ])
-  return crypto.subtle.timingSafeEqual(ha, hb)
+export async function matchSecret(secrets: string[], candidate: string): Promise<number> {
+  const [given, ...expected] = await Promise.all([digest(candidate), ...secrets.map(knownDigest)])
+  let found = -1
+  expected.forEach((d, i) => {
+    if (crypto.subtle.timingSafeEqual(d, given as ArrayBuffer) && found === -1) found = i
+  })
+  return found
 }
