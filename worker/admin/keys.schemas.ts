@@ -94,8 +94,6 @@ export const PatchKeyBody = z.strictObject(changes).check(somethingToChange)
 /** The same change for many keys at once. */
 export const PatchKeysBody = z.strictObject({ ids, ...changes }).check(somethingToChange)
 
-export type KeyPatch = z.infer<typeof PatchKeyBody>
-
 /** Either explicit ids, or a provider's keys (optionally of one status) page by page. */
 export const CheckKeysBody = z.union([
   z.strictObject({ ids }),

@@ -5,7 +5,8 @@ import { PROVIDERS } from '../providers/registry'
 import { dispatch } from '../proxy/dispatch'
 import { upstreamHeaders } from '../proxy/headers'
 import { readCompatBody } from './compat-body'
-import { bearerAdapterFor, listCompatModels } from './models'
+import { bearerAdapterFor } from './compat-adapter'
+import { listCompatModels } from './models'
 
 /**
  * OpenAI-compatible surface: clients set their base URL to `https://<worker>/api/compat` and name

@@ -3,8 +3,6 @@ import { entryAllows, entryAllowsProvider, type AuthEntry } from '../auth/auth-k
 import type { Config, Env } from '../config'
 import { AppError } from '../http/errors'
 import { log } from '../log'
-import { bearer } from '../providers/common'
-import { openAiStreamError } from '../providers/openai-style'
 import { PROVIDERS } from '../providers/registry'
 import { PROVIDER_IDS, type ProviderId } from '../providers/types'
 import { dispatch } from '../proxy/dispatch'
@@ -63,13 +61,3 @@ async function modelsOf(provider: ProviderId, input: ModelsInput): Promise<strin
     return []
   }
 }
-
-/** The unified endpoint: every provider's key as a Bearer token, and OpenAI's stream format. */
-export const bearerAdapterFor = (provider: ProviderId) => ({
-  ...PROVIDERS[provider],
-  authHeader: 'authorization',
-  formatAuth: bearer,
-  streamError: openAiStreamError,
-  // The unified endpoint speaks OpenAI's stream format for every provider, ending with [DONE].
-  streamEnd: /data: \[DONE\]/,
-})

@@ -2,7 +2,6 @@ import { sql } from 'drizzle-orm'
 import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from 'drizzle-orm/sqlite-core'
 
 export const KEY_STATUSES = ['active', 'blocked', 'deleted'] as const
-export type KeyStatus = (typeof KEY_STATUSES)[number]
 
 /**
  * One row per provider key.
@@ -73,8 +72,6 @@ export const keyPages = sqliteTable(
   },
   (t) => [primaryKey({ columns: [t.provider, t.page] })],
 )
-
-export type KeyRow = typeof keys.$inferSelect
 
 /**
  * Usage counts, appended in batches: every stats flush of an isolate inserts one row per hour it
