@@ -136,11 +136,6 @@ export class ProviderView {
     this.shaky.set(id, untilSeconds)
   }
 
-  /** Whether any key could serve `model` now; unlike pick, it does not move the cursor. */
-  hasEligible(model: string, nowSeconds: number): boolean {
-    return this.ring.some((k) => coolingUntil(k, model) <= nowSeconds)
-  }
-
   /** Soonest moment (unix seconds) a key becomes usable for `model`; undefined if none is cooling. */
   soonestAvailable(model: string, nowSeconds: number): number | undefined {
     let soonest: number | undefined

@@ -39,8 +39,6 @@ const BACKOFF_MAX_MS = 1000
  * only error bodies, which are small, are read to classify them.
  */
 export async function forward(input: ForwardInput): Promise<Response> {
-  rejectWhenNothingEligible(input.view, input.model, input.provider)
-
   // State writes overlap the next attempt's upstream call; the answer waits for them (finally below),
   // so a caller that sees the response can rely on D1 holding the change.
   const writes: Promise<void>[] = []
@@ -58,7 +56,11 @@ async function attempts(input: ForwardInput, writes: Promise<void>[]): Promise<R
   let backoff = false
   for (let attempt = 1; attempt <= config.maxAttempts; attempt++) {
     const key = view.pick(model, Date.now() / 1000, tried)
-    if (!key) break
+    if (!key) {
+      // The first pick decides whether anything can serve: one walk of the ring, not two.
+      if (tried.size === 0) throw nothingEligible(view, model, input.provider)
+      break
+    }
     tried.add(key.id)
     if (backoff) await sleep(backoffMs(attempt))
 
@@ -118,7 +120,6 @@ async function attempts(input: ForwardInput, writes: Promise<void>[]): Promise<R
     lastStatus: last?.status,
   })
   if (last) return last
-  if (tried.size === 0) rejectWhenNothingEligible(view, model, input.provider)
   throw new AppError(502, 'upstream_unreachable', `Could not reach AI Gateway for ${input.provider}`)
 }
 
@@ -177,24 +178,25 @@ function relay(res: Response, input: ForwardInput): Response {
   })
 }
 
-/** Before calling upstream: no keys at all (503), all blocked (503), or all cooling (429 + Retry-After). */
-function rejectWhenNothingEligible(view: ProviderView, model: string, provider: string): void {
-  const nowSeconds = Date.now() / 1000
+/**
+ * Why the first pick of a request found no key, before anything was sent upstream: no keys at all
+ * or all blocked (503), or every active key cooling for this model (429 + Retry-After).
+ */
+function nothingEligible(view: ProviderView, model: string, provider: string): AppError {
   if (view.activeCount === 0) {
     const code = view.blockedCount > 0 ? 'all_keys_blocked' : 'no_keys'
     const why = view.blockedCount > 0 ? 'every key is blocked' : 'no keys have been added'
-    throw new AppError(503, code, `No usable key for provider ${provider}: ${why}`)
+    return new AppError(503, code, `No usable key for provider ${provider}: ${why}`)
   }
-  if (!view.hasEligible(model, nowSeconds)) {
-    const soonest = view.soonestAvailable(model, nowSeconds) ?? nowSeconds + 1
-    const retryAfter = String(Math.max(1, Math.ceil(soonest - nowSeconds)))
-    throw new AppError(
-      429,
-      'all_keys_cooling',
-      `Every key for provider ${provider} is cooling down for model ${model}; retry in ${retryAfter} s`,
-      { 'retry-after': retryAfter },
-    )
-  }
+  const nowSeconds = Date.now() / 1000
+  const soonest = view.soonestAvailable(model, nowSeconds) ?? nowSeconds + 1
+  const retryAfter = String(Math.max(1, Math.ceil(soonest - nowSeconds)))
+  return new AppError(
+    429,
+    'all_keys_cooling',
+    `Every key for provider ${provider} is cooling down for model ${model}; retry in ${retryAfter} s`,
+    { 'retry-after': retryAfter },
+  )
 }
 
 async function record(input: ForwardInput, key: PoolKey, verdict: Verdict, now: number): Promise<void> {
