@@ -101,10 +101,11 @@ test(`${REQUESTS} requests, ${CONCURRENCY} at a time, two instances on one D1: e
       const expected = perMinute.includes(key)
         ? Math.ceil(at! / 1000) + 58 // RetryInfo 57 s plus the 1 s margin
         : Math.ceil(at! / 1000) + secondsUntilPacificMidnight(at!)
-      check(
-        Math.abs((cooldowns[FLASH] ?? 0) - expected) <= 2,
-        `${key} cooldown ends at ${expected}, got ${cooldowns[FLASH]}`,
-      )
+      // The Worker stamps a cooldown when it processes the 429, which on a busy machine lags the
+      // moment the stand-in sent it: the stored end can be later, never earlier. (58 s exactly is
+      // pinned by the classification unit test.)
+      const late = (cooldowns[FLASH] ?? 0) - expected
+      check(late >= -1 && late <= 4, `${key} cooldown ends at ${expected}, got ${cooldowns[FLASH]}`)
     } else if (invalid.includes(key)) {
       check(row.status === 'blocked' && row.blocked_reason === 'API_KEY_INVALID', `${key} is blocked`)
     } else {
