@@ -90,6 +90,11 @@ export async function startWorker(options: HarnessOptions = {}): Promise<Harness
   const d1 = (await mf.getD1Database('DB')) as unknown as D1Database
   if (options.applyMigrations !== false) await applyMigrations(d1)
 
+  // The harness's own admin calls use the first AUTH_KEY entry's secret.
+  const adminHeaders = {
+    authorization: `Bearer ${authKey.split(/[(=;]/)[0]}`,
+    'content-type': 'application/json',
+  }
   const added = new Set<string>()
   /**
    * Every test file is also a leak check: when a Worker stops, no line it logged may contain the
@@ -121,7 +126,7 @@ export async function startWorker(options: HarnessOptions = {}): Promise<Harness
       keys.forEach((k) => added.add(k))
       const res = await fetch('/admin/api/keys', {
         method: 'POST',
-        headers: { authorization: `Bearer ${authKey.split(/[(=;]/)[0]}`, 'content-type': 'application/json' },
+        headers: adminHeaders,
         body: JSON.stringify({ provider, keys }),
       })
       if (res.status !== 200) throw new Error(`addKeys: ${res.status} ${await res.text()}`)
@@ -140,10 +145,7 @@ export async function startWorker(options: HarnessOptions = {}): Promise<Harness
         const ids = results.slice(i, i + 10_000).map((r) => r.id)
         const res = await fetch('/admin/api/keys', {
           method: 'DELETE',
-          headers: {
-            authorization: `Bearer ${authKey.split(/[(=;]/)[0]}`,
-            'content-type': 'application/json',
-          },
+          headers: adminHeaders,
           body: JSON.stringify({ ids }),
         })
         if (res.status !== 200) throw new Error(`clearKeys: ${res.status} ${await res.text()}`)
