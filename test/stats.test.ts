@@ -104,4 +104,7 @@ test('a burst of successful requests writes far less than a row per request, and
 test('stats queries are validated', async () => {
   const res = await h.fetch('/admin/api/stats?since=yesterday', { headers: adminHeaders() })
   expect(res.status).toBe(400)
+  const body = (await res.json()) as { error: { code: string; message: string } }
+  expect(body.error.code).toBe('invalid_query')
+  expect(body.error.message).toMatch(/^since: /)
 })
