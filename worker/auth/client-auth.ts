@@ -1,5 +1,4 @@
 import { AppError } from '../http/errors'
-import type { ProviderAdapter } from '../providers/types'
 import { entryAllows, isExpired, type AuthEntry } from './auth-key'
 import { matchSecret } from './compare'
 
@@ -8,14 +7,25 @@ function bearerToken(value: string | null): string | undefined {
   return m?.[1] ?? undefined
 }
 
+/** Where a route's clients carry their API key besides a Bearer token (a provider adapter is one). */
+export interface CredentialPlace {
+  authHeader?: string
+  queryKeyParam?: string
+}
+
 /**
- * The AUTH_KEY as the client sent it: in the provider's own header (what its SDK does anyway), in
- * Google's `?key=`, or as a Bearer token, which works on every route.
+ * The AUTH_KEY as the client sent it: in the route's own API-key header (what the provider's SDK
+ * does anyway), in its query parameter (Google's `?key=`), or as a Bearer token, which works on
+ * every route.
  */
-export function clientCredential(headers: Headers, url: URL, adapter: ProviderAdapter): string | undefined {
-  const native = headers.get(adapter.authHeader)
-  if (native) return adapter.authHeader === 'authorization' ? bearerToken(native) : native.trim()
-  const fromQuery = adapter.queryKeyParam ? url.searchParams.get(adapter.queryKeyParam) : null
+export function clientCredential(
+  headers: Headers,
+  url: URL,
+  place: CredentialPlace = {},
+): string | undefined {
+  const native = place.authHeader ? headers.get(place.authHeader) : null
+  if (native) return place.authHeader === 'authorization' ? bearerToken(native) : native.trim()
+  const fromQuery = place.queryKeyParam ? url.searchParams.get(place.queryKeyParam) : null
   if (fromQuery) return fromQuery
   return bearerToken(headers.get('authorization'))
 }

@@ -1,11 +1,10 @@
 import * as z from '../http/schema'
 import { entryAllows, entryAllowsProvider, type AuthEntry } from '../auth/auth-key'
-import type { Config, Env } from '../config'
 import { AppError } from '../http/errors'
 import { log } from '../log'
 import { PROVIDERS } from '../providers/registry'
 import { PROVIDER_IDS, type ProviderId } from '../providers/types'
-import { dispatch } from '../proxy/dispatch'
+import { dispatch, type RequestScope } from '../proxy/dispatch'
 
 /** Provider model lists change rarely; one fetch per provider per isolate every 10 minutes. */
 const TTL_MS = 10 * 60 * 1000
@@ -14,9 +13,7 @@ const cache = new Map<ProviderId, { ids: string[]; at: number }>()
 const ModelList = z.object({ data: z.array(z.object({ id: z.string() })) })
 
 export interface ModelsInput {
-  env: Env
-  ctx: ExecutionContext
-  config: Config
+  scope: RequestScope
   gatewayBase: string
   entry: AuthEntry
 }
@@ -38,21 +35,18 @@ async function modelsOf(provider: ProviderId, input: ModelsInput): Promise<strin
   if (hit && Date.now() - hit.at < TTL_MS) return hit.ids
   const adapter = PROVIDERS[provider]
   try {
-    const res = await dispatch({
-      env: input.env,
-      ctx: input.ctx,
-      config: input.config,
+    const res = await dispatch(input.scope, {
       provider,
       adapter,
       model: undefined,
-      target: `${input.gatewayBase}/${provider}/${adapter.modelsPath}`,
+      url: `${input.gatewayBase}/${provider}/${adapter.modelsPath}`,
       method: 'GET',
       headers: new Headers(adapter.modelsHeaders),
       body: null,
     })
     const parsed = ModelList.safeParse(res.ok ? await res.json() : undefined)
     if (!parsed.success) return []
-    const ids = parsed.data.data.map((m) => m.id.replace(/^models\//, ''))
+    const ids = parsed.data.data.map((m) => adapter.listedModelId?.(m.id) ?? m.id)
     cache.set(provider, { ids, at: Date.now() })
     return ids
   } catch (e) {

@@ -14,6 +14,10 @@ export function modelAfterModelsSegment(rest: string[]): string | undefined {
   return model ? decodeURIComponent(model) : undefined
 }
 
+/** Path segments joined back into a model name that itself contains slashes (`org/model`). */
+export const joinSegments = (segments: string[]): string =>
+  segments.map((s) => decodeURIComponent(s)).join('/')
+
 export function parseJson(text: string): unknown {
   try {
     return JSON.parse(text)

@@ -59,6 +59,11 @@ export function classifyGoogle(error: UpstreamError, policy: CooldownPolicy): Ve
   return cooldownVerdict(delay, policy.defaultSeconds, 'rate_limited')
 }
 
+/** `models/gemini-2.5-flash` (as Google lists it) → `gemini-2.5-flash` (as requests name it). */
+export function googleListedModel(id: string): string {
+  return id.replace(/^models\//, '')
+}
+
 export const google: ProviderAdapter = {
   authHeader: 'x-goog-api-key',
   formatAuth: (key) => key,
@@ -67,6 +72,7 @@ export const google: ProviderAdapter = {
   // Google's own OpenAI-compatible surface; its model ids come back as `models/<id>`.
   embeddingsPath: 'v1beta/openai/embeddings',
   modelsPath: 'v1beta/openai/models',
+  listedModelId: googleListedModel,
   classify: classifyGoogle,
   // The last event of a generateContent stream carries the finish reason.
   streamEnd: /"finishReason"/,

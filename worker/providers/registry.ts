@@ -1,27 +1,30 @@
 import { anthropic } from './anthropic'
-import { bearer } from './common'
+import { azureOpenAi } from './azure-openai'
 import { google } from './google'
+import { huggingFace } from './huggingface'
 import { openAiStyle } from './openai-style'
+import { replicate } from './replicate'
 import { PROVIDER_IDS, type ProviderAdapter, type ProviderId } from './types'
-
-const joinSegments = (segments: string[]) => segments.map((s) => decodeURIComponent(s)).join('/')
+import { workersAi } from './workers-ai'
 
 /**
- * Every provider keyrelay can rotate keys for. Adding one is an entry here (and, if it has its own
- * error format, one adapter file); nothing else in the Worker branches on a provider id.
- * Slugs and auth headers follow AI Gateway's URL layout (shared/reference/ai-gateway.md).
+ * Every provider keyrelay can rotate keys for; nothing else in the Worker branches on a provider id.
+ * Slugs and auth headers follow AI Gateway's URL layout
+ * (https://developers.cloudflare.com/ai-gateway/usage/providers/). Adding a provider takes:
+ * - its slug in `PROVIDER_IDS` (types.ts);
+ * - an entry here: `openAiStyle({...})` when it copies OpenAI's API and errors, otherwise its own
+ *   adapter file beside this one (like google.ts), with a `.test.ts` next to it for how it reads
+ *   models from paths and classifies errors, on real bodies;
+ * - the real error bodies in test/gateway/fixtures.ts, and its key header in
+ *   test/gateway/mock-gateway.ts if it is not `Authorization: Bearer`;
+ * - a row in the README's provider table.
  */
 export const PROVIDERS = {
   'google-ai-studio': google,
   // OpenAI ends every chat stream with `[DONE]`; other OpenAI-style providers are not relied on to.
   openai: openAiStyle({ embeddingsPath: 'embeddings', modelsPath: 'models', streamEnd: /data: \[DONE\]/ }),
   anthropic,
-  // `{resource}/{deployment}/chat/completions?api-version=…`: the deployment is the model.
-  'azure-openai': openAiStyle({
-    authHeader: 'api-key',
-    formatAuth: (key) => key,
-    modelFromPath: (rest) => (rest.length > 2 && rest[1] ? decodeURIComponent(rest[1]) : undefined),
-  }),
+  'azure-openai': azureOpenAi,
   groq: openAiStyle({ modelsPath: 'models' }),
   mistral: openAiStyle({ embeddingsPath: 'v1/embeddings', modelsPath: 'v1/models' }),
   deepseek: openAiStyle({ modelsPath: 'models' }),
@@ -42,22 +45,9 @@ export const PROVIDERS = {
     bodyModelField: 'model_id',
     probe: { path: 'voices', headers: { 'cartesia-version': '2024-06-10' } },
   }),
-  // `@cf/meta/llama-3.1-8b-instruct`: the model is the path itself (unless it is the OpenAI-style route).
-  'workers-ai': openAiStyle({
-    modelFromPath: (rest) => (rest[0]?.startsWith('@') ? joinSegments(rest) : undefined),
-  }),
-  // `{org}/{model}`
-  huggingface: openAiStyle({
-    formatAuth: bearer,
-    modelFromPath: (rest) => (rest.length >= 2 ? joinSegments(rest.slice(0, 2)) : undefined),
-  }),
-  // `models/{owner}/{name}/predictions`, or `predictions` with a `version` in the body.
-  replicate: openAiStyle({
-    modelFromPath: (rest) =>
-      rest[0] === 'models' && rest.length >= 3 ? joinSegments(rest.slice(1, 3)) : undefined,
-    bodyModelField: 'version',
-    probe: { path: 'account' },
-  }),
+  'workers-ai': workersAi,
+  huggingface: huggingFace,
+  replicate,
 } satisfies Record<ProviderId, ProviderAdapter>
 
 /** A provider's probe: its own, or else its model list. */
@@ -74,8 +64,23 @@ export function adapterFor(id: ProviderId): ProviderAdapter {
   return PROVIDERS[id]
 }
 
+/** Providers with an OpenAI-style embeddings endpoint, for the compat route's error message. */
+export const EMBEDDING_PROVIDERS: readonly ProviderId[] = PROVIDER_IDS.filter(
+  (id) => PROVIDERS[id].embeddingsPath,
+)
+
+const adapters: ProviderAdapter[] = Object.values(PROVIDERS)
+
 /** Every header in which some provider carries a credential: none of them is forwarded as the client sent it. */
 export const CREDENTIAL_HEADERS: ReadonlySet<string> = new Set([
   'authorization',
-  ...Object.values(PROVIDERS).map((a) => a.authHeader.toLowerCase()),
+  ...adapters.map((a) => a.authHeader.toLowerCase()),
 ])
+
+/**
+ * Every query parameter in which some provider carries a credential (Google's `key`): stripped from
+ * every request, whichever provider it goes to, so an AUTH_KEY sent that way never travels upstream.
+ */
+export const QUERY_CREDENTIAL_PARAMS: ReadonlySet<string> = new Set(
+  adapters.flatMap((a) => (a.queryKeyParam ? [a.queryKeyParam] : [])),
+)

@@ -57,6 +57,8 @@ export interface ProviderAdapter {
   embeddingsPath?: string
   /** Path (after the slug) listing models as `{"data": [{"id"}]}`, if the provider has one. */
   modelsPath?: string
+  /** How an id from that list names the model in requests, when the two differ (Google's `models/…`). */
+  listedModelId?(id: string): string
   /** Headers the provider insists on for that listing (Anthropic's version header). */
   modelsHeaders?: Record<string, string>
   /**

@@ -1,16 +1,15 @@
 import { authenticate, authorize, clientCredential } from '../auth/client-auth'
-import { loadConfig, requireGateway, type Env } from '../config'
-import { adapterFor, isProviderId } from '../providers/registry'
-import { dispatch, unknownProvider } from './dispatch'
-import { upstreamHeaders } from './headers'
+import { requireGateway, type Env } from '../config'
+import { adapterFor, isProviderId, QUERY_CREDENTIAL_PARAMS } from '../providers/registry'
+import { dispatch, requestScope, unknownProvider } from './dispatch'
 import { extractModel } from './model'
-import { buildTarget, parseRest } from './target'
+import { buildTarget, parseRest, stripParams } from './target'
 
 const PREFIX = '/api/'
 
 /** `ANY /api/<provider>/<rest>?<query>` → `${gateway}/<provider>/<rest>?<query>` with a pooled key. */
 export async function proxyHandler(request: Request, env: Env, ctx: ExecutionContext): Promise<Response> {
-  const config = loadConfig(env)
+  const scope = requestScope(request, env, ctx)
   const url = new URL(request.url)
   const afterPrefix = url.pathname.slice(PREFIX.length)
   const slash = afterPrefix.indexOf('/')
@@ -21,21 +20,12 @@ export async function proxyHandler(request: Request, env: Env, ctx: ExecutionCon
 
   // Authenticate before reading the body or touching D1: unauthenticated calls cost nothing.
   const credential = clientCredential(request.headers, url, adapter)
-  const entry = await authenticate(config.authKeys, credential, Date.now() / 1000)
-  const target = buildTarget(requireGateway(config), provider, rest, url.search)
+  const entry = await authenticate(scope.config.authKeys, credential, Date.now() / 1000)
+  const gatewayBase = requireGateway(scope.config)
+  const search = stripParams(url.search, QUERY_CREDENTIAL_PARAMS)
+  const target = buildTarget(gatewayBase, provider, rest, search)
   const body = request.method === 'GET' || request.method === 'HEAD' ? null : await request.arrayBuffer()
   const model = extractModel(adapter, rest, body)
   authorize(entry, provider, model)
-  return dispatch({
-    env,
-    ctx,
-    config,
-    provider,
-    adapter,
-    model,
-    target,
-    method: request.method,
-    headers: upstreamHeaders(request.headers),
-    body,
-  })
+  return dispatch(scope, { provider, adapter, model, url: target, method: request.method, body })
 }

@@ -31,8 +31,11 @@ export function parseRest(rawRest: string): string[] {
   return segments
 }
 
-/** Query string without `key` parameters: a client's AUTH_KEY may ride in `?key=` (Google's style). */
-export function stripKeyParam(search: string): string {
+/**
+ * The query string without the parameters named: a client's AUTH_KEY may ride in a provider's key
+ * parameter (Google's `?key=`), and is never forwarded, whichever provider it was sent to.
+ */
+export function stripParams(search: string, names: ReadonlySet<string>): string {
   if (search.length <= 1) return ''
   const kept = search
     .slice(1)
@@ -40,7 +43,7 @@ export function stripKeyParam(search: string): string {
     .filter((pair) => {
       const name = pair.split('=')[0] ?? ''
       try {
-        return decodeURIComponent(name.replace(/\+/g, ' ')) !== 'key'
+        return !names.has(decodeURIComponent(name.replace(/\+/g, ' ')))
       } catch {
         return true
       }
@@ -48,10 +51,10 @@ export function stripKeyParam(search: string): string {
   return kept.length > 0 ? `?${kept.join('&')}` : ''
 }
 
-/** `${base}/<provider>/<rest><query>`, verified to still lie under `${base}/<provider>/` once parsed. */
+/** `${base}/<provider>/<rest><search>`, verified to still lie under `${base}/<provider>/` once parsed. */
 export function buildTarget(base: string, provider: string, rest: string[], search: string): string {
   const prefix = `${base}/${provider}/`
-  const target = `${prefix}${rest.join('/')}${stripKeyParam(search)}`
+  const target = `${prefix}${rest.join('/')}${search}`
   const parsed = new URL(target)
   const expected = new URL(prefix)
   if (parsed.origin !== expected.origin || !parsed.pathname.startsWith(expected.pathname)) {
