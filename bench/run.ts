@@ -253,7 +253,7 @@ async function poolScale(): Promise<void> {
     for (const cooling of [0, 0.9]) {
       const rows = keys(size).map((key, id) => ({
         id,
-        provider: 'google-ai-studio',
+        provider: 'google-ai-studio' as const,
         key,
         status: 'active' as const,
         cooldowns: id < size * cooling ? '{"m":9999999999}' : '{}',

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
-import type { PoolRow } from '../worker/db/pool.repo'
+import type { PoolRow } from '../worker/db/rows'
 import { REPO_BUNDLE } from './build'
 import { startWorker, type Harness } from './harness'
 import { openaiKey } from './helpers'

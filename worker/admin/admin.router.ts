@@ -3,18 +3,32 @@ import type { Env } from '../config'
 import { AppError } from '../http/errors'
 import { checkKeysRoute } from './check.routes'
 import { exportKeys } from './export.routes'
+import { requireAdmin } from './guard'
 import { addKeys, getKeys, patchKey, patchKeys, previewKeys, removeKeys } from './keys.routes'
 import { getMetrics } from './metrics.routes'
 import { getOverview } from './overview.routes'
 import { login, logout, whoami } from './session.routes'
 import { getStats } from './stats.routes'
 
-/** The JSON admin API the dashboard (and scripts) use; every route checks admin auth itself. */
-export const adminRouter = Router<IRequest, [Env, ExecutionContext]>({ base: '/admin/api' })
-  .get('/session', (req, env) => whoami(req, env))
+/** Logging in and out are the only admin calls open without admin auth: they start and end a session. */
+const OPEN = new Set(['POST /admin/api/session', 'DELETE /admin/api/session'])
+
+/** Authenticates every admin call once, before any route runs (a new route cannot forget it). */
+async function adminOnly(request: IRequest, env: Env): Promise<undefined> {
+  if (OPEN.has(`${request.method} ${new URL(request.url).pathname}`)) return undefined
+  await requireAdmin(request, env)
+  return undefined
+}
+
+/** The JSON admin API the dashboard (and scripts) use. */
+export const adminRouter = Router<IRequest, [Env, ExecutionContext]>({
+  base: '/admin/api',
+  before: [adminOnly],
+})
+  .get('/session', () => whoami())
   .post('/session', (req, env) => login(req, env))
   .delete('/session', (req) => logout(req))
-  .get('/overview', (req, env) => getOverview(req, env))
+  .get('/overview', (_req, env) => getOverview(env))
   .get('/keys', (req, env) => getKeys(req, env))
   .post('/keys', (req, env) => addKeys(req, env))
   .patch('/keys', (req, env) => patchKeys(req, env))
@@ -24,7 +38,7 @@ export const adminRouter = Router<IRequest, [Env, ExecutionContext]>({ base: '/a
   .post('/keys/export', (req, env) => exportKeys(req, env))
   .patch('/keys/:id', (req, env) => patchKey(req, env))
   .get('/stats', (req, env) => getStats(req, env))
-  .get('/metrics', (req, env) => getMetrics(req, env))
+  .get('/metrics', () => getMetrics())
   .all('*', () => {
     throw new AppError(404, 'not_found', 'No such admin route')
   })

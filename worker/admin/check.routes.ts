@@ -1,8 +1,7 @@
-import { requireGateway, type Env } from '../config'
+import { loadConfig, requireGateway, type Env } from '../config'
 import { keysByIds, keysPage } from '../db/health.repo'
 import { checkKeys } from '../health/check'
 import { parseJsonBody } from '../http/validate'
-import { requireAdmin } from './guard'
 import { CheckKeysBody } from './keys.schemas'
 
 /**
@@ -11,7 +10,7 @@ import { CheckKeysBody } from './keys.schemas'
  * batch (null when done), and `remaining`, so a caller can loop and show progress.
  */
 export async function checkKeysRoute(request: Request, env: Env): Promise<Response> {
-  const config = await requireAdmin(request, env)
+  const config = loadConfig(env)
   const gatewayBase = requireGateway(config)
   const body = await parseJsonBody(request, CheckKeysBody)
   const batch = config.checkBatchSize

@@ -1,4 +1,4 @@
-import type { AdminRow } from './admin-view'
+import type { AdminRow } from '../db/rows'
 import { displayStatus, runningCooldowns } from './present'
 import type { KeyUsage } from './usage-cache'
 
@@ -61,7 +61,7 @@ export function queryKeys(
       case 'lastUsed':
         return usage.get(r.id)?.lastUsed ?? 0
       case 'blockedAt':
-        return r.blocked_at ?? 0
+        return r.blockedAt ?? 0
     }
   }
   const dir = query.order === 'asc' ? 1 : -1

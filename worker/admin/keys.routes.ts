@@ -1,11 +1,9 @@
 import type { IRequest } from 'itty-router'
-import type { Env } from '../config'
-import { deleteKeys, insertKeys, updateKeys } from '../db/admin.repo'
+import { loadConfig, type Env } from '../config'
 import { AppError } from '../http/errors'
 import { parseJsonBody, parseQuery } from '../http/validate'
-import { poolFor } from '../pool/pool'
+import { keyStateFor } from '../pool/key-state'
 import { adminView } from './admin-view'
-import { requireAdmin } from './guard'
 import { queryKeys } from './keys.query'
 import {
   AddKeysBody,
@@ -22,9 +20,9 @@ import { presentKey } from './present'
 import { recentUsage, usageByKey } from './usage-cache'
 
 const nowSeconds = () => Date.now() / 1000
+const keyState = (env: Env) => keyStateFor(env.DB, loadConfig(env).poolRefreshMs)
 
 export async function addKeys(request: Request, env: Env): Promise<Response> {
-  const config = await requireAdmin(request, env)
   const body = await parseJsonBody(request, AddKeysBody)
   const { unique, duplicates, malformedAt } = normaliseKeys(body.keys)
   if (malformedAt !== undefined) {
@@ -35,20 +33,18 @@ export async function addKeys(request: Request, env: Env): Promise<Response> {
       `keys[${malformedAt}] is not a key (whitespace inside, or over 1 KB)`,
     )
   }
-  const added = await insertKeys(env.DB, {
+  // This isolate's next request sees the new keys at once; other isolates at their next refresh.
+  const added = await keyState(env).add({
     provider: body.provider,
     keys: unique,
     remark: body.remark ?? '',
     nowSeconds: Math.floor(nowSeconds()),
   })
-  // This isolate's next request sees the new keys at once; other isolates at their next refresh.
-  poolFor(env.DB, config.poolRefreshMs).invalidate(body.provider)
   return Response.json({ added, skipped: duplicates + unique.length - added })
 }
 
 /** `POST /admin/api/keys/preview`: how many pasted keys are new, duplicates or malformed; stores nothing. */
 export async function previewKeys(request: Request, env: Env): Promise<Response> {
-  await requireAdmin(request, env)
   const body = await parseJsonBody(request, PreviewBody)
   const { unique, duplicates, malformed } = classifyKeys(body.keys)
   const stored = new Set(
@@ -63,7 +59,6 @@ export async function previewKeys(request: Request, env: Env): Promise<Response>
 
 /** `GET /admin/api/keys?provider=&status=&q=&sort=&order=&limit=&offset=`, served from the AdminView. */
 export async function getKeys(request: Request, env: Env): Promise<Response> {
-  await requireAdmin(request, env)
   const query = parseQuery(new URL(request.url), ListKeysQuery)
   const [view, usageRows] = await Promise.all([adminView(env.DB), recentUsage(env.DB)])
   const usage = usageByKey(usageRows)
@@ -74,7 +69,6 @@ export async function getKeys(request: Request, env: Env): Promise<Response> {
 }
 
 export async function removeKeys(request: Request, env: Env): Promise<Response> {
-  const config = await requireAdmin(request, env)
   const body = await parseJsonBody(request, DeleteKeysBody)
   const ids =
     'ids' in body
@@ -83,31 +77,25 @@ export async function removeKeys(request: Request, env: Env): Promise<Response> 
           .list()
           .filter((r) => r.status === 'blocked' && (!body.provider || r.provider === body.provider))
           .map((r) => r.id)
-  const deleted = await deleteKeys(env.DB, ids)
-  poolFor(env.DB, config.poolRefreshMs).invalidate()
-  return Response.json({ deleted })
+  return Response.json({ deleted: await keyState(env).remove(ids) })
 }
 
 /** `PATCH /admin/api/keys/:id`: block or unblock by hand, clear cooldowns, edit the remark. */
 export async function patchKey(request: IRequest, env: Env): Promise<Response> {
-  const config = await requireAdmin(request, env)
   const id = KeyIdParam.safeParse(request.params.id)
   if (!id.success) throw new AppError(400, 'invalid_id', 'The key id must be a positive integer')
   const changes = await parseJsonBody(request, PatchKeyBody)
-  if ((await updateKeys(env.DB, [id.data], changes, Math.floor(nowSeconds()))) === 0) {
+  if ((await keyState(env).update([id.data], changes, Math.floor(nowSeconds()))) === 0) {
     throw new AppError(404, 'key_not_found', `No key with id ${id.data}`)
   }
   const row = (await adminView(env.DB)).get(id.data)
   if (!row) throw new AppError(404, 'key_not_found', `No key with id ${id.data}`)
-  poolFor(env.DB, config.poolRefreshMs).invalidate(row.provider)
   return Response.json(presentKey(row, nowSeconds()))
 }
 
 /** `PATCH /admin/api/keys {ids, ...}`: the same change for many keys (the dashboard's bulk actions). */
 export async function patchKeys(request: Request, env: Env): Promise<Response> {
-  const config = await requireAdmin(request, env)
   const { ids, ...changes } = await parseJsonBody(request, PatchKeysBody)
-  const updated = await updateKeys(env.DB, [...new Set(ids)], changes, Math.floor(nowSeconds()))
-  poolFor(env.DB, config.poolRefreshMs).invalidate()
+  const updated = await keyState(env).update([...new Set(ids)], changes, Math.floor(nowSeconds()))
   return Response.json({ updated })
 }

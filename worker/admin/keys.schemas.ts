@@ -1,5 +1,6 @@
 import * as z from '../http/schema'
 import { wholeJsonNumber, wholeNumber } from '../http/schema'
+import { LIVE_STATUSES } from '../db/rows'
 import { PROVIDER_IDS } from '../providers/types'
 import { SORTS } from './keys.query'
 
@@ -9,7 +10,7 @@ export const MAX_KEYS_PER_CALL = 20_000
 const KEY_SHAPE = /^[\x21-\x7e]{1,1024}$/
 
 const provider = z.enum(PROVIDER_IDS)
-const status = z.enum(['active', 'blocked'])
+const status = z.enum(LIVE_STATUSES)
 const ids = z.array(wholeJsonNumber(1)).check(z.minLength(1), z.maxLength(MAX_KEYS_PER_CALL))
 
 export const AddKeysBody = z.object({

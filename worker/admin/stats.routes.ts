@@ -1,45 +1,40 @@
 import type { Env } from '../config'
-import { parseLastError, usageSince, type StatsRow } from '../db/stats.repo'
+import { addCounts, zeroCounts, type Counts } from '../db/counts'
 import { keysByIds } from '../db/health.repo'
+import { usageSince, type StatsRow } from '../db/stats.repo'
 import { parseQuery } from '../http/validate'
 import { maskKey } from '../log'
-import { requireAdmin } from './guard'
 import { StatsQuery } from './keys.schemas'
-
-interface Counts {
-  requests: number
-  successes: number
-  rateLimited: number
-  errors: number
-}
-
-const zero = (): Counts => ({ requests: 0, successes: 0, rateLimited: 0, errors: 0 })
-
-function add(into: Counts, row: StatsRow): void {
-  into.requests += row.requests
-  into.successes += row.successes
-  into.rateLimited += row.rate_limited
-  into.errors += row.errors
-}
+import { usageByKey } from './usage-cache'
 
 /** Totals plus an hourly series (hours with traffic only), for one group of rows. */
 class Series {
-  readonly totals = zero()
+  readonly totals = zeroCounts()
   private readonly hours = new Map<number, Counts>()
   add(row: StatsRow): void {
-    add(this.totals, row)
+    addCounts(this.totals, row)
     let h = this.hours.get(row.hour)
-    if (!h) this.hours.set(row.hour, (h = zero()))
-    add(h, row)
+    if (!h) this.hours.set(row.hour, (h = zeroCounts()))
+    addCounts(h, row)
   }
   get hourly() {
     return [...this.hours.entries()].sort(([a], [b]) => a - b).map(([hour, c]) => ({ hour, ...c }))
   }
 }
 
+/** Groups rows by a field, one Series each. */
+function seriesBy<K>(rows: StatsRow[], key: (r: StatsRow) => K): Map<K, Series> {
+  const groups = new Map<K, Series>()
+  for (const row of rows) {
+    let s = groups.get(key(row))
+    if (!s) groups.set(key(row), (s = new Series()))
+    s.add(row)
+  }
+  return groups
+}
+
 /** `GET /admin/api/stats?provider=&keyId=&since=`: totals and hourly series per provider and per key. */
 export async function getStats(request: Request, env: Env): Promise<Response> {
-  await requireAdmin(request, env)
   const q = parseQuery(new URL(request.url), StatsQuery)
   const now = Math.floor(Date.now() / 1000)
   const since = q.since ?? now - 24 * 3600
@@ -48,39 +43,26 @@ export async function getStats(request: Request, env: Env): Promise<Response> {
     provider: q.provider,
     keyId: q.keyId,
   })
-
   const all = new Series()
-  const providers = new Map<string, Series>()
-  const keys = new Map<number, { provider: string; series: Series; lastUsed: number; lastError?: object }>()
-  for (const row of rows) {
-    all.add(row)
-    if (!providers.has(row.provider)) providers.set(row.provider, new Series())
-    providers.get(row.provider)?.add(row)
-    let k = keys.get(row.key_id)
-    if (!k) keys.set(row.key_id, (k = { provider: row.provider, series: new Series(), lastUsed: 0 }))
-    k.series.add(row)
-    k.lastUsed = Math.max(k.lastUsed, row.last_used ?? 0)
-    const error = parseLastError(row.last_error)
-    if (error && error.at >= ((k.lastError as { at?: number } | undefined)?.at ?? 0)) k.lastError = error
-  }
+  for (const row of rows) all.add(row)
+  const providers = seriesBy(rows, (r) => r.provider)
+  const keys = seriesBy(rows, (r) => r.keyId)
+  const usage = usageByKey(rows)
+  const providerOf = new Map(rows.map((r) => [r.keyId, r.provider]))
   const stored = new Map((await keysByIds(env.DB, [...keys.keys()])).map((r) => [r.id, r.key]))
   return Response.json({
     since,
     totals: all.totals,
-    providers: [...providers.entries()].map(([provider, s]) => ({
-      provider,
-      totals: s.totals,
-      hourly: s.hourly,
-    })),
-    keys: [...keys.entries()].map(([id, k]) => ({
+    providers: [...providers].map(([provider, s]) => ({ provider, totals: s.totals, hourly: s.hourly })),
+    keys: [...keys].map(([id, s]) => ({
       id,
-      provider: k.provider,
+      provider: providerOf.get(id),
       // Deleted keys keep their history; their key material is gone.
       key: stored.has(id) ? maskKey(stored.get(id) as string) : null,
-      totals: k.series.totals,
-      lastUsed: k.lastUsed || null,
-      lastError: k.lastError ?? null,
-      hourly: k.series.hourly,
+      totals: s.totals,
+      lastUsed: usage.get(id)?.lastUsed ?? null,
+      lastError: usage.get(id)?.lastError ?? null,
+      hourly: s.hourly,
     })),
   })
 }

@@ -1,17 +1,16 @@
+import { addCounts, zeroCounts, type Counts } from '../db/counts'
 import { parseLastError, usageSince, type StatsRow } from '../db/stats.repo'
 
 /** The dashboard's last-24-hours usage, read at most once per 15 s per isolate. */
 const TTL_MS = 15_000
 const cache = new WeakMap<D1Database, { at: number; rows: Promise<StatsRow[]> }>()
 
-export interface KeyUsage {
-  requests: number
-  successes: number
-  rateLimited: number
-  errors: number
+export interface KeyUsage extends Counts {
   lastUsed: number | null
   lastError: { at: number; status: number; reason: string } | null
 }
+
+export const NO_USAGE: Readonly<KeyUsage> = { ...zeroCounts(), lastUsed: null, lastError: null }
 
 export function recentUsage(d1: D1Database, now = Date.now()): Promise<StatsRow[]> {
   const hit = cache.get(d1)
@@ -23,20 +22,15 @@ export function recentUsage(d1: D1Database, now = Date.now()): Promise<StatsRow[
   return rows
 }
 
+/** Folds usage rows into one figure per key, keeping its latest use and latest error. */
 export function usageByKey(rows: StatsRow[]): Map<number, KeyUsage> {
   const byKey = new Map<number, KeyUsage>()
   for (const r of rows) {
-    let u = byKey.get(r.key_id)
-    if (!u) {
-      u = { requests: 0, successes: 0, rateLimited: 0, errors: 0, lastUsed: null, lastError: null }
-      byKey.set(r.key_id, u)
-    }
-    u.requests += r.requests
-    u.successes += r.successes
-    u.rateLimited += r.rate_limited
-    u.errors += r.errors
-    u.lastUsed = Math.max(u.lastUsed ?? 0, r.last_used ?? 0) || null
-    const e = parseLastError(r.last_error)
+    let u = byKey.get(r.keyId)
+    if (!u) byKey.set(r.keyId, (u = { ...NO_USAGE }))
+    addCounts(u, r)
+    u.lastUsed = Math.max(u.lastUsed ?? 0, r.lastUsed ?? 0) || null
+    const e = parseLastError(r.lastError)
     if (e && (!u.lastError || e.at >= u.lastError.at)) u.lastError = e
   }
   return byKey

@@ -1,6 +1,8 @@
+import type { ProviderId } from '../providers/types'
 import { all, batch } from './meter'
 import { rebuildPages } from './pages'
 import { NEXT_SEQ } from './pool.repo'
+import { ADMIN_ROW, type AdminRow, type LiveStatus } from './rows'
 
 /**
  * Keys go in as one JSON array parameter per statement (`json_each`), not as bound columns: D1 allows
@@ -15,7 +17,7 @@ FROM json_each(?4) AS j WHERE true
 ON CONFLICT (provider, key) DO NOTHING`
 
 export interface NewKeys {
-  provider: string
+  provider: ProviderId
   keys: string[]
   remark: string
   nowSeconds: number
@@ -74,7 +76,7 @@ export async function deleteKeys(
 }
 
 export interface KeyChanges {
-  status?: 'active' | 'blocked' | undefined
+  status?: LiveStatus | undefined
   clearCooldowns?: true | undefined
   remark?: string | undefined
 }
@@ -111,4 +113,20 @@ export async function updateKeys(
       ),
   )
   return r.meta.changes ?? 0
+}
+
+/**
+ * Every key whose seq moved past its provider's cursor, across all providers in one query (one
+ * range of the (provider, seq) index per provider): how the dashboard's AdminView stays current.
+ */
+export async function adminRowsChangedSince(
+  d1: D1Database,
+  cursors: ReadonlyMap<string, number>,
+): Promise<AdminRow[]> {
+  const entries = [...cursors]
+  const terms = entries.map((_, i) => `(provider = ?${2 * i + 1} AND seq > ?${2 * i + 2})`)
+  const { results } = await all<AdminRow>(
+    d1.prepare(`SELECT ${ADMIN_ROW.sql} FROM keys WHERE ${terms.join(' OR ')}`).bind(...entries.flat()),
+  )
+  return results
 }

@@ -1,23 +1,13 @@
 import { all, batch } from './meter'
-import { NEXT_SEQ, type PoolRow } from './pool.repo'
-
-/** What a check needs of a key. */
-export interface CheckRow {
-  id: number
-  provider: string
-  key: string
-  status: 'active' | 'blocked'
-}
-
-const CHECK_COLUMNS = 'id, provider, key, status'
-const RETURNING = 'RETURNING id, provider, key, status, cooldowns, seq'
+import { NEXT_SEQ } from './pool.repo'
+import { CHECK_ROW, type CheckRow, type LiveStatus } from './rows'
 
 export async function keysByIds(d1: D1Database, ids: number[]): Promise<CheckRow[]> {
   if (ids.length === 0) return []
   const r = await all<CheckRow>(
     d1
       .prepare(
-        `SELECT ${CHECK_COLUMNS} FROM keys WHERE status != 'deleted' AND id IN (SELECT value FROM json_each(?1)) ORDER BY id`,
+        `SELECT ${CHECK_ROW.sql} FROM keys WHERE status != 'deleted' AND id IN (SELECT value FROM json_each(?1)) ORDER BY id`,
       )
       .bind(JSON.stringify(ids)),
   )
@@ -26,7 +16,7 @@ export async function keysByIds(d1: D1Database, ids: number[]): Promise<CheckRow
 
 export interface CheckFilter {
   provider: string
-  status?: 'active' | 'blocked' | undefined
+  status?: LiveStatus | undefined
   afterId: number
 }
 
@@ -39,7 +29,7 @@ export async function keysPage(
   const where = `provider = ?1 AND status != 'deleted' AND (?2 IS NULL OR status = ?2) AND id > ?3`
   const [page, rest] = await batch<Record<string, unknown>>(d1, [
     d1
-      .prepare(`SELECT ${CHECK_COLUMNS} FROM keys WHERE ${where} ORDER BY id LIMIT ?4`)
+      .prepare(`SELECT ${CHECK_ROW.sql} FROM keys WHERE ${where} ORDER BY id LIMIT ?4`)
       .bind(filter.provider, filter.status ?? null, filter.afterId, limit),
     d1
       .prepare(`SELECT count(*) AS n FROM keys WHERE ${where}`)
@@ -53,22 +43,10 @@ export async function keysPage(
 export async function blockedToRecheck(d1: D1Database, limit: number): Promise<CheckRow[]> {
   const r = await all<CheckRow>(
     d1
-      .prepare(`SELECT ${CHECK_COLUMNS} FROM keys WHERE status = 'blocked' ORDER BY checked_at LIMIT ?1`)
+      .prepare(`SELECT ${CHECK_ROW.sql} FROM keys WHERE status = 'blocked' ORDER BY checked_at LIMIT ?1`)
       .bind(limit),
   )
   return r.results
-}
-
-export async function unblockKey(d1: D1Database, id: number): Promise<PoolRow | undefined> {
-  const r = await all<PoolRow>(
-    d1
-      .prepare(
-        `UPDATE keys SET status = 'active', blocked_reason = NULL, blocked_at = NULL, seq = ${NEXT_SEQ}
-         WHERE id = ?1 AND status = 'blocked' ${RETURNING}`,
-      )
-      .bind(id),
-  )
-  return r.results[0]
 }
 
 export async function markChecked(d1: D1Database, ids: number[], at: number): Promise<void> {

@@ -1,4 +1,6 @@
 import { all, batch } from './meter'
+import type { ProviderId } from '../providers/types'
+import { POOL_ROW, type PoolRow } from './rows'
 
 /**
  * The request path's SQL. Each statement is written out so its D1 cost is visible here:
@@ -7,17 +9,6 @@ import { all, batch } from './meter'
  * - a state change writes one row, and finds the next `seq` through the same index (one row read).
  */
 
-export interface PoolRow {
-  id: number
-  provider: string
-  key: string
-  status: 'active' | 'blocked' | 'deleted'
-  cooldowns: string
-  seq: number
-}
-
-const COLUMNS = 'id, provider, key, status, cooldowns, seq'
-
 /** Every write sets the row's seq one past the provider's maximum, so refreshes find it. */
 export const NEXT_SEQ =
   '(SELECT coalesce(max(k2.seq), 0) + 1 FROM keys AS k2 WHERE k2.provider = keys.provider)'
@@ -25,7 +16,7 @@ export const NEXT_SEQ =
 /** Full load of one provider's pool, plus the highest seq seen (tombstones included). */
 export async function loadProviderPool(
   d1: D1Database,
-  provider: string,
+  provider: ProviderId,
 ): Promise<{ rows: PoolRow[]; maxSeq: number }> {
   // One batch, so the three reads see the same state: every key from its page (as active, no
   // cooldowns), then the few whose state differs, then the seq the view starts from.
@@ -33,7 +24,7 @@ export async function loadProviderPool(
     d1.prepare('SELECT keys FROM key_pages WHERE provider = ?1').bind(provider),
     d1
       .prepare(
-        `SELECT ${COLUMNS} FROM keys WHERE provider = ?1 AND (status = 'blocked' OR cooldown_next IS NOT NULL)`,
+        `SELECT ${POOL_ROW.sql} FROM keys WHERE provider = ?1 AND (status = 'blocked' OR cooldown_next IS NOT NULL)`,
       )
       .bind(provider),
     d1.prepare('SELECT max(seq) AS maxSeq FROM keys WHERE provider = ?1').bind(provider),
@@ -50,11 +41,16 @@ export async function loadProviderPool(
 }
 
 /** Rows of one provider changed since `seq`; reads only those rows. */
-export async function changedSince(d1: D1Database, provider: string, seq: number): Promise<PoolRow[]> {
+export async function changedSince(d1: D1Database, provider: ProviderId, seq: number): Promise<PoolRow[]> {
   const r = await all<PoolRow>(
-    d1.prepare(`SELECT ${COLUMNS} FROM keys WHERE provider = ? AND seq > ?`).bind(provider, seq),
+    d1.prepare(`SELECT ${POOL_ROW.sql} FROM keys WHERE provider = ? AND seq > ?`).bind(provider, seq),
   )
   return r.results
+}
+
+/** Runs one single-row state change and returns the row as stored (undefined: no row matched). */
+async function changeOne(statement: D1PreparedStatement): Promise<PoolRow | undefined> {
+  return (await all<PoolRow>(statement)).results[0]
 }
 
 /**
@@ -62,40 +58,40 @@ export async function changedSince(d1: D1Database, provider: string, seq: number
  * statements one at a time, so concurrent 429s for other models or keys never overwrite each other.
  * Returns the row as stored, or undefined when the key is no longer active.
  */
-export async function setCooldown(
-  d1: D1Database,
-  id: number,
-  model: string,
-  until: number,
-): Promise<PoolRow | undefined> {
-  const r = await all<PoolRow>(
+export function setCooldown(d1: D1Database, id: number, model: string, until: number) {
+  return changeOne(
     d1
       .prepare(
         `UPDATE keys SET cooldowns = json_set(cooldowns, ?1, max(?2, coalesce(json_extract(cooldowns, ?1), 0))),
            cooldown_next = min(coalesce(cooldown_next, ?2), ?2), seq = ${NEXT_SEQ}
-         WHERE id = ?3 AND status = 'active' RETURNING ${COLUMNS}`,
+         WHERE id = ?3 AND status = 'active' RETURNING ${POOL_ROW.sql}`,
       )
       .bind(jsonPath(model), until, id),
   )
-  return r.results[0]
 }
 
 /** Blocks an active key, recording why and when. */
-export async function blockKey(
-  d1: D1Database,
-  id: number,
-  reason: string,
-  at: number,
-): Promise<PoolRow | undefined> {
-  const r = await all<PoolRow>(
+export function blockKey(d1: D1Database, id: number, reason: string, at: number) {
+  return changeOne(
     d1
       .prepare(
         `UPDATE keys SET status = 'blocked', blocked_reason = ?1, blocked_at = ?2, seq = ${NEXT_SEQ}
-         WHERE id = ?3 AND status = 'active' RETURNING ${COLUMNS}`,
+         WHERE id = ?3 AND status = 'active' RETURNING ${POOL_ROW.sql}`,
       )
       .bind(reason, at, id),
   )
-  return r.results[0]
+}
+
+/** Restores a blocked key. */
+export function unblockKey(d1: D1Database, id: number) {
+  return changeOne(
+    d1
+      .prepare(
+        `UPDATE keys SET status = 'active', blocked_reason = NULL, blocked_at = NULL, seq = ${NEXT_SEQ}
+         WHERE id = ?1 AND status = 'blocked' RETURNING ${POOL_ROW.sql}`,
+      )
+      .bind(id),
+  )
 }
 
 /** Model names become a quoted JSON path member; the proxy only admits names without `"` or `\`. */

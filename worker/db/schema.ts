@@ -1,7 +1,7 @@
 import { sql } from 'drizzle-orm'
 import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from 'drizzle-orm/sqlite-core'
-
-export const KEY_STATUSES = ['active', 'blocked', 'deleted'] as const
+import { PROVIDER_IDS } from '../providers/types'
+import { KEY_STATUSES } from './rows'
 
 /**
  * One row per provider key.
@@ -18,7 +18,8 @@ export const keys = sqliteTable(
   'keys',
   {
     id: integer('id').primaryKey({ autoIncrement: true }),
-    provider: text('provider').notNull(),
+    // A text column (no CHECK in SQL): the enum types every row read as a ProviderId.
+    provider: text('provider', { enum: PROVIDER_IDS }).notNull(),
     key: text('key').notNull(),
     status: text('status', { enum: KEY_STATUSES }).notNull().default('active'),
     remark: text('remark').notNull().default(''),

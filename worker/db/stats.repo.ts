@@ -1,15 +1,12 @@
+import type { Counts } from './counts'
 import { all, batch } from './meter'
 
 /** Increments for one (key, model, hour), as the stats buffer gathers them. */
-export interface StatsDelta {
+export interface StatsDelta extends Counts {
   keyId: number
   provider: string
   model: string
   hour: number
-  requests: number
-  successes: number
-  rateLimited: number
-  errors: number
   lastUsed: number
   lastErrorAt: number | null
   lastErrorStatus: number | null
@@ -65,25 +62,23 @@ export async function appendUsage(d1: D1Database, deltas: StatsDelta[]): Promise
   if (statements.length > 0) await batch(d1, statements)
 }
 
-export interface StatsRow {
-  key_id: number
+/** Usage of one (hour, key, model), summed over every batch row of that hour. */
+export interface StatsRow extends Counts {
+  keyId: number
   provider: string
   model: string
   hour: number
-  requests: number
-  successes: number
-  rate_limited: number
-  errors: number
-  last_used: number | null
-  last_error: string | null
+  lastUsed: number | null
+  /** `<at>|<status>|<reason>`, see UsageEntry; parseLastError reads it. */
+  lastError: string | null
 }
 
 const AGGREGATE = `SELECT b.hour AS hour,
-  json_extract(j.value, '$[0]') AS key_id, json_extract(j.value, '$[1]') AS provider,
+  json_extract(j.value, '$[0]') AS keyId, json_extract(j.value, '$[1]') AS provider,
   json_extract(j.value, '$[2]') AS model,
   sum(json_extract(j.value, '$[3]')) AS requests, sum(json_extract(j.value, '$[4]')) AS successes,
-  sum(json_extract(j.value, '$[5]')) AS rate_limited, sum(json_extract(j.value, '$[6]')) AS errors,
-  max(json_extract(j.value, '$[7]')) AS last_used, max(json_extract(j.value, '$[8]')) AS last_error
+  sum(json_extract(j.value, '$[5]')) AS rateLimited, sum(json_extract(j.value, '$[6]')) AS errors,
+  max(json_extract(j.value, '$[7]')) AS lastUsed, max(json_extract(j.value, '$[8]')) AS lastError
 FROM usage_batches AS b, json_each(b.entries) AS j`
 
 /** Usage per (hour, key, model) from `since` on (an index range on hour), optionally narrowed. */
@@ -98,7 +93,7 @@ export async function usageSince(
          WHERE b.hour >= ?1 AND (?2 IS NULL OR b.hour < ?2)
            AND (?3 IS NULL OR json_extract(j.value, '$[1]') = ?3)
            AND (?4 IS NULL OR json_extract(j.value, '$[0]') = ?4)
-         GROUP BY b.hour, key_id, model`,
+         GROUP BY b.hour, keyId, model`,
       )
       .bind(filter.since, filter.until ?? null, filter.provider ?? null, filter.keyId ?? null),
   )
@@ -127,15 +122,15 @@ export async function compactUsage(d1: D1Database, beforeHour: number): Promise<
   for (const { hour, n, maxId } of hours.results) {
     const rows = await usageSince(d1, { since: hour, until: hour + 1 })
     const entries: UsageEntry[] = rows.map((r) => [
-      r.key_id,
+      r.keyId,
       r.provider,
       r.model,
       r.requests,
       r.successes,
-      r.rate_limited,
+      r.rateLimited,
       r.errors,
-      r.last_used ?? 0,
-      r.last_error,
+      r.lastUsed ?? 0,
+      r.lastError,
     ])
     await batch(d1, [
       d1.prepare('DELETE FROM usage_batches WHERE hour = ?1 AND id <= ?2').bind(hour, maxId),

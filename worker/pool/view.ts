@@ -1,25 +1,16 @@
-import type { PoolRow } from '../db/pool.repo'
-
-/** `*` in a key's cooldowns means every model (an account out of credit). */
-export const ALL_MODELS = '*'
+import { ALL_MODELS, parseCooldowns, type Cooldowns } from '../db/cooldowns'
+import type { KeyStatus, PoolRow } from '../db/rows'
 
 export interface PoolKey {
   id: number
   key: string
   /** model → unix seconds until which the key must not be used for it. */
-  cooldowns: Record<string, number>
+  cooldowns: Cooldowns
   seq: number
 }
 
 export function toPoolKey(row: PoolRow): PoolKey {
-  let cooldowns: Record<string, number> = {}
-  try {
-    const parsed: unknown = JSON.parse(row.cooldowns)
-    if (parsed && typeof parsed === 'object') cooldowns = parsed as Record<string, number>
-  } catch {
-    // A corrupt cooldown map must not take the key out of rotation; treat it as no cooldowns.
-  }
-  return { id: row.id, key: row.key, cooldowns, seq: row.seq }
+  return { id: row.id, key: row.key, cooldowns: parseCooldowns(row.cooldowns), seq: row.seq }
 }
 
 export function coolingUntil(key: PoolKey, model: string): number {
@@ -33,7 +24,7 @@ export function coolingUntil(key: PoolKey, model: string): number {
  */
 export class ProviderView {
   /** Every row seen for this provider (its seq and status), so a stale row can be recognised. */
-  private readonly seen = new Map<number, { seq: number; status: PoolRow['status'] }>()
+  private readonly seen = new Map<number, { seq: number; status: KeyStatus }>()
   private readonly active = new Map<number, PoolKey>()
   private ring: PoolKey[] = []
   /** key id → unix seconds until which this isolate prefers other keys (transient failures). */

@@ -1,3 +1,4 @@
+import { addCounts, zeroCounts } from '../db/counts'
 import { perIsolate } from '../db/per-isolate'
 import { appendUsage, type StatsDelta } from '../db/stats.repo'
 import { log } from '../log'
@@ -48,10 +49,7 @@ export class StatsBuffer {
         provider: e.provider,
         model: e.model,
         hour,
-        requests: 0,
-        successes: 0,
-        rateLimited: 0,
-        errors: 0,
+        ...zeroCounts(),
         lastUsed: at,
         lastErrorAt: null,
         lastErrorStatus: null,
@@ -114,10 +112,7 @@ export class StatsBuffer {
       if (this.buckets.size < MAX_BUCKETS) this.buckets.set(id, d)
       return
     }
-    b.requests += d.requests
-    b.successes += d.successes
-    b.rateLimited += d.rateLimited
-    b.errors += d.errors
+    addCounts(b, d)
     b.lastUsed = Math.max(b.lastUsed, d.lastUsed)
     if (b.lastErrorAt === null && d.lastErrorAt !== null) {
       b.lastErrorAt = d.lastErrorAt
