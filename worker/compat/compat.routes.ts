@@ -1,43 +1,50 @@
 import { authenticate, authorize, clientCredential } from '../auth/client-auth'
-import { loadConfig, requireGateway, type Env } from '../config'
+import { requireGateway, type Env } from '../config'
 import { AppError } from '../http/errors'
-import { PROVIDERS } from '../providers/registry'
-import { dispatch } from '../proxy/dispatch'
-import { upstreamHeaders } from '../proxy/headers'
-import { readCompatBody } from './compat-body'
+import { EMBEDDING_PROVIDERS, PROVIDERS } from '../providers/registry'
+import type { ProviderAdapter } from '../providers/types'
+import { dispatch, requestScope, type RequestScope } from '../proxy/dispatch'
+import { readCompatBody, type CompatRequest } from './compat-body'
 import { bearerAdapterFor } from './compat-adapter'
 import { listCompatModels } from './models'
 
 /**
  * OpenAI-compatible surface: clients set their base URL to `https://<worker>/api/compat` and name
  * models `<provider>/<model>`. Cooldowns are kept per (key, provider model), exactly as on the
- * provider's native route, so both routes share what they learn about a key.
+ * provider's native route, so both routes share what they learn about a key. AUTH_KEY comes as a
+ * Bearer token, as every OpenAI client sends its API key.
  */
-async function caller(request: Request, env: Env) {
-  const config = loadConfig(env)
-  const credential = clientCredential(request.headers, new URL(request.url), PROVIDERS.openai)
-  const entry = await authenticate(config.authKeys, credential, Date.now() / 1000)
-  return { config, entry, gatewayBase: requireGateway(config) }
+async function caller(request: Request, env: Env, ctx: ExecutionContext) {
+  const scope = requestScope(request, env, ctx)
+  const credential = clientCredential(request.headers, new URL(request.url))
+  const entry = await authenticate(scope.config.authKeys, credential, Date.now() / 1000)
+  return { scope, entry, gatewayBase: requireGateway(scope.config) }
+}
+
+/** Sends a compat body to `url` with keys of the model's provider, sent the way `adapter` says. */
+function send(
+  scope: RequestScope,
+  body: CompatRequest,
+  adapter: ProviderAdapter,
+  url: string,
+  payload: ArrayBuffer,
+) {
+  return dispatch(scope, { provider: body.provider, adapter, model: body.model, url, body: payload })
 }
 
 /** `POST /api/compat/chat/completions` → `${gateway}/compat/chat/completions`, body unchanged. */
 export async function compatChat(request: Request, env: Env, ctx: ExecutionContext): Promise<Response> {
-  const { config, entry, gatewayBase } = await caller(request, env)
+  const { scope, entry, gatewayBase } = await caller(request, env, ctx)
   const body = await readCompatBody(request)
   authorize(entry, body.provider, body.model)
-  return dispatch({
-    env,
-    ctx,
-    config,
-    provider: body.provider,
-    // AI Gateway's unified endpoint takes every provider's key as a Bearer token.
-    adapter: bearerAdapterFor(body.provider),
-    model: body.model,
-    target: `${gatewayBase}/compat/chat/completions`,
-    method: 'POST',
-    headers: upstreamHeaders(request.headers),
-    body: body.raw,
-  })
+  // AI Gateway's unified endpoint takes every provider's key as a Bearer token.
+  return send(
+    scope,
+    body,
+    bearerAdapterFor(body.provider),
+    `${gatewayBase}/compat/chat/completions`,
+    body.raw,
+  )
 }
 
 /**
@@ -45,38 +52,25 @@ export async function compatChat(request: Request, env: Env, ctx: ExecutionConte
  * to the provider's own OpenAI-style embeddings endpoint with the bare model name.
  */
 export async function compatEmbeddings(request: Request, env: Env, ctx: ExecutionContext): Promise<Response> {
-  const { config, entry, gatewayBase } = await caller(request, env)
+  const { scope, entry, gatewayBase } = await caller(request, env, ctx)
   const body = await readCompatBody(request)
   authorize(entry, body.provider, body.model)
   const adapter = PROVIDERS[body.provider]
   if (!adapter.embeddingsPath) {
-    const supported = Object.entries(PROVIDERS)
-      .filter(([, a]) => a.embeddingsPath)
-      .map(([id]) => id)
     throw new AppError(
       400,
       'embeddings_unsupported',
-      `Provider ${body.provider} has no OpenAI-style embeddings endpoint; use one of: ${supported.join(', ')}`,
+      `Provider ${body.provider} has no OpenAI-style embeddings endpoint; use one of: ${EMBEDDING_PROVIDERS.join(', ')}`,
     )
   }
-  const headers = upstreamHeaders(request.headers)
-  headers.set('content-type', 'application/json')
-  return dispatch({
-    env,
-    ctx,
-    config,
-    provider: body.provider,
-    adapter,
-    model: body.model,
-    target: `${gatewayBase}/${body.provider}/${adapter.embeddingsPath}`,
-    method: 'POST',
-    headers,
-    body: new TextEncoder().encode(JSON.stringify({ ...body.json, model: body.model })).buffer as ArrayBuffer,
-  })
+  scope.clientHeaders.set('content-type', 'application/json')
+  const payload = new TextEncoder().encode(JSON.stringify({ ...body.json, model: body.model }))
+    .buffer as ArrayBuffer
+  return send(scope, body, adapter, `${gatewayBase}/${body.provider}/${adapter.embeddingsPath}`, payload)
 }
 
 /** `GET /api/compat/models`: what this caller may use, gathered from each provider with keys. */
 export async function compatModels(request: Request, env: Env, ctx: ExecutionContext): Promise<Response> {
-  const { config, entry, gatewayBase } = await caller(request, env)
-  return Response.json(await listCompatModels({ env, ctx, config, gatewayBase, entry }))
+  const { scope, entry, gatewayBase } = await caller(request, env, ctx)
+  return Response.json(await listCompatModels({ scope, gatewayBase, entry }))
 }

@@ -1,11 +1,10 @@
 import type { Config, Env } from '../config'
-import { blockedToRecheck, markChecked, unblockKey, type CheckRow } from '../db/health.repo'
-import { blockKey, setCooldown } from '../db/pool.repo'
+import { ALL_MODELS } from '../db/cooldowns'
+import { blockedToRecheck } from '../db/health.repo'
+import type { CheckRow } from '../db/rows'
 import { log, maskKey } from '../log'
-import { poolFor } from '../pool/pool'
-import { ALL_MODELS } from '../pool/view'
+import { keyStateFor, type KeyState } from '../pool/key-state'
 import { PROVIDERS } from '../providers/registry'
-import type { ProviderId } from '../providers/types'
 import { probeKey, type ProbeResult } from './probe'
 
 /** Workers allow six simultaneous outgoing connections per request. */
@@ -31,20 +30,17 @@ export interface CheckInput {
 
 /** Probes keys with bounded concurrency and applies what each answer proves; inconclusive changes nothing. */
 export async function checkKeys(input: CheckInput): Promise<CheckReport[]> {
-  const reports = await mapLimit(input.rows, CONCURRENCY, (row) => checkOne(input, row))
-  await markChecked(
-    input.env.DB,
+  const keys = keyStateFor(input.env.DB, input.config.poolRefreshMs)
+  const reports = await mapLimit(input.rows, CONCURRENCY, (row) => checkOne(input, keys, row))
+  await keys.markChecked(
     input.rows.map((r) => r.id),
     Math.floor(Date.now() / 1000),
   )
-  const changed = new Set(reports.filter((r) => r.change).map((r) => r.provider))
-  const pool = poolFor(input.env.DB, input.config.poolRefreshMs)
-  for (const provider of changed) pool.invalidate(provider)
   return reports
 }
 
-async function checkOne(input: CheckInput, row: CheckRow): Promise<CheckReport> {
-  const adapter = PROVIDERS[row.provider as ProviderId]
+async function checkOne(input: CheckInput, keys: KeyState, row: CheckRow): Promise<CheckReport> {
+  const adapter = PROVIDERS[row.provider]
   const probe: ProbeResult = adapter
     ? await probeKey({
         config: input.config,
@@ -64,22 +60,21 @@ async function checkOne(input: CheckInput, row: CheckRow): Promise<CheckReport> 
   if (probe.result !== 'unsupported') report.status = probe.status
   if ('reason' in probe) report.reason = probe.reason
   const fields = { provider: row.provider, keyId: row.id, key: report.key }
-  const d1 = input.env.DB
   const now = Math.floor(Date.now() / 1000)
 
   if (probe.result === 'valid' && row.status === 'blocked') {
-    if (await unblockKey(d1, row.id)) {
+    if (await keys.unblock(row.id)) {
       report.change = 'restored'
       log('key_restored', fields)
     }
   } else if (probe.result === 'invalid' && row.status === 'active') {
-    if (await blockKey(d1, row.id, probe.reason, now)) {
+    if (await keys.block(row.provider, row.id, probe.reason, now)) {
       report.change = 'blocked'
       log('key_blocked', { ...fields, reason: probe.reason, via: 'check' })
     }
   } else if (probe.result === 'cooling' && row.status === 'active') {
     // A model list answering 429 says the key as a whole is limited, not one model.
-    if (await setCooldown(d1, row.id, ALL_MODELS, now + probe.seconds)) {
+    if (await keys.coolDown(row.provider, row.id, ALL_MODELS, now + probe.seconds)) {
       report.change = 'cooling'
       log('cooldown_set', {
         ...fields,

@@ -1,7 +1,7 @@
 import type { Config } from '../config'
 import { probeOf } from '../providers/registry'
-import type { ProviderAdapter } from '../providers/types'
-import { detectGatewayError } from '../proxy/gateway-error'
+import type { ProviderAdapter, Verdict } from '../providers/types'
+import { callUpstream } from '../proxy/upstream'
 
 export type ProbeResult =
   | { result: 'valid'; status: number }
@@ -27,38 +27,40 @@ export async function probeKey(input: ProbeInput): Promise<ProbeResult> {
   const probe = probeOf(input.adapter)
   if (!probe) return { result: 'unsupported' }
   const headers = new Headers(probe.headers)
-  headers.set(input.adapter.authHeader, input.adapter.formatAuth(input.key))
   headers.set('cf-aig-skip-cache', 'true')
-  if (input.config.gatewayToken) headers.set('cf-aig-authorization', `Bearer ${input.config.gatewayToken}`)
-  let res: Response
-  try {
-    res = await fetch(`${input.gatewayBase}/${input.provider}/${probe.path}`, { headers })
-  } catch {
-    return { result: 'inconclusive', status: 0, reason: 'network' }
-  }
-  if (res.ok) {
-    await res.body?.cancel()
-    return { result: 'valid', status: res.status }
-  }
-  const body = await res.text()
-  if (detectGatewayError(res.status, body))
-    return { result: 'inconclusive', status: res.status, reason: 'gateway_error' }
-  const verdict = input.adapter.classify(
-    { status: res.status, headers: res.headers, body },
+  const answer = await callUpstream(
+    input.config,
     {
-      now: Date.now(),
-      defaultSeconds: input.config.defaultCooldownSeconds,
-      creditSeconds: input.config.creditCooldownSeconds,
+      adapter: input.adapter,
+      url: `${input.gatewayBase}/${input.provider}/${probe.path}`,
+      method: 'GET',
+      headers,
+      body: null,
     },
+    input.key,
   )
+  switch (answer.kind) {
+    case 'unreachable':
+      return { result: 'inconclusive', status: 0, reason: 'network' }
+    case 'ok':
+      await answer.res.body?.cancel()
+      return { result: 'valid', status: answer.res.status }
+    case 'gateway':
+      return { result: 'inconclusive', status: answer.res.status, reason: 'gateway_error' }
+    case 'error':
+      return fromVerdict(answer.res.status, answer.verdict)
+  }
+}
+
+function fromVerdict(status: number, verdict: Verdict): ProbeResult {
   switch (verdict.kind) {
     case 'block':
-      return { result: 'invalid', status: res.status, reason: verdict.reason }
+      return { result: 'invalid', status, reason: verdict.reason }
     case 'cooldown':
-      return { ...verdict, result: 'cooling', status: res.status }
+      return { ...verdict, result: 'cooling', status }
     case 'transient':
-      return { result: 'inconclusive', status: res.status, reason: verdict.reason }
+      return { result: 'inconclusive', status, reason: verdict.reason }
     case 'passthrough':
-      return { result: 'inconclusive', status: res.status, reason: String(res.status) }
+      return { result: 'inconclusive', status, reason: String(status) }
   }
 }

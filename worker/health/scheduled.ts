@@ -1,32 +1,31 @@
 import { loadConfig, type Env } from '../config'
-import { purgeTombstones, sweepExpiredCooldowns } from '../db/health.repo'
 import { compactUsage, pruneUsage } from '../db/stats.repo'
+import { TOMBSTONE_DAYS } from '../db/tombstones'
 import { log } from '../log'
+import { keyStateFor } from '../pool/key-state'
 import { recoverBlockedKeys } from './check'
 
 /**
- * The Cron Trigger (wrangler.toml `[triggers]`): clears expired cooldowns, re-checks blocked keys
- * (unless SCHEDULED_RECOVERY=off), compacts the usage batches of finished hours and prunes usage
- * older than STATS_RETENTION_DAYS. Each part runs even if another fails.
+ * The Cron Trigger (wrangler.toml `[triggers]`): clears expired cooldowns, purges old tombstones,
+ * re-checks blocked keys (unless SCHEDULED_RECOVERY=off), compacts the usage batches of finished
+ * hours and prunes usage older than STATS_RETENTION_DAYS. Each part runs even if another fails.
  */
-/** Deleted keys stay as (wiped) tombstones this long, far beyond any isolate's full reload. */
-const TOMBSTONE_DAYS = 7
-
 export async function runScheduled(env: Env): Promise<void> {
   const config = loadConfig(env)
   const now = Math.floor(Date.now() / 1000)
+  const keys = keyStateFor(env.DB, config.poolRefreshMs)
   const parts: [string, () => Promise<void>][] = [
     [
       'sweep',
       async () => {
-        const swept = await sweepExpiredCooldowns(env.DB, now)
+        const swept = await keys.sweepExpired(now)
         if (swept > 0) log('cooldowns_swept', { keys: swept })
       },
     ],
     [
       'tombstones',
       async () => {
-        const purged = await purgeTombstones(env.DB, now - TOMBSTONE_DAYS * 86_400)
+        const purged = await keys.purgeTombstones(now - TOMBSTONE_DAYS * 86_400)
         if (purged > 0) log('tombstones_purged', { keys: purged })
       },
     ],

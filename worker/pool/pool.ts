@@ -1,23 +1,22 @@
 import { perIsolate } from '../db/per-isolate'
-import { blockKey, changedSince, loadProviderPool, setCooldown } from '../db/pool.repo'
+import { changedSince, loadProviderPool } from '../db/pool.repo'
+import { ANY_ERROR, retryIdempotent } from '../db/retry'
+import type { PoolRow } from '../db/rows'
+import { FULL_RELOAD_MS } from '../db/tombstones'
 import { AppError } from '../http/errors'
+import type { ProviderId } from '../providers/types'
 import { log } from '../log'
 import { ProviderView } from './view'
-
-/**
- * After this long an isolate reloads a provider's pool in full rather than incrementally, so that
- * tombstones can eventually be purged without an old isolate missing a deletion.
- */
-const FULL_RELOAD_MS = 6 * 3600 * 1000
 
 /**
  * The per-isolate view of every provider's pool. The request path reads D1 only to build a view the
  * first time and, at most once per refresh interval, to fetch rows changed since (in the background:
  * the request that notices staleness is served from the view it already has). Success writes nothing.
+ * Changes to keys go through KeyState (key-state.ts), which keeps these views right.
  */
 export class Pool {
-  private readonly views = new Map<string, ProviderView>()
-  private readonly loading = new Map<string, Promise<ProviderView>>()
+  private readonly views = new Map<ProviderId, ProviderView>()
+  private readonly loading = new Map<ProviderId, Promise<ProviderView>>()
 
   constructor(
     private readonly db: D1Database,
@@ -25,7 +24,7 @@ export class Pool {
   ) {}
 
   async view(
-    provider: string,
+    provider: ProviderId,
     waitUntil: (p: Promise<unknown>) => void,
     now = Date.now(),
   ): Promise<ProviderView> {
@@ -60,8 +59,23 @@ export class Pool {
     return view
   }
 
+  /** The provider's view if this isolate has loaded one (state changes apply to it at once). */
+  loaded(provider: ProviderId): ProviderView | undefined {
+    return this.views.get(provider)
+  }
+
+  /** A row returned by a write: the loaded view takes it without waiting for a refresh. */
+  apply(row: PoolRow): void {
+    this.views.get(row.provider)?.applyRows([row])
+  }
+
+  /** After a change the write did not return rows for: the next request refreshes before it picks. */
+  invalidate(provider?: ProviderId): void {
+    for (const [id, view] of this.views) if (!provider || id === provider) view.stale = true
+  }
+
   /** Concurrent cold requests share one load. */
-  private load(provider: string, now: number): Promise<ProviderView> {
+  private load(provider: ProviderId, now: number): Promise<ProviderView> {
     let pending = this.loading.get(provider)
     if (!pending) {
       pending = retryIdempotent(() => loadProviderPool(this.db, provider), ANY_ERROR)
@@ -76,7 +90,7 @@ export class Pool {
     return pending
   }
 
-  private async refresh(provider: string, view: ProviderView, now: number): Promise<void> {
+  private async refresh(provider: ProviderId, view: ProviderView, now: number): Promise<void> {
     try {
       const rows = await retryIdempotent(() => changedSince(this.db, provider, view.maxSeq), ANY_ERROR)
       view.applyRows(rows)
@@ -89,52 +103,6 @@ export class Pool {
       log('pool_refresh_failed', { provider, error: errorName(e) })
     }
   }
-
-  /** After an admin change in this isolate: the next request refreshes before it picks a key. */
-  invalidate(provider?: string): void {
-    for (const [id, view] of this.views) if (!provider || id === provider) view.stale = true
-  }
-
-  /** Records a cooldown in D1 and in this isolate's view at once. */
-  async coolDown(view: ProviderView, id: number, model: string, until: number): Promise<void> {
-    view.applyLocalCooldown(id, model, until)
-    const row = await retryIdempotent(() => setCooldown(this.db, id, model, until))
-    if (row) view.applyRows([row])
-  }
-
-  async block(view: ProviderView, id: number, reason: string, at: number): Promise<void> {
-    view.applyLocalBlock(id)
-    const row = await retryIdempotent(() => blockKey(this.db, id, reason, at))
-    if (row) view.applyRows([row])
-  }
-}
-
-const RETRY_DELAYS_MS = [20, 50, 100, 200, 400, 800]
-
-/**
- * D1 answers "overloaded" (and a shared local SQLite file "SQLITE_BUSY") under contention. Reads are
- * safe to repeat, and so are our writes (max-merge, `WHERE status = 'active'`): a retry cannot apply
- * a change twice.
- */
-/** Reads are retried on any error: repeating one costs nothing but time. */
-const ANY_ERROR = () => true
-/** Writes only on contention and D1's transient errors: waiting cannot fix a bad statement. */
-const TRANSIENT = (e: unknown) =>
-  /overloaded|busy|locked|timed? ?out|reset|network|unavailable|internal error|try again/i.test(String(e))
-
-async function retryIdempotent<T>(
-  run: () => Promise<T>,
-  retryable: (e: unknown) => boolean = TRANSIENT,
-): Promise<T> {
-  for (const delay of RETRY_DELAYS_MS) {
-    try {
-      return await run()
-    } catch (e) {
-      if (!retryable(e)) throw e
-      await new Promise((r) => setTimeout(r, delay / 2 + Math.random() * delay))
-    }
-  }
-  return run()
 }
 
 function errorName(e: unknown): string {

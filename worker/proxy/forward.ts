@@ -1,29 +1,23 @@
 import type { Config } from '../config'
+import { ALL_MODELS } from '../db/cooldowns'
 import { AppError, errorResponse } from '../http/errors'
 import { log, maskKey } from '../log'
-import type { Pool } from '../pool/pool'
+import type { KeyState } from '../pool/key-state'
 import type { PoolKey, ProviderView } from '../pool/view'
-import { ALL_MODELS } from '../pool/view'
-import type { ProviderAdapter, Verdict } from '../providers/types'
+import type { Verdict } from '../providers/types'
 import type { UsageEvent } from '../stats/buffer'
-import { detectGatewayError, gatewayAppError } from './gateway-error'
+import type { Upstream } from './dispatch'
+import { gatewayAppError } from './gateway-error'
 import { downstreamHeaders } from './headers'
 import { guardEventStream } from './stream-guard'
+import { callUpstream } from './upstream'
 
 export interface ForwardInput {
   config: Config
-  pool: Pool
+  /** The route's upstream with every default filled in; `model` is the cooldown scope. */
+  route: Required<Upstream> & { model: string }
+  keys: KeyState
   view: ProviderView
-  provider: string
-  adapter: ProviderAdapter
-  /** Cooldown key: the model as the provider names it. */
-  model: string
-  target: string
-  method: string
-  /** Client headers already stripped of credentials. */
-  headers: Headers
-  /** Read once, replayed byte-identical on every attempt. */
-  body: ArrayBuffer | null
   /** Counts every upstream call per key and model, in memory. */
   stats: { record(e: UsageEvent): void }
 }
@@ -50,77 +44,66 @@ export async function forward(input: ForwardInput): Promise<Response> {
 }
 
 async function attempts(input: ForwardInput, writes: Promise<void>[]): Promise<Response> {
-  const { config, view, model } = input
+  const { config, view, route } = input
   const tried = new Set<number>()
   let last: Response | undefined
   let backoff = false
   for (let attempt = 1; attempt <= config.maxAttempts; attempt++) {
-    const key = view.pick(model, Date.now() / 1000, tried)
+    const key = view.pick(route.model, Date.now() / 1000, tried)
     if (!key) {
       // The first pick decides whether anything can serve: one walk of the ring, not two.
-      if (tried.size === 0) throw nothingEligible(view, model, input.provider)
+      if (tried.size === 0) throw nothingEligible(view, route.model, route.provider)
       break
     }
     tried.add(key.id)
     if (backoff) await sleep(backoffMs(attempt))
 
-    let res: Response
-    try {
-      res = await fetchWithHeaderTimeout(input, key)
-    } catch (e) {
-      log('upstream_unreachable', {
-        provider: input.provider,
-        keyId: key.id,
-        attempt,
-        error: String(e).slice(0, 200),
-      })
-      count(input, key, 'error', 0, 'network')
-      input.view.markShaky(key.id, Date.now() / 1000 + SHAKY_SECONDS)
-      backoff = true
-      continue
+    const answer = await callUpstream(config, route, key.key)
+    switch (answer.kind) {
+      case 'unreachable':
+        log('upstream_unreachable', { provider: route.provider, keyId: key.id, attempt, error: answer.error })
+        count(input, key, 'error', 0, 'network')
+        view.markShaky(key.id, Date.now() / 1000 + SHAKY_SECONDS)
+        backoff = true
+        continue
+      case 'ok':
+        count(input, key, 'success')
+        return relay(answer.res, input)
+      case 'gateway': {
+        const { res, failure } = answer
+        count(input, key, 'error', res.status, 'gateway_error')
+        log('gateway_error', {
+          provider: route.provider,
+          status: res.status,
+          internalCode: failure.internalCode,
+        })
+        return errorResponse(gatewayAppError(failure, res.headers.get('retry-after')))
+      }
+      case 'error': {
+        const { res, body, verdict } = answer
+        const reason = verdict.kind === 'passthrough' ? String(res.status) : verdict.reason
+        count(input, key, res.status === 429 ? 'rate_limited' : 'error', res.status, reason)
+        const replay = new Response(body, {
+          status: res.status,
+          statusText: res.statusText,
+          headers: downstreamHeaders(res.headers, true),
+        })
+        if (verdict.kind === 'passthrough') return replay
+        last = replay
+        backoff = verdict.kind === 'transient'
+        writes.push(record(input, key, verdict, answer.at))
+      }
     }
-    if (res.status < 400) {
-      count(input, key, 'success')
-      return relay(res, input)
-    }
-
-    const body = await res.text()
-    const gateway = detectGatewayError(res.status, body)
-    if (gateway) {
-      count(input, key, 'error', res.status, 'gateway_error')
-      log('gateway_error', {
-        provider: input.provider,
-        status: res.status,
-        internalCode: gateway.internalCode,
-      })
-      return errorResponse(gatewayAppError(gateway, res.headers.get('retry-after')))
-    }
-    const now = Date.now()
-    const verdict = input.adapter.classify(
-      { status: res.status, headers: res.headers, body },
-      { now, defaultSeconds: config.defaultCooldownSeconds, creditSeconds: config.creditCooldownSeconds },
-    )
-    const reason = verdict.kind === 'passthrough' ? String(res.status) : verdict.reason
-    count(input, key, res.status === 429 ? 'rate_limited' : 'error', res.status, reason)
-    const replay = new Response(body, {
-      status: res.status,
-      statusText: res.statusText,
-      headers: downstreamHeaders(res.headers, true),
-    })
-    if (verdict.kind === 'passthrough') return replay
-    last = replay
-    backoff = verdict.kind === 'transient'
-    writes.push(record(input, key, verdict, now))
   }
 
   log('attempts_exhausted', {
-    provider: input.provider,
-    model,
+    provider: route.provider,
+    model: route.model,
     attempts: tried.size,
     lastStatus: last?.status,
   })
   if (last) return last
-  throw new AppError(502, 'upstream_unreachable', `Could not reach AI Gateway for ${input.provider}`)
+  throw new AppError(502, 'upstream_unreachable', `Could not reach AI Gateway for ${route.provider}`)
 }
 
 function count(
@@ -130,45 +113,17 @@ function count(
   status?: number,
   reason?: string,
 ): void {
-  input.stats.record({ keyId: key.id, provider: input.provider, model: input.model, outcome, status, reason })
-}
-
-/**
- * Upstream must answer (status and headers) within UPSTREAM_TIMEOUT_SECONDS, or the attempt counts as
- * unreachable and the next key is tried. Once headers are in, a stream may take as long as it needs.
- */
-async function fetchWithHeaderTimeout(input: ForwardInput, key: PoolKey): Promise<Response> {
-  const controller = new AbortController()
-  const timer = setTimeout(
-    () => controller.abort(new Error(`no answer within ${input.config.upstreamTimeoutMs} ms`)),
-    input.config.upstreamTimeoutMs,
-  )
-  try {
-    return await fetch(input.target, {
-      method: input.method,
-      headers: withKey(input, key),
-      body: input.body,
-      signal: controller.signal,
-    })
-  } finally {
-    clearTimeout(timer)
-  }
-}
-
-function withKey(input: ForwardInput, key: PoolKey): Headers {
-  const headers = new Headers(input.headers)
-  headers.set(input.adapter.authHeader, input.adapter.formatAuth(key.key))
-  if (input.config.gatewayToken) headers.set('cf-aig-authorization', `Bearer ${input.config.gatewayToken}`)
-  return headers
+  const { provider, model } = input.route
+  input.stats.record({ keyId: key.id, provider, model, outcome, status, reason })
 }
 
 function relay(res: Response, input: ForwardInput): Response {
   const stream = res.body && (res.headers.get('content-type') ?? '').includes('text/event-stream')
   const body = stream
     ? guardEventStream(res.body, {
-        provider: input.provider,
-        errorEvent: input.adapter.streamError('The upstream stream was interrupted'),
-        endMarker: input.adapter.streamEnd,
+        provider: input.route.provider,
+        errorEvent: input.route.adapter.streamError('The upstream stream was interrupted'),
+        endMarker: input.route.adapter.streamEnd,
       })
     : res.body
   return new Response(body, {
@@ -200,16 +155,17 @@ function nothingEligible(view: ProviderView, model: string, provider: string): A
 }
 
 async function record(input: ForwardInput, key: PoolKey, verdict: Verdict, now: number): Promise<void> {
-  const fields = { provider: input.provider, keyId: key.id, key: maskKey(key.key), model: input.model }
+  const { provider, model } = input.route
+  const fields = { provider, keyId: key.id, key: maskKey(key.key), model }
   try {
     if (verdict.kind === 'cooldown') {
-      const scope = verdict.allModels ? ALL_MODELS : input.model
+      const scope = verdict.allModels ? ALL_MODELS : model
       const until = Math.ceil(now / 1000) + verdict.seconds
       log('cooldown_set', { ...fields, scope, seconds: verdict.seconds, until, reason: verdict.reason })
-      await input.pool.coolDown(input.view, key.id, scope, until)
+      await input.keys.coolDown(provider, key.id, scope, until)
     } else if (verdict.kind === 'block') {
       log('key_blocked', { ...fields, reason: verdict.reason })
-      await input.pool.block(input.view, key.id, verdict.reason, Math.floor(now / 1000))
+      await input.keys.block(provider, key.id, verdict.reason, Math.floor(now / 1000))
     } else if (verdict.kind === 'transient') {
       input.view.markShaky(key.id, now / 1000 + SHAKY_SECONDS)
       log('upstream_transient', { ...fields, reason: verdict.reason })

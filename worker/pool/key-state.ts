@@ -1,0 +1,87 @@
+import { deleteKeys, insertKeys, updateKeys, type KeyChanges, type NewKeys } from '../db/admin.repo'
+import { markChecked, purgeTombstones, sweepExpiredCooldowns } from '../db/health.repo'
+import { perIsolate } from '../db/per-isolate'
+import { blockKey, setCooldown, unblockKey } from '../db/pool.repo'
+import { retryIdempotent } from '../db/retry'
+import type { PoolRow } from '../db/rows'
+import type { ProviderId } from '../providers/types'
+import { poolFor, type Pool } from './pool'
+
+/**
+ * The one owner of a key's state. Every change (cool, block, unblock, add, delete, an admin edit)
+ * goes through here: it writes D1 and keeps this isolate's pool views right at once, so a caller
+ * never has to remember a second step. Other isolates learn the change from `seq` at their next
+ * refresh; the dashboard's AdminView reads changed rows on every call, so it needs nothing here.
+ */
+export class KeyState {
+  constructor(
+    private readonly d1: D1Database,
+    private readonly pool: Pool,
+  ) {}
+
+  /**
+   * Cools (key, scope) until `until` (unix seconds) unless a longer cooldown runs. The isolate stops
+   * picking the key before the write lands. Returns whether the key was still active.
+   */
+  async coolDown(provider: ProviderId, id: number, scope: string, until: number): Promise<boolean> {
+    this.pool.loaded(provider)?.applyLocalCooldown(id, scope, until)
+    return this.applied(await retryIdempotent(() => setCooldown(this.d1, id, scope, until)))
+  }
+
+  /** Blocks an active key; the isolate stops picking it before the write lands. */
+  async block(provider: ProviderId, id: number, reason: string, at: number): Promise<boolean> {
+    this.pool.loaded(provider)?.applyLocalBlock(id)
+    return this.applied(await retryIdempotent(() => blockKey(this.d1, id, reason, at)))
+  }
+
+  /** Restores a blocked key. Returns whether it was blocked. */
+  async unblock(id: number): Promise<boolean> {
+    return this.applied(await retryIdempotent(() => unblockKey(this.d1, id)))
+  }
+
+  /** Adds keys (duplicates skipped); this isolate's next request sees them. Returns how many were new. */
+  async add(input: NewKeys): Promise<number> {
+    const added = await insertKeys(this.d1, input)
+    this.pool.invalidate(input.provider)
+    return added
+  }
+
+  /** Deletes keys (tombstones, key material wiped). Returns how many were deleted. */
+  async remove(ids: number[]): Promise<number> {
+    const deleted = await deleteKeys(this.d1, ids)
+    this.pool.invalidate()
+    return deleted
+  }
+
+  /** An admin edit of many keys: block, unblock, clear cooldowns, remark. Returns how many changed. */
+  async update(ids: number[], changes: KeyChanges, nowSeconds: number): Promise<number> {
+    const updated = await updateKeys(this.d1, ids, changes, nowSeconds)
+    this.pool.invalidate()
+    return updated
+  }
+
+  /** Records when keys were last checked (no pool-visible state changes). */
+  markChecked(ids: number[], at: number): Promise<void> {
+    return markChecked(this.d1, ids, at)
+  }
+
+  /** Drops cooldowns that have run out; views need nothing (they already ignore expired ones). */
+  sweepExpired(nowSeconds: number): Promise<number> {
+    return sweepExpiredCooldowns(this.d1, nowSeconds)
+  }
+
+  /** Purges tombstones made before `before`; every view has reloaded in full since (tombstones.ts). */
+  purgeTombstones(before: number): Promise<number> {
+    return purgeTombstones(this.d1, before)
+  }
+
+  private applied(row: PoolRow | undefined): boolean {
+    if (row) this.pool.apply(row)
+    return row !== undefined
+  }
+}
+
+const states = perIsolate<KeyState>()
+
+export const keyStateFor = (d1: D1Database, refreshMs: number): KeyState =>
+  states(d1, () => new KeyState(d1, poolFor(d1, refreshMs)))
