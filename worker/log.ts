@@ -14,6 +14,7 @@ export type LogEvent =
   | 'config_invalid'
   | 'internal_error'
   | 'stats_flush_failed'
+  | 'stats_dropped'
   | 'key_checked'
   | 'key_restored'
   | 'cooldowns_swept'

@@ -1,5 +1,6 @@
 import { addCounts, zeroCounts } from '../db/counts'
 import { perIsolate } from '../db/per-isolate'
+import { TRANSIENT } from '../db/retry'
 import { appendUsage, type StatsDelta } from '../db/stats.repo'
 import { log } from '../log'
 
@@ -99,10 +100,17 @@ export class StatsBuffer {
     try {
       await appendUsage(this.d1, [...taken.values()])
     } catch (e) {
-      // Put the counts back so the next flush carries them; nothing is counted twice because the
-      // failed batch was one transaction.
+      const error = String(e).slice(0, 200)
+      if (!TRANSIENT(e)) {
+        // D1 refused the batch for what it holds (too big, malformed): retrying it would fail the
+        // same way forever and keep every later count from being written. Drop it, say so.
+        log('stats_dropped', { buckets: taken.size, error })
+        return
+      }
+      // D1 was busy or unreachable: put the counts back so the next flush carries them; nothing is
+      // counted twice because the failed batch was one transaction.
       for (const [id, d] of taken) this.merge(id, d)
-      log('stats_flush_failed', { buckets: taken.size, error: String(e).slice(0, 200) })
+      log('stats_flush_failed', { buckets: taken.size, error })
     }
   }
 
