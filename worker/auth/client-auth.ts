@@ -1,6 +1,7 @@
 import { AppError } from '../http/errors'
 import { entryAllows, isExpired, type AuthEntry } from './auth-key'
 import { matchSecret } from './compare'
+import { checkThrottle, recordFailure } from './throttle'
 
 function bearerToken(value: string | null): string | undefined {
   const m = value ? /^Bearer\s+(\S+)\s*$/i.exec(value) : null
@@ -30,26 +31,35 @@ export function clientCredential(
   return bearerToken(headers.get('authorization'))
 }
 
+/** Who is asking, and when: failed attempts are counted per client address (throttle.ts). */
+export interface Attempt {
+  nowSeconds: number
+  client: string
+}
+
 /**
  * Finds the AUTH_KEY entry matching `credential`. Every entry is compared, matched or not, in
  * constant time, so timing reveals neither which entry matched nor how much of a guess was right.
+ * A wrong credential counts against the client's address before the answer, in the same
+ * synchronous step as the check.
  */
-export async function authenticate(
-  entries: AuthEntry[],
-  credential: string | undefined,
-  nowSeconds: number,
-): Promise<AuthEntry> {
+export function authenticate(entries: AuthEntry[], credential: string | undefined, at: Attempt): AuthEntry {
+  checkThrottle(at.client, at.nowSeconds)
   if (!credential)
     throw new AppError(401, 'missing_auth_key', 'Missing AUTH_KEY: send it in the API-key header')
   const entry =
     entries[
-      await matchSecret(
+      matchSecret(
         entries.map((e) => e.secret),
         credential,
       )
     ]
-  if (!entry) throw new AppError(401, 'invalid_auth_key', 'Invalid AUTH_KEY')
-  if (isExpired(entry, nowSeconds)) throw new AppError(401, 'auth_key_expired', 'This AUTH_KEY has expired')
+  if (!entry) {
+    recordFailure(at.client, at.nowSeconds)
+    throw new AppError(401, 'invalid_auth_key', 'Invalid AUTH_KEY')
+  }
+  if (isExpired(entry, at.nowSeconds))
+    throw new AppError(401, 'auth_key_expired', 'This AUTH_KEY has expired')
   return entry
 }
 
@@ -60,13 +70,17 @@ export function authorize(entry: AuthEntry, provider: string, model: string | un
   }
 }
 
-/** Admin calls: a Bearer AUTH_KEY entry with no provider restrictions. */
-export async function authenticateAdmin(
+/** Admin calls: an AUTH_KEY entry with no provider restrictions (a Bearer token, or a login's). */
+export function authenticateAdmin(
   entries: AuthEntry[],
-  headers: Headers,
-  nowSeconds: number,
-): Promise<void> {
-  const entry = await authenticate(entries, bearerToken(headers.get('authorization')), nowSeconds)
+  credential: string | undefined,
+  at: Attempt,
+): AuthEntry {
+  const entry = authenticate(entries, credential, at)
   if (entry.rules)
     throw new AppError(403, 'admin_forbidden', 'A restricted AUTH_KEY cannot use the admin API')
+  return entry
 }
+
+export const bearerCredential = (headers: Headers): string | undefined =>
+  bearerToken(headers.get('authorization'))
