@@ -1,4 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
+import { mkdtempSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { AUTH_KEY, startWorker, type Harness } from './harness'
 import { errorCode } from './helpers'
 
@@ -41,15 +44,17 @@ describe('dashboard sessions', () => {
   test('a tampered or foreign cookie is refused', async () => {
     const good = cookieOf(await login(AUTH_KEY))
     const [name, value] = good.split('=') as [string, string]
-    const [expiry, nonce, sig] = value.split('.') as [string, string, string]
+    const [id, expiry, sig] = value.split('.') as [string, string, string]
     for (const cookie of [
-      `${name}=${Number(expiry) + 3600}.${nonce}.${sig}`,
-      `${name}=${expiry}.${nonce}.${sig.slice(0, -2)}AA`,
+      `${name}=${id}.${Number(expiry) + 3600}.${sig}`,
+      `${name}=${id}.${expiry}.${sig.slice(0, -2)}AA`,
+      `${name}=${id.slice(0, -2)}AA.${expiry}.${sig}`,
       `${name}=garbage`,
     ]) {
       const res = await h.fetch('/admin/api/keys', { headers: { cookie } })
       expect(res.status).toBe(401)
     }
+    expect((await h.fetch('/admin/api/keys', { headers: { cookie: good } })).status).toBe(200)
   })
 
   test('changes through the session must come from the dashboard origin', async () => {
@@ -84,14 +89,58 @@ describe('dashboard sessions', () => {
     for (let i = 0; i < 4; i++) expect((await login('wrong', ip)).status).toBe(401)
     const throttled = await login(AUTH_KEY, ip)
     expect(throttled.status).toBe(429)
-    expect(await errorCode(throttled)).toBe('login_throttled')
+    expect(await errorCode(throttled)).toBe('auth_throttled')
     expect(Number(throttled.headers.get('retry-after'))).toBeGreaterThan(0)
     // Another client is not affected.
     expect((await login(AUTH_KEY, '203.0.113.51')).status).toBe(200)
   })
 
-  test('logout clears the cookie', async () => {
-    const res = await h.fetch('/admin/api/session', { method: 'DELETE', headers: { origin: ORIGIN } })
+  test('logging out ends the session for good, not only in this browser', async () => {
+    const cookie = cookieOf(await login(AUTH_KEY))
+    expect((await h.fetch('/admin/api/keys', { headers: { cookie } })).status).toBe(200)
+    const res = await h.fetch('/admin/api/session', { method: 'DELETE', headers: { origin: ORIGIN, cookie } })
     expect(res.headers.get('set-cookie')).toMatch(/^kr_session=; .*Max-Age=0/)
+    // The same cookie, kept by someone (a copied header, a stolen file), no longer works.
+    const replay = await h.fetch('/admin/api/keys', { headers: { cookie } })
+    expect(replay.status).toBe(401)
+    expect(await errorCode(replay)).toBe('session_expired')
+  })
+
+  test('"log out everywhere" ends every session', async () => {
+    const cookies = [cookieOf(await login(AUTH_KEY)), cookieOf(await login(AUTH_KEY))]
+    const res = await h.fetch('/admin/api/sessions', {
+      method: 'DELETE',
+      headers: { origin: ORIGIN, cookie: cookies[0]! },
+    })
+    expect(res.status).toBe(200)
+    expect(((await res.json()) as { ended: number }).ended).toBeGreaterThanOrEqual(2)
+    for (const cookie of cookies)
+      expect((await h.fetch('/admin/api/keys', { headers: { cookie } })).status).toBe(401)
+  })
+})
+
+describe('a session belongs to the AUTH_KEY entry that opened it', () => {
+  test('removing or changing that entry ends its sessions; other entries keep theirs', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'keyrelay-sessions-'))
+    const start = (authKey: string, applyMigrations: boolean) =>
+      startWorker({ authKey, d1Persist: dir, applyMigrations })
+    const loginTo = (w: Harness, authKey: string) =>
+      w.fetch('/admin/api/session', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', origin: ORIGIN },
+        body: JSON.stringify({ authKey }),
+      })
+    const first = await start('kr-owner-entry;kr-second-admin', true)
+    const ownerCookie = cookieOf(await loginTo(first, 'kr-owner-entry'))
+    const secondCookie = cookieOf(await loginTo(first, 'kr-second-admin'))
+    await first.dispose()
+    // The deployment's AUTH_KEY changes: the second entry is gone, the owner's stays.
+    const next = await start('kr-owner-entry;kr-new-admin', false)
+    try {
+      expect((await next.fetch('/admin/api/keys', { headers: { cookie: ownerCookie } })).status).toBe(200)
+      expect((await next.fetch('/admin/api/keys', { headers: { cookie: secondCookie } })).status).toBe(401)
+    } finally {
+      await next.dispose()
+    }
   })
 })

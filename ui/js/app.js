@@ -46,7 +46,7 @@ $('login-form').addEventListener('submit', async (event) => {
     $('auth-key').value = ''
     await route()
   } catch (e) {
-    showLogin(e.code === 'login_throttled' ? e.message : 'That AUTH_KEY was not accepted.')
+    showLogin(e.code === 'auth_throttled' ? e.message : 'That AUTH_KEY was not accepted.')
   }
 })
 

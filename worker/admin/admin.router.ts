@@ -7,7 +7,7 @@ import { requireAdmin } from './guard'
 import { addKeys, getKeys, patchKey, patchKeys, previewKeys, removeKeys } from './keys.routes'
 import { getMetrics } from './metrics.routes'
 import { getOverview } from './overview.routes'
-import { login, logout, whoami } from './session.routes'
+import { login, logout, logoutEverywhere, whoami } from './session.routes'
 import { getStats } from './stats.routes'
 
 /** Logging in and out are the only admin calls open without admin auth: they start and end a session. */
@@ -27,7 +27,8 @@ export const adminRouter = Router<IRequest, [Env, ExecutionContext]>({
 })
   .get('/session', () => whoami())
   .post('/session', (req, env) => login(req, env))
-  .delete('/session', (req) => logout(req))
+  .delete('/session', (req, env) => logout(req, env))
+  .delete('/sessions', (req, env) => logoutEverywhere(req, env))
   .get('/overview', (_req, env) => getOverview(env))
   .get('/keys', (req, env) => getKeys(req, env))
   .post('/keys', (req, env) => addKeys(req, env))

@@ -1,4 +1,5 @@
-import { authenticateAdmin } from '../auth/client-auth'
+import { authenticateAdmin, bearerCredential } from '../auth/client-auth'
+import { clientAddress } from '../auth/throttle'
 import { loadConfig, type Env } from '../config'
 import { AppError } from '../http/errors'
 import { readCookie, requireSameOrigin, SESSION_COOKIE, verifySession } from './session'
@@ -10,13 +11,16 @@ import { readCookie, requireSameOrigin, SESSION_COOKIE, verifySession } from './
  */
 export async function requireAdmin(request: Request, env: Env): Promise<void> {
   const config = loadConfig(env)
-  const now = Date.now() / 1000
+  const nowSeconds = Date.now() / 1000
   if (request.headers.has('authorization')) {
-    await authenticateAdmin(config.authKeys, request.headers, now)
+    authenticateAdmin(config.authKeys, bearerCredential(request.headers), {
+      nowSeconds,
+      client: clientAddress(request.headers),
+    })
     return
   }
   const token = readCookie(request.headers, SESSION_COOKIE)
-  if (token && (await verifySession(config.authKeys, token, now))) {
+  if (token && (await verifySession(env.DB, config.authKeys, token, nowSeconds))) {
     requireSameOrigin(request)
     return
   }

@@ -1,27 +1,28 @@
+import { secretId } from '../auth/compare'
 import type { AuthEntry } from '../auth/auth-key'
 import { isExpired } from '../auth/auth-key'
+import { createSession, sessionOpen } from '../db/sessions.repo'
 import { AppError } from '../http/errors'
 
 /**
- * Dashboard sessions. The cookie carries no secret: `<expiry>.<nonce>.<HMAC>`, signed with a key
- * derived from the unrestricted AUTH_KEY entries, so changing AUTH_KEY ends every session.
+ * Dashboard sessions. The cookie carries no secret: `<session id>.<expiry>.<HMAC>`, signed with a key
+ * derived from the AUTH_KEY entry that logged in. A cookie is honoured while (1) its signature
+ * matches an unrestricted, unexpired entry, so changing or removing that entry ends it, and (2) its
+ * row exists in D1, so logging out ends it everywhere at once (sessions.repo.ts).
  */
 export const SESSION_COOKIE = 'kr_session'
 const SESSION_SECONDS = 12 * 3600
 const encoder = new TextEncoder()
 
-const keys = new WeakMap<AuthEntry[], Promise<CryptoKey>>()
+const keys = new Map<string, Promise<CryptoKey>>()
 
-function signingKey(entries: AuthEntry[]): Promise<CryptoKey> {
-  let key = keys.get(entries)
+function signingKey(entry: AuthEntry): Promise<CryptoKey> {
+  let key = keys.get(entry.secret)
   if (!key) {
-    const material = ['keyrelay-session-v1', ...entries.filter((e) => !e.rules).map((e) => e.secret)].join(
-      '\0',
-    )
     key = crypto.subtle
-      .digest('SHA-256', encoder.encode(material))
+      .digest('SHA-256', encoder.encode(`keyrelay-session-v2\0${entry.secret}`))
       .then((raw) => crypto.subtle.importKey('raw', raw, { name: 'HMAC', hash: 'SHA-256' }, false, ['sign']))
-    keys.set(entries, key)
+    keys.set(entry.secret, key)
   }
   return key
 }
@@ -32,36 +33,51 @@ const b64url = (bytes: ArrayBuffer | Uint8Array) =>
     .replace(/\//g, '_')
     .replace(/=+$/, '')
 
-async function sign(entries: AuthEntry[], payload: string): Promise<string> {
-  return b64url(await crypto.subtle.sign('HMAC', await signingKey(entries), encoder.encode(payload)))
+async function sign(entry: AuthEntry, payload: string): Promise<string> {
+  return b64url(await crypto.subtle.sign('HMAC', await signingKey(entry), encoder.encode(payload)))
 }
 
+/** Opens a session for `entry` (an unrestricted entry that just authenticated). */
 export async function issueSession(
-  entries: AuthEntry[],
+  d1: D1Database,
+  entry: AuthEntry,
   nowSeconds: number,
 ): Promise<{ token: string; expiresAt: number }> {
-  const expiresAt = Math.floor(nowSeconds) + SESSION_SECONDS
-  const payload = `${expiresAt}.${b64url(crypto.getRandomValues(new Uint8Array(12)))}`
-  return { token: `${payload}.${await sign(entries, payload)}`, expiresAt }
+  const now = Math.floor(nowSeconds)
+  const expiresAt = now + SESSION_SECONDS
+  const id = b64url(crypto.getRandomValues(new Uint8Array(16)))
+  await createSession(d1, { id, entry: secretId(entry.secret), createdAt: now, expiresAt })
+  const payload = `${id}.${expiresAt}`
+  return { token: `${payload}.${await sign(entry, payload)}`, expiresAt }
 }
 
-/** The session's expiry if the token is genuine and current; undefined otherwise. */
+export interface Session {
+  id: string
+  expiresAt: number
+}
+
+/** The session a token proves, if its signature, expiry, entry and row all hold; undefined otherwise. */
 export async function verifySession(
+  d1: D1Database,
   entries: AuthEntry[],
   token: string,
   nowSeconds: number,
-): Promise<number | undefined> {
-  const m = /^(\d{1,12})\.([A-Za-z0-9_-]{1,64})\.([A-Za-z0-9_-]{1,128})$/.exec(token)
+): Promise<Session | undefined> {
+  const m = /^([A-Za-z0-9_-]{22})\.(\d{1,12})\.([A-Za-z0-9_-]{43})$/.exec(token)
   if (!m) return undefined
-  const [, expiry, nonce, signature] = m as unknown as [string, string, string, string]
-  const expected = await sign(entries, `${expiry}.${nonce}`)
-  const a = encoder.encode(expected)
-  const b = encoder.encode(signature)
-  if (a.byteLength !== b.byteLength || !crypto.subtle.timingSafeEqual(a, b)) return undefined
+  const [, id, expiry, signature] = m as unknown as [string, string, string, string]
   const expiresAt = Number(expiry)
-  // A session also needs an unrestricted entry that is still valid.
-  const live = entries.some((e) => !e.rules && !isExpired(e, nowSeconds))
-  return expiresAt > nowSeconds && live ? expiresAt : undefined
+  if (expiresAt <= nowSeconds) return undefined
+  const given = encoder.encode(signature)
+  // Every live admin entry is tried; the one whose key signed the cookie is the session's entry.
+  let signer: AuthEntry | undefined
+  for (const entry of entries.filter((e) => !e.rules && !isExpired(e, nowSeconds))) {
+    const expected = encoder.encode(await sign(entry, `${id}.${expiry}`))
+    if (expected.byteLength === given.byteLength && crypto.subtle.timingSafeEqual(expected, given))
+      signer ??= entry
+  }
+  if (!signer) return undefined
+  return (await sessionOpen(d1, id, secretId(signer.secret), nowSeconds)) ? { id, expiresAt } : undefined
 }
 
 export function readCookie(headers: Headers, name: string): string | undefined {
@@ -90,28 +106,4 @@ export function requireSameOrigin(request: Request): void {
       'Changes through the dashboard session must come from the dashboard itself',
     )
   }
-}
-
-/**
- * Failed logins per client, in this isolate: from the fourth failure on, each try must wait twice
- * as long as the last (up to 5 minutes). An attacker spread over isolates is slowed in each.
- */
-const failures = new Map<string, { count: number; until: number }>()
-const FREE_TRIES = 3
-const MAX_WAIT_SECONDS = 300
-
-export function loginWait(client: string, nowSeconds: number): number {
-  const f = failures.get(client)
-  return f && f.until > nowSeconds ? Math.ceil(f.until - nowSeconds) : 0
-}
-
-export function recordLogin(client: string, ok: boolean, nowSeconds: number): void {
-  if (ok) {
-    failures.delete(client)
-    return
-  }
-  if (failures.size > 10_000) failures.clear()
-  const count = (failures.get(client)?.count ?? 0) + 1
-  const wait = count <= FREE_TRIES ? 0 : Math.min(MAX_WAIT_SECONDS, 2 ** (count - FREE_TRIES))
-  failures.set(client, { count, until: nowSeconds + wait })
 }

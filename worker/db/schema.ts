@@ -91,3 +91,22 @@ export const usageBatches = sqliteTable(
   },
   (t) => [index('usage_batches_hour').on(t.hour)],
 )
+
+/**
+ * Dashboard sessions, so that logging out (or "log out everywhere") really ends them: a cookie is
+ * honoured only while its row exists. `entry` names the AUTH_KEY entry that logged in (a digest,
+ * never the secret); the cookie is also signed with that entry, so changing or removing the entry
+ * ends its sessions even before the row expires. The cron deletes expired rows.
+ */
+export const sessions = sqliteTable(
+  'sessions',
+  {
+    id: text('id').primaryKey(),
+    entry: text('entry').notNull(),
+    /** Unix seconds. */
+    createdAt: integer('created_at').notNull(),
+    /** Unix seconds. */
+    expiresAt: integer('expires_at').notNull(),
+  },
+  (t) => [index('sessions_expires').on(t.expiresAt)],
+)

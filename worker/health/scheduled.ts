@@ -1,4 +1,5 @@
 import { loadConfig, type Env } from '../config'
+import { pruneSessions } from '../db/sessions.repo'
 import { compactUsage, pruneUsage } from '../db/stats.repo'
 import { TOMBSTONE_DAYS } from '../db/tombstones'
 import { log } from '../log'
@@ -7,7 +8,7 @@ import { recoverBlockedKeys } from './check'
 
 /**
  * The Cron Trigger (wrangler.toml `[triggers]`): clears expired cooldowns, purges old tombstones,
- * re-checks blocked keys (unless SCHEDULED_RECOVERY=off), compacts the usage batches of finished
+ * deletes expired dashboard sessions, re-checks blocked keys (unless SCHEDULED_RECOVERY=off), compacts the usage batches of finished
  * hours and prunes usage older than STATS_RETENTION_DAYS. Each part runs even if another fails.
  */
 export async function runScheduled(env: Env): Promise<void> {
@@ -27,6 +28,12 @@ export async function runScheduled(env: Env): Promise<void> {
       async () => {
         const purged = await keys.purgeTombstones(now - TOMBSTONE_DAYS * 86_400)
         if (purged > 0) log('tombstones_purged', { keys: purged })
+      },
+    ],
+    [
+      'sessions',
+      async () => {
+        await pruneSessions(env.DB, now)
       },
     ],
     [
