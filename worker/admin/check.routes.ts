@@ -1,7 +1,7 @@
 import { loadConfig, requireGateway, type Env } from '../config'
 import { keysByIds, keysPage } from '../db/health.repo'
 import { checkKeys } from '../health/check'
-import { parseJsonBody } from '../http/validate'
+import { adminBody } from './body'
 import { CheckKeysBody } from './keys.schemas'
 
 /**
@@ -12,7 +12,7 @@ import { CheckKeysBody } from './keys.schemas'
 export async function checkKeysRoute(request: Request, env: Env): Promise<Response> {
   const config = loadConfig(env)
   const gatewayBase = requireGateway(config)
-  const body = await parseJsonBody(request, CheckKeysBody)
+  const body = await adminBody(request, env, CheckKeysBody)
   const batch = config.checkBatchSize
 
   if ('ids' in body) {

@@ -1,5 +1,5 @@
 import type { Env } from '../config'
-import { parseJsonBody } from '../http/validate'
+import { adminBody } from './body'
 import { maskKey } from '../log'
 import type { AdminRow } from '../db/rows'
 import { adminView } from './admin-view'
@@ -18,7 +18,7 @@ function cell(value: string | number | null): string {
  * unless `full: true` is asked for; a POST (with the session's Origin check), never a link.
  */
 export async function exportKeys(request: Request, env: Env): Promise<Response> {
-  const body = await parseJsonBody(request, ExportBody)
+  const body = await adminBody(request, env, ExportBody)
   const wanted = body.ids ? new Set(body.ids) : undefined
   const rows = (await adminView(env.DB))
     .list()

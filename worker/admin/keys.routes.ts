@@ -1,7 +1,8 @@
 import type { IRequest } from 'itty-router'
 import { loadConfig, type Env } from '../config'
 import { AppError } from '../http/errors'
-import { parseJsonBody, parseQuery } from '../http/validate'
+import { parseQuery } from '../http/validate'
+import { adminBody } from './body'
 import { keyStateFor } from '../pool/key-state'
 import { adminView } from './admin-view'
 import { queryKeys } from './keys.query'
@@ -23,7 +24,7 @@ const nowSeconds = () => Date.now() / 1000
 const keyState = (env: Env) => keyStateFor(env.DB, loadConfig(env).poolRefreshMs)
 
 export async function addKeys(request: Request, env: Env): Promise<Response> {
-  const body = await parseJsonBody(request, AddKeysBody)
+  const body = await adminBody(request, env, AddKeysBody)
   const { unique, duplicates, malformedAt } = normaliseKeys(body.keys)
   if (malformedAt !== undefined) {
     // Name the position, not the value: a malformed entry may still be most of a secret.
@@ -45,7 +46,7 @@ export async function addKeys(request: Request, env: Env): Promise<Response> {
 
 /** `POST /admin/api/keys/preview`: how many pasted keys are new, duplicates or malformed; stores nothing. */
 export async function previewKeys(request: Request, env: Env): Promise<Response> {
-  const body = await parseJsonBody(request, PreviewBody)
+  const body = await adminBody(request, env, PreviewBody)
   const { unique, duplicates, malformed } = classifyKeys(body.keys)
   const stored = new Set(
     (await adminView(env.DB))
@@ -69,7 +70,7 @@ export async function getKeys(request: Request, env: Env): Promise<Response> {
 }
 
 export async function removeKeys(request: Request, env: Env): Promise<Response> {
-  const body = await parseJsonBody(request, DeleteKeysBody)
+  const body = await adminBody(request, env, DeleteKeysBody)
   const ids =
     'ids' in body
       ? [...new Set(body.ids)]
@@ -84,7 +85,7 @@ export async function removeKeys(request: Request, env: Env): Promise<Response> 
 export async function patchKey(request: IRequest, env: Env): Promise<Response> {
   const id = KeyIdParam.safeParse(request.params.id)
   if (!id.success) throw new AppError(400, 'invalid_id', 'The key id must be a positive integer')
-  const changes = await parseJsonBody(request, PatchKeyBody)
+  const changes = await adminBody(request, env, PatchKeyBody)
   if ((await keyState(env).update([id.data], changes, Math.floor(nowSeconds()))) === 0) {
     throw new AppError(404, 'key_not_found', `No key with id ${id.data}`)
   }
@@ -95,7 +96,7 @@ export async function patchKey(request: IRequest, env: Env): Promise<Response> {
 
 /** `PATCH /admin/api/keys {ids, ...}`: the same change for many keys (the dashboard's bulk actions). */
 export async function patchKeys(request: Request, env: Env): Promise<Response> {
-  const { ids, ...changes } = await parseJsonBody(request, PatchKeysBody)
+  const { ids, ...changes } = await adminBody(request, env, PatchKeysBody)
   const updated = await keyState(env).update([...new Set(ids)], changes, Math.floor(nowSeconds()))
   return Response.json({ updated })
 }

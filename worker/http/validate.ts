@@ -1,4 +1,5 @@
 import type * as z from './schema'
+import { readBody } from './body'
 import { AppError } from './errors'
 
 type Schema = z.ZodMiniType
@@ -11,13 +12,21 @@ function describe(issues: readonly { path: PropertyKey[]; message: string }[]): 
     .join('; ')
 }
 
-export async function parseJsonBody<T extends Schema>(request: Request, schema: T): Promise<z.infer<T>> {
-  let json: unknown
+/** Strict UTF-8 JSON: invalid bytes are an error, not silently replaced. */
+export function parseJsonBytes(bytes: ArrayBuffer): unknown {
   try {
-    json = await request.json()
+    return JSON.parse(new TextDecoder('utf-8', { fatal: true, ignoreBOM: false }).decode(bytes))
   } catch {
     throw new AppError(400, 'invalid_json', 'The request body is not valid JSON')
   }
+}
+
+export async function parseJsonBody<T extends Schema>(
+  request: Request,
+  schema: T,
+  maxBytes: number,
+): Promise<z.infer<T>> {
+  const json = parseJsonBytes(await readBody(request, maxBytes))
   const parsed = schema.safeParse(json)
   if (!parsed.success) throw new AppError(400, 'invalid_body', describe(parsed.error.issues))
   return parsed.data as z.infer<T>
