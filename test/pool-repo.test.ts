@@ -65,6 +65,14 @@ describe('setCooldown', () => {
     for (const [i, m] of models.entries()) expect(stored[m]).toBe(10_000 + i)
   })
 
+  test('the scope is bound as a value: a name that would break a JSON path is stored as it is', async () => {
+    const id = ids[3]!
+    // Names the Worker never admits (toModelName), written straight to storage: nothing may escape.
+    const scopes = ['a"b', 'x.y', '$', "it's", '[0]']
+    for (const [i, s] of scopes.entries()) await one('setCooldown', id, s, 20_000 + i)
+    expect(await cooldownsOf(id)).toEqual(Object.fromEntries(scopes.map((s, i) => [s, 20_000 + i])))
+  })
+
   test('does nothing to a key that is no longer active', async () => {
     const id = ids[2]!
     expect(await one('blockKey', id, 'API_KEY_INVALID', 123)).toMatchObject({ status: 'blocked' })

@@ -1,8 +1,12 @@
-import * as z from '../http/schema'
+import type { ModelName } from '../db/cooldowns'
+import { readBody } from '../http/body'
 import { AppError } from '../http/errors'
+import * as z from '../http/schema'
+import { parseJsonBytes } from '../http/validate'
 import { isProviderId } from '../providers/registry'
 import type { ProviderId } from '../providers/types'
 import { unknownProvider } from '../proxy/dispatch'
+import { toModelName } from '../proxy/model'
 
 /** Bodies of the OpenAI-compatible routes: any OpenAI request, as long as `model` is a string. */
 const CompatBody = z.looseObject({ model: z.string().check(z.minLength(1)) })
@@ -11,26 +15,20 @@ export interface CompatRequest {
   raw: ArrayBuffer
   json: z.infer<typeof CompatBody>
   provider: ProviderId
-  /** The model as the provider names it (after `<provider>/`). */
-  model: string
+  /** The model as the provider names it (after `<provider>/`), checked like every model name. */
+  model: ModelName
 }
 
-/** Reads the JSON body once and splits `model` = `<provider>/<model>`. */
-export async function readCompatBody(request: Request): Promise<CompatRequest> {
-  const raw = await request.arrayBuffer()
-  let json: unknown
-  try {
-    json = JSON.parse(new TextDecoder('utf-8', { fatal: true, ignoreBOM: false }).decode(raw))
-  } catch {
-    throw new AppError(400, 'invalid_json', 'The request body is not valid JSON')
-  }
-  const parsed = CompatBody.safeParse(json)
+/** Reads the JSON body once (within MAX_BODY_MB) and splits `model` = `<provider>/<model>`. */
+export async function readCompatBody(request: Request, maxBytes: number): Promise<CompatRequest> {
+  const raw = await readBody(request, maxBytes)
+  const parsed = CompatBody.safeParse(parseJsonBytes(raw))
   if (!parsed.success) throw new AppError(400, 'invalid_body', 'The body needs a "model" string')
   const { provider, model } = splitModelId(parsed.data.model)
   return { raw, json: parsed.data, provider, model }
 }
 
-export function splitModelId(id: string): { provider: ProviderId; model: string } {
+export function splitModelId(id: string): { provider: ProviderId; model: ModelName } {
   const slash = id.indexOf('/')
   if (slash <= 0 || slash === id.length - 1) {
     throw new AppError(
@@ -41,5 +39,5 @@ export function splitModelId(id: string): { provider: ProviderId; model: string 
   }
   const provider = id.slice(0, slash)
   if (!isProviderId(provider)) throw unknownProvider()
-  return { provider, model: id.slice(slash + 1) }
+  return { provider, model: toModelName(id.slice(slash + 1)) }
 }

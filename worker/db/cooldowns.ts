@@ -1,8 +1,18 @@
 /**
- * The `cooldowns` column: a JSON object `{model: unixSeconds}`, read in one place. `*` is the slot
- * for every model (an account out of credit).
+ * The `cooldowns` column: a JSON object `{scope: unixSeconds}`, read in one place. A scope is a
+ * model name, or one of two reserved slots that no model name can spell (proxy/model.ts admits
+ * only names without `*`, `(` or `)`), so no caller can reach them by naming a model.
  */
+
+/** A model name that passed `toModelName` (proxy/model.ts): the only way caller text becomes a scope. */
+export type ModelName = string & { readonly __brand: 'ModelName' }
+
+/** Every model at once (an account out of credit, a rate-limited key list). */
 export const ALL_MODELS = '*'
+/** Requests that name no model (speech, predictions, model lists…). */
+export const NO_MODEL = '(default)'
+
+export type CooldownScope = ModelName | typeof ALL_MODELS | typeof NO_MODEL
 
 export type Cooldowns = Record<string, number>
 

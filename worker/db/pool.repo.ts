@@ -1,5 +1,6 @@
 import { all, batch } from './meter'
 import type { ProviderId } from '../providers/types'
+import type { CooldownScope } from './cooldowns'
 import { POOL_ROW, type PoolRow } from './rows'
 
 /**
@@ -54,19 +55,23 @@ async function changeOne(statement: D1PreparedStatement): Promise<PoolRow | unde
 }
 
 /**
- * Sets a cooldown for (key, model) unless a longer one is already running, in one statement: D1 runs
+ * Sets a cooldown for (key, scope) unless a longer one is already running, in one statement: D1 runs
  * statements one at a time, so concurrent 429s for other models or keys never overwrite each other.
- * Returns the row as stored, or undefined when the key is no longer active.
+ * The scope is bound as a value (a JSON object key, matched against `json_each`), never spliced into
+ * a JSON path, so no model name can change what the statement does. Returns the row as stored, or
+ * undefined when the key is no longer active.
  */
-export function setCooldown(d1: D1Database, id: number, model: string, until: number) {
+export function setCooldown(d1: D1Database, id: number, scope: CooldownScope, until: number) {
   return changeOne(
     d1
       .prepare(
-        `UPDATE keys SET cooldowns = json_set(cooldowns, ?1, max(?2, coalesce(json_extract(cooldowns, ?1), 0))),
+        `UPDATE keys SET
+           cooldowns = json_patch(cooldowns, json_object(?1, max(CAST(?2 AS INTEGER), coalesce(
+             (SELECT j.value FROM json_each(keys.cooldowns) AS j WHERE j.key = ?1), 0)))),
            cooldown_next = min(coalesce(cooldown_next, ?2), ?2), seq = ${NEXT_SEQ}
          WHERE id = ?3 AND status = 'active' RETURNING ${POOL_ROW.sql}`,
       )
-      .bind(jsonPath(model), until, id),
+      .bind(scope, until, id),
   )
 }
 
@@ -92,9 +97,4 @@ export function unblockKey(d1: D1Database, id: number) {
       )
       .bind(id),
   )
-}
-
-/** Model names become a quoted JSON path member; the proxy only admits names without `"` or `\`. */
-function jsonPath(model: string): string {
-  return `$."${model}"`
 }

@@ -59,6 +59,22 @@ export function classifyGoogle(error: UpstreamError, policy: CooldownPolicy): Ve
   return cooldownVerdict(delay, policy.defaultSeconds, 'rate_limited')
 }
 
+/**
+ * Google's native API names the model in the path, as `models/<id>` or, for a tuned model,
+ * `tunedModels/<id>` (which is its name in allow-lists too): `v1beta/tunedModels/x:generateContent`.
+ */
+export function googleModel(rest: string[]): string | undefined {
+  const tuned = rest.indexOf('tunedModels')
+  const name = tuned >= 0 ? rest[tuned + 1]?.split(':')[0] : undefined
+  if (name) return `tunedModels/${decodeURIComponent(name)}`
+  return modelAfterModelsSegment(rest)
+}
+
+/** Only Google's OpenAI-compatible surface (`v1beta/openai/…`) reads the model from the body. */
+export function googleBodyModelCounts(rest: string[]): boolean {
+  return rest[1] === 'openai'
+}
+
 /** `models/gemini-2.5-flash` (as Google lists it) → `gemini-2.5-flash` (as requests name it). */
 export function googleListedModel(id: string): string {
   return id.replace(/^models\//, '')
@@ -68,7 +84,8 @@ export const google: ProviderAdapter = {
   authHeader: 'x-goog-api-key',
   formatAuth: (key) => key,
   queryKeyParam: 'key',
-  modelFromPath: modelAfterModelsSegment,
+  modelFromPath: googleModel,
+  bodyModelAuthoritative: googleBodyModelCounts,
   // Google's own OpenAI-compatible surface; its model ids come back as `models/<id>`.
   embeddingsPath: 'v1beta/openai/embeddings',
   modelsPath: 'v1beta/openai/models',

@@ -53,6 +53,12 @@ export interface ProviderAdapter {
   modelFromPath(rest: string[]): string | undefined
   /** JSON body field naming the model when the path does not (default `model`). */
   bodyModelField?: string
+  /**
+   * Whether the endpoint at this path runs the model its body names (default: yes). Where it does
+   * not (Google's native API reads the model from the path only), a body field is no evidence of
+   * the model, and a model-restricted AUTH_KEY is refused rather than trusting it.
+   */
+  bodyModelAuthoritative?(rest: string[]): boolean
   /** Path (after the slug) of an OpenAI-style embeddings endpoint, if the provider has one. */
   embeddingsPath?: string
   /** Path (after the slug) listing models as `{"data": [{"id"}]}`, if the provider has one. */
