@@ -1,3 +1,4 @@
+import { request as httpRequest } from 'node:http'
 import { AUTH_KEY } from './harness'
 
 export const GEMINI_PATH = '/api/google-ai-studio/v1beta/models/gemini-2.5-flash:generateContent'
@@ -32,3 +33,23 @@ export async function errorCode(res: Response): Promise<string> {
 export const googleKey = (n: number) => `AIzaSyFAKE-keyrelay-test-${String(n).padStart(8, '0')}`
 export const openaiKey = (n: number) => `sk-proj-FAKE-keyrelay-${String(n).padStart(8, '0')}`
 export const anthropicKey = (n: number) => `sk-ant-api03-FAKE-keyrelay-${String(n).padStart(8, '0')}`
+
+/**
+ * An HTTP request over a plain socket, for what `fetch` will not send: methods such as TRACE and
+ * CONNECT, or a `Connection` header of the caller's own.
+ */
+export function rawRequest(
+  url: string,
+  init: { method: string; headers?: Record<string, string>; body?: string },
+): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; text: string }> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(url, { method: init.method, headers: init.headers }, (res) => {
+      let text = ''
+      res.setEncoding('utf8')
+      res.on('data', (chunk: string) => (text += chunk))
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, text }))
+    })
+    req.on('error', reject)
+    req.end(init.body)
+  })
+}

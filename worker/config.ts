@@ -22,9 +22,52 @@ export interface Env {
   CHECK_BATCH_SIZE?: string
   SCHEDULED_RECOVERY?: string
   RECOVERY_BATCH_SIZE?: string
+  GATEWAY_MAX_ATTEMPTS?: string
+  GATEWAY_NO_WHOLESALE?: string
+  GATEWAY_HEADERS?: string
+  MAX_BODY_MB?: string
+  CORS_ORIGINS?: string
 }
 
 const seconds = (fallback: number, max: number) => z._default(wholeNumber(1, max), fallback)
+const onOff = (fallback: 'on' | 'off') =>
+  z._default(z.enum(['on', 'off'], { error: 'must be "on" or "off"' }), fallback)
+
+/**
+ * `cf-aig-*` headers a client may send through keyrelay: caching and request metadata. Every other
+ * one is dropped, since it would let a caller (a restricted one included) hide its requests from the
+ * gateway's logs (`cf-aig-collect-log`), rewrite cost accounting (`cf-aig-custom-cost`), pick a key
+ * stored in the gateway (`cf-aig-byok-alias`) or turn the gateway's own retries back on. An operator
+ * may allow more with GATEWAY_HEADERS; keyrelay's own (below) can never be taken over.
+ */
+export const CLIENT_GATEWAY_HEADERS = [
+  'cf-aig-cache-ttl',
+  'cf-aig-skip-cache',
+  'cf-aig-cache-key',
+  'cf-aig-metadata',
+  'cf-aig-request-timeout',
+] as const
+/** Set by keyrelay itself (or never to be chosen by a caller): not allowed even by GATEWAY_HEADERS. */
+const OWN_GATEWAY_HEADERS = new Set([
+  'cf-aig-authorization',
+  'cf-aig-max-attempts',
+  'cf-aig-retry-delay',
+  'cf-aig-backoff',
+  'cf-aig-no-wholesale',
+  'cf-aig-byok-alias',
+])
+
+const gatewayHeaderList = z.string().check(
+  z.refine(
+    (text) =>
+      text
+        .split(',')
+        .map((h) => h.trim().toLowerCase())
+        .filter(Boolean)
+        .every((h) => /^cf-aig-[a-z-]+$/.test(h) && !OWN_GATEWAY_HEADERS.has(h)),
+    'must be a comma-separated list of cf-aig-* header names that keyrelay does not set itself',
+  ),
+)
 
 const EnvSchema = z.object({
   AUTH_KEY: z.string({ error: 'is required (set it with `wrangler secret put AUTH_KEY` or in .dev.vars)' }),
@@ -48,8 +91,27 @@ const EnvSchema = z.object({
   STATS_RETENTION_DAYS: z._default(wholeNumber(1, 3650), 30),
   // Keys checked per admin call: each is a subrequest (50 per request on the free plan, D1 included).
   CHECK_BATCH_SIZE: z._default(wholeNumber(1, 500), 20),
-  SCHEDULED_RECOVERY: z._default(z.enum(['on', 'off'], { error: 'must be "on" or "off"' }), 'on'),
+  SCHEDULED_RECOVERY: onOff('on'),
   RECOVERY_BATCH_SIZE: z._default(wholeNumber(1, 500), 20),
+  // The gateway's own retries resend the same key (a rate-limited key's quota spent again): 1 = off.
+  GATEWAY_MAX_ATTEMPTS: z._default(wholeNumber(1, 5), 1),
+  // A pooled request must never silently become one billed to Cloudflare credits.
+  GATEWAY_NO_WHOLESALE: onOff('on'),
+  GATEWAY_HEADERS: z.optional(gatewayHeaderList),
+  // Bodies keyrelay parses (compat and admin routes); pass-through bodies are not limited here.
+  MAX_BODY_MB: z._default(wholeNumber(1, 100), 16),
+  // Browsers may call /api/* from these origins (`*`: any; the routes use no cookies).
+  CORS_ORIGINS: z._default(
+    z
+      .string()
+      .check(
+        z.refine(
+          (t) => t.trim() === '*' || t.split(',').every((o) => /^https?:\/\/[^/\s]+$/.test(o.trim())),
+          'must be * or a comma-separated list of origins such as https://app.example.com',
+        ),
+      ),
+    '*',
+  ),
 })
 
 export interface Config {
@@ -67,6 +129,13 @@ export interface Config {
   checkBatchSize: number
   scheduledRecovery: boolean
   recoveryBatchSize: number
+  gatewayMaxAttempts: number
+  gatewayNoWholesale: boolean
+  /** Lower-case `cf-aig-*` names a client may send (CLIENT_GATEWAY_HEADERS plus GATEWAY_HEADERS). */
+  clientGatewayHeaders: ReadonlySet<string>
+  maxBodyBytes: number
+  /** `*`, or the exact origins allowed to call /api/* from a browser. */
+  corsOrigins: '*' | ReadonlySet<string>
 }
 
 // Parsed once per isolate: env is the same object for every request an isolate serves.
@@ -115,6 +184,18 @@ export function loadConfig(env: Env): Config {
     checkBatchSize: e.CHECK_BATCH_SIZE,
     scheduledRecovery: e.SCHEDULED_RECOVERY === 'on',
     recoveryBatchSize: e.RECOVERY_BATCH_SIZE,
+    gatewayMaxAttempts: e.GATEWAY_MAX_ATTEMPTS,
+    gatewayNoWholesale: e.GATEWAY_NO_WHOLESALE === 'on',
+    clientGatewayHeaders: new Set([
+      ...CLIENT_GATEWAY_HEADERS,
+      ...(e.GATEWAY_HEADERS ?? '')
+        .split(',')
+        .map((h) => h.trim().toLowerCase())
+        .filter(Boolean),
+    ]),
+    maxBodyBytes: e.MAX_BODY_MB * 1024 * 1024,
+    corsOrigins:
+      e.CORS_ORIGINS.trim() === '*' ? '*' : new Set(e.CORS_ORIGINS.split(',').map((o) => o.trim())),
   }
   cache.set(env, config)
   return config

@@ -1,8 +1,9 @@
 import { AutoRouter, type IRequest } from 'itty-router'
 import { adminRouter } from './admin/admin.router'
 import { runScheduled } from './health/scheduled'
-import { compatChat, compatEmbeddings, compatModels } from './compat/compat.routes'
-import type { Env } from './config'
+import { compatRoute } from './compat/compat.router'
+import { loadConfig, type Config, type Env } from './config'
+import { preflight, withCors } from './http/cors'
 import { AppError, errorResponse } from './http/errors'
 import { log } from './log'
 import { proxyHandler } from './proxy/handler'
@@ -25,17 +26,31 @@ function toErrorResponse(err: unknown): Response {
   return errorResponse(new AppError(500, 'internal_error', 'Internal error'))
 }
 
+/** CORS settings even when the rest of the configuration is broken (its error must reach the browser). */
+function corsConfig(env: Env): Pick<Config, 'corsOrigins'> {
+  try {
+    return loadConfig(env)
+  } catch {
+    return { corsOrigins: '*' }
+  }
+}
+
+const isClientApi = (request: Request) => new URL(request.url).pathname.startsWith('/api/')
+
 const router = AutoRouter<IRequest, Args>({
   catch: toErrorResponse,
   missing: () => errorResponse(new AppError(404, 'not_found', 'No such route')),
+  // Every /api/* answer, errors included, carries CORS; the admin API and dashboard none.
+  finally: [
+    (res: Response, req: IRequest, env: Env) =>
+      isClientApi(req) ? withCors(res, req, corsConfig(env)) : res,
+  ],
 })
 
 router
   .all('/admin/api/*', (req, env, ctx) => adminRouter.fetch(req, env, ctx))
-  .post('/api/compat/chat/completions', (req, env, ctx) => compatChat(req, env, ctx))
-  .post('/api/compat/embeddings', (req, env, ctx) => compatEmbeddings(req, env, ctx))
-  .get('/api/compat/models', (req, env, ctx) => compatModels(req, env, ctx))
-  .all('/api/compat/*', () => errorResponse(new AppError(404, 'not_found', 'No such compat route')))
+  .options('/api/*', (req, env) => preflight(req, corsConfig(env)))
+  .all('/api/compat/*', (req, env, ctx) => compatRoute(req, env, ctx))
   .all('/api/*', (req, env, ctx) => proxyHandler(req, env, ctx))
 
 export default {

@@ -60,7 +60,13 @@ const requestCase = fc.record({
     fc.tuple(fc.constantFrom('key', 'KEY', 'alt', 'x', 'api-version'), fc.string({ maxLength: 20 })),
     { maxLength: 3 },
   ),
-  method: fc.constantFrom('GET', 'POST', 'PUT', 'PATCH', 'DELETE'),
+  method: fc.oneof(
+    { arbitrary: fc.constantFrom('GET', 'POST', 'PUT', 'PATCH', 'DELETE'), weight: 8 },
+    // Never forwarded: OPTIONS is answered locally, the rest refused with 405.
+    { arbitrary: fc.constantFrom('OPTIONS', 'PROPFIND', 'LOCK', 'MKCOL', 'PURGE'), weight: 2 },
+  ),
+  /** The caller's address: failed guesses are throttled per address, which must not mute the fuzzer. */
+  ip: fc.ipV4(),
   /** Credentials of the caller's own, in every header some provider uses: none may reach upstream. */
   junk: fc.array(
     fc.tuple(
@@ -96,7 +102,7 @@ test(`${RUNS} random requests: no 500, nothing outside the gateway, no caller cr
       }
       // `..` can normalise a path out of /api/ (to the dashboard's static files): not an API call.
       if (!url.pathname.startsWith('/api/')) return
-      const headers = new Headers()
+      const headers = new Headers({ 'cf-connecting-ip': c.ip })
       const sent: string[] = []
       for (const [name, value] of c.junk) {
         const v = printable(value).trim()
@@ -123,6 +129,11 @@ test(`${RUNS} random requests: no 500, nothing outside the gateway, no caller cr
         expect(parsed.error?.code, text).toMatch(/^[a-z_]+$/)
       }
       const seen = h.gateway.requests.slice(before)
+      if (!['GET', 'POST', 'PUT', 'PATCH', 'DELETE'].includes(c.method)) {
+        expect(seen, `${c.method} must not be forwarded`).toHaveLength(0)
+        // Refused before anything else is read (or 404 when the route does not exist at all).
+        if (c.method !== 'OPTIONS') expect([404, 405]).toContain(res.status)
+      }
       upstreamCalls += seen.length
       for (const r of seen) {
         expect(r.url.startsWith(`${GATEWAY_BASE}/`)).toBe(true)
@@ -135,4 +146,50 @@ test(`${RUNS} random requests: no 500, nothing outside the gateway, no caller cr
     { numRuns: RUNS },
   )
   report('fuzz', { cases, upstreamCalls, violations: h.gateway.violations.length })
+}, 120_000)
+
+/** Model names as callers send them on the compat route: `<provider>/<anything>`. */
+const modelCase = fc.record({
+  provider: fc.constantFrom('openai', 'google-ai-studio', 'anthropic', 'nope', ''),
+  name: fc.oneof(
+    fc.string({ maxLength: 40 }),
+    fc.constantFrom('*', '(default)', 'a"b', '../x', 'gpt-4o-mini', 'x'.repeat(300), 'gemini-2.5-flash'),
+    fc.stringMatching(/^[A-Za-z0-9._:@/+-]{1,30}$/),
+  ),
+  route: fc.constantFrom('chat/completions', 'v1/chat/completions', 'embeddings'),
+})
+
+test(`${RUNS} random compat model names: valid ones are served, the rest refused with a stable code, none stored`, async () => {
+  let cases = 0
+  let served = 0
+  await fc.assert(
+    fc.asyncProperty(modelCase, async (c) => {
+      const model = `${c.provider}/${c.name}`
+      const res = await h.fetch(`/api/compat/${c.route}`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${AUTH_KEY}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ model, messages: [{ role: 'user', content: 'hi' }], input: 'hi' }),
+      })
+      const text = await res.text()
+      cases++
+      expect(res.status, `${model}: ${text}`).not.toBe(500)
+      if (res.status === 200) served++
+      else expect((JSON.parse(text) as { error?: { code?: string } }).error?.code, text).toMatch(/^[a-z_]+$/)
+      // A name no provider uses, for a provider that exists, is refused as a model name.
+      const known = ['openai', 'google-ai-studio', 'anthropic'].includes(c.provider)
+      if (known && c.name !== '' && !/^[A-Za-z0-9._:@/+-]{1,200}$/.test(c.name)) {
+        expect(res.status, model).toBe(400)
+        expect(text).toContain('invalid_model')
+      }
+    }),
+    { numRuns: RUNS },
+  )
+  const rows = await h.d1
+    .prepare("SELECT cooldowns FROM keys WHERE cooldowns != '{}'")
+    .all<{ cooldowns: string }>()
+  for (const r of rows.results) {
+    for (const scope of Object.keys(JSON.parse(r.cooldowns) as object))
+      expect(scope).toMatch(/^([A-Za-z0-9._:@/+-]{1,200}|\*|\(default\))$/)
+  }
+  report('fuzz models', { cases, served })
 }, 120_000)

@@ -1,9 +1,9 @@
-import { authenticate, authorize, clientCredential } from '../auth/client-auth'
+import { authorize } from '../auth/client-auth'
 import { requireGateway, type Env } from '../config'
 import { AppError } from '../http/errors'
 import { EMBEDDING_PROVIDERS, PROVIDERS } from '../providers/registry'
 import type { ProviderAdapter } from '../providers/types'
-import { dispatch, requestScope, type RequestScope } from '../proxy/dispatch'
+import { callerScope, dispatch, type RequestScope } from '../proxy/dispatch'
 import { readCompatBody, type CompatRequest } from './compat-body'
 import { bearerAdapterFor } from './compat-adapter'
 import { listCompatModels } from './models'
@@ -14,11 +14,9 @@ import { listCompatModels } from './models'
  * provider's native route, so both routes share what they learn about a key. AUTH_KEY comes as a
  * Bearer token, as every OpenAI client sends its API key.
  */
-async function caller(request: Request, env: Env, ctx: ExecutionContext) {
-  const scope = requestScope(request, env, ctx)
-  const credential = clientCredential(request.headers, new URL(request.url))
-  const entry = await authenticate(scope.config.authKeys, credential, Date.now() / 1000)
-  return { scope, entry, gatewayBase: requireGateway(scope.config) }
+function caller(request: Request, env: Env, ctx: ExecutionContext) {
+  const scope = callerScope(request, env, ctx)
+  return { scope, entry: scope.entry, gatewayBase: requireGateway(scope.config) }
 }
 
 /** Sends a compat body to `url` with keys of the model's provider, sent the way `adapter` says. */
@@ -34,8 +32,8 @@ function send(
 
 /** `POST /api/compat/chat/completions` → `${gateway}/compat/chat/completions`, body unchanged. */
 export async function compatChat(request: Request, env: Env, ctx: ExecutionContext): Promise<Response> {
-  const { scope, entry, gatewayBase } = await caller(request, env, ctx)
-  const body = await readCompatBody(request)
+  const { scope, entry, gatewayBase } = caller(request, env, ctx)
+  const body = await readCompatBody(request, scope.config.maxBodyBytes)
   authorize(entry, body.provider, body.model)
   // AI Gateway's unified endpoint takes every provider's key as a Bearer token.
   return send(
@@ -52,8 +50,8 @@ export async function compatChat(request: Request, env: Env, ctx: ExecutionConte
  * to the provider's own OpenAI-style embeddings endpoint with the bare model name.
  */
 export async function compatEmbeddings(request: Request, env: Env, ctx: ExecutionContext): Promise<Response> {
-  const { scope, entry, gatewayBase } = await caller(request, env, ctx)
-  const body = await readCompatBody(request)
+  const { scope, entry, gatewayBase } = caller(request, env, ctx)
+  const body = await readCompatBody(request, scope.config.maxBodyBytes)
   authorize(entry, body.provider, body.model)
   const adapter = PROVIDERS[body.provider]
   if (!adapter.embeddingsPath) {
@@ -71,6 +69,6 @@ export async function compatEmbeddings(request: Request, env: Env, ctx: Executio
 
 /** `GET /api/compat/models`: what this caller may use, gathered from each provider with keys. */
 export async function compatModels(request: Request, env: Env, ctx: ExecutionContext): Promise<Response> {
-  const { scope, entry, gatewayBase } = await caller(request, env, ctx)
+  const { scope, entry, gatewayBase } = caller(request, env, ctx)
   return Response.json(await listCompatModels({ scope, gatewayBase, entry }))
 }

@@ -47,6 +47,7 @@ async function checkOne(input: CheckInput, keys: KeyState, row: CheckRow): Promi
         gatewayBase: input.gatewayBase,
         provider: row.provider,
         adapter,
+        keyId: row.id,
         key: row.key,
       })
     : { result: 'unsupported' }

@@ -16,6 +16,7 @@ export interface ProbeInput {
   gatewayBase: string
   provider: string
   adapter: ProviderAdapter
+  keyId: number
   key: string
 }
 
@@ -37,7 +38,7 @@ export async function probeKey(input: ProbeInput): Promise<ProbeResult> {
       headers,
       body: null,
     },
-    input.key,
+    { id: input.keyId, key: input.key, attempt: 'check' },
   )
   switch (answer.kind) {
     case 'unreachable':

@@ -1,4 +1,5 @@
 import { deleteKeys, insertKeys, updateKeys, type KeyChanges, type NewKeys } from '../db/admin.repo'
+import type { CooldownScope } from '../db/cooldowns'
 import { markChecked, purgeTombstones, sweepExpiredCooldowns } from '../db/health.repo'
 import { perIsolate } from '../db/per-isolate'
 import { blockKey, setCooldown, unblockKey } from '../db/pool.repo'
@@ -23,7 +24,7 @@ export class KeyState {
    * Cools (key, scope) until `until` (unix seconds) unless a longer cooldown runs. The isolate stops
    * picking the key before the write lands. Returns whether the key was still active.
    */
-  async coolDown(provider: ProviderId, id: number, scope: string, until: number): Promise<boolean> {
+  async coolDown(provider: ProviderId, id: number, scope: CooldownScope, until: number): Promise<boolean> {
     this.pool.loaded(provider)?.applyLocalCooldown(id, scope, until)
     return this.applied(await retryIdempotent(() => setCooldown(this.d1, id, scope, until)))
   }

@@ -1,25 +1,55 @@
+import type { AuthEntry } from '../auth/auth-key'
+import { authenticate, clientCredential, type CredentialPlace } from '../auth/client-auth'
+import { clientAddress } from '../auth/throttle'
 import { loadConfig, type Config, type Env } from '../config'
+import { NO_MODEL, type CooldownScope, type ModelName } from '../db/cooldowns'
 import { AppError } from '../http/errors'
 import { keyStateFor } from '../pool/key-state'
 import { poolFor } from '../pool/pool'
 import type { ProviderAdapter, ProviderId } from '../providers/types'
 import { PROVIDER_IDS } from '../providers/types'
 import { statsFor } from '../stats/buffer'
+import { setCacheKey } from './cache-key'
 import { forward } from './forward'
-import { upstreamHeaders } from './headers'
-import { NO_MODEL } from './model'
+import { clientMetadata, upstreamHeaders, type Metadata } from './headers'
 
 /** What every route has once it has authenticated the caller. */
 export interface RequestScope {
   env: Env
   ctx: ExecutionContext
   config: Config
-  /** The client's headers minus credentials, hop-by-hop and edge headers: what upstream may see. */
+  /** The AUTH_KEY entry the caller authenticated as. */
+  entry: AuthEntry
+  /** The client's headers minus credentials, hop-by-hop, edge and disallowed gateway headers. */
   clientHeaders: Headers
+  /** The client's own `cf-aig-metadata` entries, merged with keyrelay's on every upstream call. */
+  metadata: Metadata
 }
 
-export function requestScope(request: Request, env: Env, ctx: ExecutionContext): RequestScope {
-  return { env, ctx, config: loadConfig(env), clientHeaders: upstreamHeaders(request.headers) }
+/**
+ * Authenticates the caller (AUTH_KEY where `place` says, or as a Bearer token) before anything else
+ * is read, then gathers what every route needs. Unauthenticated calls cost no body read and no D1.
+ */
+export function callerScope(
+  request: Request,
+  env: Env,
+  ctx: ExecutionContext,
+  place: CredentialPlace = {},
+): RequestScope {
+  const config = loadConfig(env)
+  const credential = clientCredential(request.headers, new URL(request.url), place)
+  const entry = authenticate(config.authKeys, credential, {
+    nowSeconds: Date.now() / 1000,
+    client: clientAddress(request.headers),
+  })
+  return {
+    env,
+    ctx,
+    config,
+    entry,
+    clientHeaders: upstreamHeaders(request.headers, config.clientGatewayHeaders),
+    metadata: clientMetadata(request.headers, config.clientGatewayHeaders),
+  }
 }
 
 /** Where a route sends a request, once it knows provider, model and target. */
@@ -27,8 +57,8 @@ export interface Upstream {
   provider: ProviderId
   /** How keys are sent and errors read (the compat endpoint sends every provider's key as Bearer). */
   adapter: ProviderAdapter
-  /** The model as the provider names it: the cooldown scope. */
-  model: string | undefined
+  /** The model as the provider names it: the cooldown scope (none: NO_MODEL). */
+  model: ModelName | undefined
   url: string
   /** Default POST. */
   method?: string
@@ -38,26 +68,30 @@ export interface Upstream {
   body: ArrayBuffer | null
 }
 
+/** An Upstream with every default filled in, as the attempts loop sends it. */
+export type Route = Omit<Required<Upstream>, 'model'> & {
+  /** The cooldown scope: the model, or NO_MODEL. */
+  model: CooldownScope
+  metadata: Metadata
+}
+
 /** The part every route shares: the provider's pool view, then attempts over its keys. */
 export async function dispatch(scope: RequestScope, upstream: Upstream): Promise<Response> {
   const { env, ctx, config } = scope
   const pool = poolFor(env.DB, config.poolRefreshMs)
   const stats = statsFor(env.DB, config.statsFlushMs)
   const view = await pool.view(upstream.provider, (p) => ctx.waitUntil(p))
+  const route: Route = {
+    ...upstream,
+    model: upstream.model ?? NO_MODEL,
+    method: upstream.method ?? 'POST',
+    headers: new Headers(upstream.headers ?? scope.clientHeaders),
+    body: upstream.body && upstream.body.byteLength > 0 ? upstream.body : null,
+    metadata: scope.metadata,
+  }
+  await setCacheKey(route.headers, scope.entry, route)
   try {
-    return await forward({
-      config,
-      keys: keyStateFor(env.DB, config.poolRefreshMs),
-      view,
-      stats,
-      route: {
-        ...upstream,
-        model: upstream.model ?? NO_MODEL,
-        method: upstream.method ?? 'POST',
-        headers: upstream.headers ?? scope.clientHeaders,
-        body: upstream.body && upstream.body.byteLength > 0 ? upstream.body : null,
-      },
-    })
+    return await forward({ config, keys: keyStateFor(env.DB, config.poolRefreshMs), view, stats, route })
   } finally {
     stats.schedule((p) => ctx.waitUntil(p))
   }

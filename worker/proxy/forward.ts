@@ -6,16 +6,17 @@ import type { KeyState } from '../pool/key-state'
 import type { PoolKey, ProviderView } from '../pool/view'
 import type { Verdict } from '../providers/types'
 import type { UsageEvent } from '../stats/buffer'
-import type { Upstream } from './dispatch'
+import type { Route } from './dispatch'
 import { gatewayAppError } from './gateway-error'
 import { downstreamHeaders } from './headers'
+import { redactKey } from './redact'
 import { guardEventStream } from './stream-guard'
 import { callUpstream } from './upstream'
 
 export interface ForwardInput {
   config: Config
   /** The route's upstream with every default filled in; `model` is the cooldown scope. */
-  route: Required<Upstream> & { model: string }
+  route: Route
   keys: KeyState
   view: ProviderView
   /** Counts every upstream call per key and model, in memory. */
@@ -58,7 +59,7 @@ async function attempts(input: ForwardInput, writes: Promise<void>[]): Promise<R
     tried.add(key.id)
     if (backoff) await sleep(backoffMs(attempt))
 
-    const answer = await callUpstream(config, route, key.key)
+    const answer = await callUpstream(config, route, { id: key.id, key: key.key, attempt })
     switch (answer.kind) {
       case 'unreachable':
         log('upstream_unreachable', { provider: route.provider, keyId: key.id, attempt, error: answer.error })
@@ -77,13 +78,15 @@ async function attempts(input: ForwardInput, writes: Promise<void>[]): Promise<R
           status: res.status,
           internalCode: failure.internalCode,
         })
-        return errorResponse(gatewayAppError(failure, res.headers.get('retry-after')))
+        const message = redactKey(failure.message, key.key)
+        return errorResponse(gatewayAppError({ ...failure, message }, res.headers.get('retry-after')))
       }
       case 'error': {
         const { res, body, verdict } = answer
         const reason = verdict.kind === 'passthrough' ? String(res.status) : verdict.reason
         count(input, key, res.status === 429 ? 'rate_limited' : 'error', res.status, reason)
-        const replay = new Response(body, {
+        // Relayed as the provider sent it, minus any echo of the pool key (OpenAI quotes its tail).
+        const replay = new Response(redactKey(body, key.key), {
           status: res.status,
           statusText: res.statusText,
           headers: downstreamHeaders(res.headers, true),

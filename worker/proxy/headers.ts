@@ -1,5 +1,7 @@
+import { AppError } from '../http/errors'
 import { CREDENTIAL_HEADERS } from '../providers/registry'
 
+/** RFC 9110 §7.6.1 connection-specific headers, plus `expect`: they describe our hop, never the next. */
 const HOP_BY_HOP = new Set([
   'connection',
   'keep-alive',
@@ -10,37 +12,76 @@ const HOP_BY_HOP = new Set([
   'trailer',
   'transfer-encoding',
   'upgrade',
+  // curl sends `Expect: 100-continue` by itself for bodies over 1 MiB; the interim 100 it asks for
+  // is this hop's business (the body is already read), and upstream must not be asked for one.
+  'expect',
 ])
 
-/** Headers a client must not set for us: the gateway's own credential and its same-key retries. */
-const GATEWAY_CONTROLLED = new Set([
-  'cf-aig-authorization',
-  'cf-aig-max-attempts',
-  'cf-aig-retry-delay',
-  'cf-aig-backoff',
-  'cf-aig-byok-alias',
-])
-
-/** Added by Cloudflare's edge or by proxies in front of us; they describe our hop, not upstream's. */
+/**
+ * Added by Cloudflare's edge, by proxies in front of us, or by the client claiming to be one: they
+ * describe (or spoof) our hop and the caller's address, which is nobody's business upstream.
+ */
 const EDGE =
-  /^(host|content-length|cookie|cf-connecting-ip|cf-ipcountry|cf-ray|cf-visitor|cf-worker|cdn-loop|x-forwarded-.*|x-real-ip)$/
+  /^(host|content-length|cookie|cf-connecting-ip|cf-connecting-ipv6|cf-pseudo-ipv4|cf-ipcountry|cf-ray|cf-visitor|cf-worker|cf-ew-via|cdn-loop|forwarded|true-client-ip|x-forwarded-.*|x-real-ip|x-client-ip|client-ip|x-cluster-client-ip|x-original-forwarded-for|fastly-client-ip)$/
 
-/** The client's headers minus credentials, hop-by-hop and edge headers. */
-export function upstreamHeaders(incoming: Headers): Headers {
+/** Names listed in the client's own `Connection` header are hop-by-hop too (RFC 9110 §7.6.1). */
+function connectionNamed(incoming: Headers): Set<string> {
+  const named = (incoming.get('connection') ?? '').split(',').map((n) => n.trim().toLowerCase())
+  return new Set(named.filter(Boolean))
+}
+
+/**
+ * The client's headers as upstream may see them: no credentials, no hop-by-hop or edge headers,
+ * and of the gateway's `cf-aig-*` controls only those `allowedGateway` names (config.ts).
+ * `cf-aig-metadata` is read separately (clientMetadata) and merged with keyrelay's own.
+ */
+export function upstreamHeaders(incoming: Headers, allowedGateway: ReadonlySet<string>): Headers {
+  const hop = connectionNamed(incoming)
   const out = new Headers()
   incoming.forEach((value, name) => {
     const lower = name.toLowerCase()
-    if (
-      HOP_BY_HOP.has(lower) ||
-      CREDENTIAL_HEADERS.has(lower) ||
-      GATEWAY_CONTROLLED.has(lower) ||
-      EDGE.test(lower)
-    ) {
-      return
-    }
+    if (HOP_BY_HOP.has(lower) || hop.has(lower) || CREDENTIAL_HEADERS.has(lower) || EDGE.test(lower)) return
+    if (lower.startsWith('cf-aig-') && (!allowedGateway.has(lower) || lower === 'cf-aig-metadata')) return
     out.set(name, value)
   })
   return out
+}
+
+export type Metadata = Record<string, string | number | boolean>
+
+/** AI Gateway keeps at most five metadata entries; keyrelay's own take two (see callUpstream). */
+export const CLIENT_METADATA_ENTRIES = 3
+export const OWN_METADATA_PREFIX = 'keyrelay_'
+
+/**
+ * The client's `cf-aig-metadata`, when allowed: a JSON object of at most three string, number or
+ * boolean values, none named like keyrelay's own. Anything else is refused, never silently cut.
+ */
+export function clientMetadata(incoming: Headers, allowedGateway: ReadonlySet<string>): Metadata {
+  const raw = incoming.get('cf-aig-metadata')
+  if (raw === null || !allowedGateway.has('cf-aig-metadata')) return {}
+  let parsed: unknown
+  try {
+    parsed = JSON.parse(raw)
+  } catch {
+    parsed = undefined
+  }
+  const entries =
+    parsed && typeof parsed === 'object' && !Array.isArray(parsed) ? Object.entries(parsed) : null
+  const ok =
+    entries !== null &&
+    entries.length <= CLIENT_METADATA_ENTRIES &&
+    entries.every(
+      ([k, v]) => !k.startsWith(OWN_METADATA_PREFIX) && ['string', 'number', 'boolean'].includes(typeof v),
+    )
+  if (!ok) {
+    throw new AppError(
+      400,
+      'invalid_metadata',
+      `cf-aig-metadata must be a JSON object of at most ${CLIENT_METADATA_ENTRIES} string, number or boolean values (keyrelay adds its own two of the gateway's five); names starting with "${OWN_METADATA_PREFIX}" are keyrelay's`,
+    )
+  }
+  return Object.fromEntries(entries) as Metadata
 }
 
 /** Upstream's response headers minus hop-by-hop ones and cookies. */

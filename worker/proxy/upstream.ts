@@ -1,6 +1,7 @@
 import type { Config } from '../config'
 import type { CooldownPolicy, ProviderAdapter, Verdict } from '../providers/types'
 import { detectGatewayError, type GatewayFailure } from './gateway-error'
+import type { Metadata } from './headers'
 
 /**
  * The one upstream client: every call keyrelay makes through AI Gateway with a pool key (proxy
@@ -15,6 +16,15 @@ export interface UpstreamCall {
   /** Headers without any credential (the key is set here). */
   headers: Headers
   body: ArrayBuffer | null
+  /** The client's own gateway metadata (at most three entries), sent with keyrelay's. */
+  metadata?: Metadata
+}
+
+/** Which key an upstream call uses, and which attempt of its request it is (or a health check). */
+export interface KeyInUse {
+  id: number
+  key: string
+  attempt: number | 'check'
 }
 
 export type UpstreamAnswer =
@@ -31,18 +41,44 @@ export function cooldownPolicy(config: Config, now: number): CooldownPolicy {
   return { now, defaultSeconds: config.defaultCooldownSeconds, creditSeconds: config.creditCooldownSeconds }
 }
 
-export async function callUpstream(config: Config, call: UpstreamCall, key: string): Promise<UpstreamAnswer> {
+/**
+ * What keyrelay itself tells the gateway on every call: its token; no retries of its own (they would
+ * resend the same key, spending a limited key's quota again); never fall back to Cloudflare-billed
+ * credits; and which pool key and attempt this is, so gateway log lines can be matched to keys.
+ */
+function gatewayHeaders(config: Config, call: UpstreamCall, key: KeyInUse): Headers {
   const headers = new Headers(call.headers)
-  headers.set(call.adapter.authHeader, call.adapter.formatAuth(key))
+  headers.set(call.adapter.authHeader, call.adapter.formatAuth(key.key))
   if (config.gatewayToken) headers.set('cf-aig-authorization', `Bearer ${config.gatewayToken}`)
+  headers.set('cf-aig-max-attempts', String(config.gatewayMaxAttempts))
+  if (config.gatewayNoWholesale) headers.set('cf-aig-no-wholesale', 'true')
+  const metadata = { ...call.metadata, keyrelay_key: key.id, keyrelay_attempt: key.attempt }
+  headers.set('cf-aig-metadata', JSON.stringify(metadata))
+  return headers
+}
+
+export async function callUpstream(
+  config: Config,
+  call: UpstreamCall,
+  key: KeyInUse,
+): Promise<UpstreamAnswer> {
   let res: Response
   try {
-    res = await fetchWithHeaderTimeout(call, headers, config.upstreamTimeoutMs)
+    res = await fetchWithHeaderTimeout(call, gatewayHeaders(config, call, key), config.upstreamTimeoutMs)
   } catch (e) {
     return { kind: 'unreachable', error: String(e).slice(0, 200) }
   }
+  // An interim answer (1xx) is no answer: a Response cannot even be built from one.
+  if (res.status < 200) return { kind: 'unreachable', error: `interim status ${res.status}` }
   if (res.status < 400) return { kind: 'ok', res }
-  const body = await res.text()
+  let body: string
+  try {
+    body = await res.text()
+  } catch (e) {
+    // The status came, then the connection broke while the (error) body was read: nothing is known
+    // about the key, so this is like no answer at all.
+    return { kind: 'unreachable', error: `error body cut off: ${String(e).slice(0, 150)}` }
+  }
   const failure = detectGatewayError(res.status, body)
   if (failure) return { kind: 'gateway', res, failure }
   const at = Date.now()
