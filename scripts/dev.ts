@@ -5,17 +5,31 @@
  */
 import { spawn, spawnSync } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { existsSync, writeFileSync } from 'node:fs'
+import { appendFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs'
 
 const DEV_VARS = '.dev.vars'
 
+const ENCRYPTION_LINES = () => [
+  '# Encrypts provider keys in the local D1. Keep it: keys stored with it cannot be read without it.',
+  `ENCRYPTION_KEY=${randomBytes(32).toString('base64url')}`,
+  '',
+]
+
 function ensureDevVars(): void {
-  if (existsSync(DEV_VARS)) return
+  if (existsSync(DEV_VARS)) {
+    // A .dev.vars from before ENCRYPTION_KEY existed: add one, leave the rest as it is.
+    if (!/^ENCRYPTION_KEY=/m.test(readFileSync(DEV_VARS, 'utf8'))) {
+      appendFileSync(DEV_VARS, ['', ...ENCRYPTION_LINES()].join('\n'))
+      console.log(`Added a generated ENCRYPTION_KEY to ${DEV_VARS}.`)
+    }
+    return
+  }
   const authKey = `kr-${randomBytes(24).toString('base64url')}`
   const text = [
     '# Local secrets for `wrangler dev`. Gitignored: never commit this file.',
     `AUTH_KEY=${authKey}`,
     '',
+    ...ENCRYPTION_LINES(),
     '# Where AI Gateway is. Either your account id and gateway name…',
     '# CF_ACCOUNT_ID=0123456789abcdef0123456789abcdef',
     '# (AI_GATEWAY defaults to "keyrelay" in wrangler.toml)',

@@ -50,15 +50,23 @@ describe('adding keys', () => {
       remark: 'team A',
     })
     expect(res.status).toBe(200)
-    expect(await res.json()).toEqual({ added: 2, skipped: 1 })
+    const first = (await res.json()) as { added: number; skipped: number; ids: number[] }
+    expect(first).toMatchObject({ added: 2, skipped: 1 })
+    // Each distinct key's id, in the order given (sk-one, sk-two).
+    expect(first.ids).toHaveLength(2)
+    expect(new Set(first.ids).size).toBe(2)
     const again = await post({
       provider: 'openai',
       keys: ['sk-two-bbbbbbbbbbbbbbbbbbbb', 'sk-three-cccccccccccccccccc'],
     })
-    expect(await again.json()).toEqual({ added: 1, skipped: 1 })
+    const second = (await again.json()) as { added: number; skipped: number; ids: number[] }
+    expect(second).toMatchObject({ added: 1, skipped: 1 })
+    // A key already stored answers with the id it already has.
+    expect(second.ids[0]).toBe(first.ids[1])
+    expect(first.ids).not.toContain(second.ids[1])
     // The same key under another provider is a different entry.
     const other = await post({ provider: 'groq', keys: ['sk-two-bbbbbbbbbbbbbbbbbbbb'] })
-    expect(await other.json()).toEqual({ added: 1, skipped: 0 })
+    expect(await other.json()).toMatchObject({ added: 1, skipped: 0 })
   })
 
   test('lists masked keys with status, remark and running cooldowns; never a full key', async () => {
@@ -81,11 +89,11 @@ describe('adding keys', () => {
     const keys = Array.from({ length: 10_000 }, (_, i) => `AIzaSyBULK-${String(i).padStart(30, '0')}`)
     const res = await post({ provider: 'google-ai-studio', keys: [...keys, ...keys.slice(0, 500)] })
     expect(res.status).toBe(200)
-    expect(await res.json()).toEqual({ added: 10_000, skipped: 500 })
+    expect(await res.json()).toMatchObject({ added: 10_000, skipped: 500 })
     const { total } = await list('?provider=google-ai-studio&limit=1')
     expect(total).toBe(10_001)
     const distinct = await h.d1
-      .prepare("SELECT count(DISTINCT key) AS n FROM keys WHERE provider = 'google-ai-studio'")
+      .prepare("SELECT count(DISTINCT fingerprint) AS n FROM keys WHERE provider = 'google-ai-studio'")
       .first<{ n: number }>()
     expect(distinct?.n).toBe(10_001)
   })
@@ -142,11 +150,14 @@ describe('listing and deleting', () => {
     })
     expect(await res.json()).toEqual({ deleted: 1 })
     expect((await list('?provider=openai')).total).toBe(2)
-    const stored = await h.d1
-      .prepare("SELECT count(*) AS n FROM keys WHERE key = 'sk-one-aaaaaaaaaaaaaaaaaaaa'")
-      .first<{ n: number }>()
-    expect(stored?.n).toBe(0)
-    expect(await (await post({ provider: 'openai', keys: ['sk-one-aaaaaaaaaaaaaaaaaaaa'] })).json()).toEqual({
+    const tombstone = await h.d1
+      .prepare('SELECT key, fingerprint, status FROM keys WHERE id = ?1')
+      .bind(keys[0]!.id)
+      .first<{ key: string; fingerprint: string | null; status: string }>()
+    expect(tombstone).toEqual({ key: `deleted:${keys[0]!.id}`, fingerprint: null, status: 'deleted' })
+    expect(
+      await (await post({ provider: 'openai', keys: ['sk-one-aaaaaaaaaaaaaaaaaaaa'] })).json(),
+    ).toMatchObject({
       added: 1,
       skipped: 0,
     })

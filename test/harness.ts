@@ -4,6 +4,8 @@ import { BUNDLE, compatibilityDate, ROOT, workerFirstRoutes } from './build'
 import { MockGateway } from './gateway/mock-gateway'
 
 export const AUTH_KEY = 'kr-test-admin-0b7d1f2c9a4e4b6f'
+/** The test deployment's ENCRYPTION_KEY (provider keys are sealed with a key derived from it). */
+export const ENCRYPTION_KEY = 'kr-test-encryption-key-5d1c0e7a9b3f4e2d8c6a'
 export const ORIGIN = 'http://keyrelay.test'
 
 export interface Harness {
@@ -80,7 +82,12 @@ export async function startWorker(options: HarnessOptions = {}): Promise<Harness
     compatibilityDate: compatibilityDate(),
     d1Databases: { DB: 'keyrelay-test' },
     ...(options.d1Persist ? { d1Persist: options.d1Persist } : {}),
-    bindings: { AUTH_KEY: authKey, GATEWAY_URL: options.upstream?.base ?? gateway.base, ...options.vars },
+    bindings: {
+      AUTH_KEY: authKey,
+      ENCRYPTION_KEY,
+      GATEWAY_URL: options.upstream?.base ?? gateway.base,
+      ...options.vars,
+    },
     outboundService: options.upstream?.handle ?? gateway.handle,
     handleRuntimeStdio: (stdout: NodeJS.ReadableStream, stderr: NodeJS.ReadableStream) => {
       collect(stdout)
@@ -103,9 +110,12 @@ export async function startWorker(options: HarnessOptions = {}): Promise<Harness
    */
   const dispose = async () => {
     await mf.dispose()
-    const secrets = [...gateway.forbidden, ...added, ...gateway.requests.map((r) => r.key ?? '')].filter(
-      (s) => s.length >= 8,
-    )
+    const secrets = [
+      ...gateway.forbidden,
+      ENCRYPTION_KEY,
+      ...added,
+      ...gateway.requests.map((r) => r.key ?? ''),
+    ].filter((s) => s.length >= 8)
     const leaks = logs.filter((line) => secrets.some((s) => line.includes(s)))
     if (leaks.length > 0) throw new Error(`${leaks.length} log line(s) contain a secret`)
     if (gateway.violations.length > 0) throw new Error(`gateway violations: ${gateway.violations.join('; ')}`)
@@ -130,12 +140,8 @@ export async function startWorker(options: HarnessOptions = {}): Promise<Harness
         body: JSON.stringify({ provider, keys }),
       })
       if (res.status !== 200) throw new Error(`addKeys: ${res.status} ${await res.text()}`)
-      const rows = await d1
-        .prepare(`SELECT id, key FROM keys WHERE provider = ? AND status != 'deleted'`)
-        .bind(provider)
-        .all<{ id: number; key: string }>()
-      const byKey = new Map(rows.results.map((r) => [r.key, r.id]))
-      return keys.map((k) => byKey.get(k) ?? -1)
+      // The add API answers each key's id, in the order given.
+      return ((await res.json()) as { ids: number[] }).ids
     },
     async clearKeys() {
       const { results } = await d1

@@ -2,7 +2,7 @@ import { readdirSync, readFileSync } from 'node:fs'
 import { afterAll, beforeAll, expect, test } from 'vitest'
 import { ROOT } from './build'
 import { startWorker, type Harness } from './harness'
-import { GEMINI_PATH, googleInit, googleKey } from './helpers'
+import { adminHeaders, GEMINI_PATH, googleInit, googleKey } from './helpers'
 
 let h: Harness
 beforeAll(async () => {
@@ -45,4 +45,38 @@ test('a database with keys from before key_pages is backfilled, and the Worker s
   ])
   for (let i = 0; i < 4; i++) expect((await h.fetch(GEMINI_PATH, googleInit())).status).toBe(200)
   expect(new Set(h.gateway.requests.map((r) => r.key))).toEqual(new Set([googleKey(0), googleKey(1)]))
+})
+
+test('keys stored before encryption are served while unsealed, found as duplicates, then sealed by the cron', async () => {
+  // The rows above are plain text, as every keyrelay before ENCRYPTION_KEY stored them.
+  const add = await h.fetch('/admin/api/keys', {
+    method: 'POST',
+    headers: adminHeaders(),
+    body: JSON.stringify({ provider: 'google-ai-studio', keys: [googleKey(1), googleKey(7)] }),
+  })
+  expect(await add.json()).toEqual({ added: 1, skipped: 1, ids: [2, 4] })
+
+  await (await h.mf.getWorker()).scheduled({ cron: '*/10 * * * *' })
+  const rows = await h.d1
+    .prepare("SELECT id, key, fingerprint FROM keys WHERE status != 'deleted' ORDER BY id")
+    .all<{ id: number; key: string; fingerprint: string | null }>()
+  expect(rows.results.map((r) => r.id)).toEqual([1, 2, 4])
+  for (const r of rows.results) {
+    expect(r.key).toMatch(/^enc:v1:/)
+    expect(r.fingerprint).toMatch(/^[0-9a-f]{32}$/)
+  }
+  // Nothing in the database holds a key in the clear any more, the pages included.
+  const everything = JSON.stringify([
+    rows.results,
+    (await h.d1.prepare('SELECT keys FROM key_pages').all()).results,
+  ])
+  for (const n of [0, 1, 7]) expect(everything).not.toContain(googleKey(n))
+  await expect.poll(() => h.logs.some((l) => l.includes('"event":"keys_sealed"'))).toBe(true)
+
+  // Still served, now from the sealed rows.
+  h.gateway.reset()
+  for (let i = 0; i < 6; i++) expect((await h.fetch(GEMINI_PATH, googleInit())).status).toBe(200)
+  expect(new Set(h.gateway.requests.map((r) => r.key))).toEqual(
+    new Set([googleKey(0), googleKey(1), googleKey(7)]),
+  )
 })

@@ -114,7 +114,9 @@ describe('a cold load', () => {
     const byId = new Map(pool.rows.map((r) => [r.id, r]))
     expect(byId.get(ids[2]!)?.status).toBe('blocked')
     expect(JSON.parse(byId.get(ids[0]!)!.cooldowns)['gpt-4o']).toBe(5000)
-    expect(byId.get(ids[150]!)).toMatchObject({ key: openaiKey(150), status: 'active', cooldowns: '{}' })
+    expect(byId.get(ids[150]!)).toMatchObject({ status: 'active', cooldowns: '{}' })
+    // Pages hold keys sealed; they open to the key that was added.
+    expect(await one('openKey', byId.get(ids[150]!)!.key)).toBe(openaiKey(150))
   })
 
   test('pages follow adds and deletes, in pages of 1,000', async () => {

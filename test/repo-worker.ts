@@ -4,19 +4,46 @@
  * rather than through Miniflare's Node-side D1 proxy, whose synchronous calls are not safe when
  * several are in flight at once.
  */
-import { deleteKeys, insertKeys } from '../worker/db/admin.repo'
+import { deleteKeys, insertKeys, type NewKeys } from '../worker/db/admin.repo'
+import { Vault } from '../worker/db/vault'
+import type { ProviderId } from '../worker/providers/types'
 import { d1Usage } from '../worker/db/meter'
 import { blockKey, changedSince, loadProviderPool, setCooldown } from '../worker/db/pool.repo'
 
 type Fn = (d1: D1Database, ...args: never[]) => Promise<unknown>
+
+const SECRET = 'repo-worker-encryption-key-0123456789abcdef'
+const vault = new Vault(SECRET)
 
 const functions: Record<string, Fn> = {
   blockKey,
   changedSince,
   loadProviderPool,
   setCooldown,
-  insertKeys,
+  /** Plain keys in, sealed as the Worker seals them. */
+  insertKeys: async (
+    d1: D1Database,
+    input: Omit<NewKeys, 'keys' | 'unsealedRemain'> & { keys: string[] },
+  ) => {
+    const keys = await Promise.all(
+      input.keys.map(async (plain) => ({
+        plain,
+        sealed: await vault.seal(plain),
+        fingerprint: await vault.fingerprint(input.provider, plain),
+      })),
+    )
+    return insertKeys(d1, { ...input, keys, unsealedRemain: false })
+  },
   deleteKeys,
+  /** Loads a provider's pool and opens every key in it: what opening keys eagerly would cost. */
+  openAll: async (d1: D1Database, provider: ProviderId) => {
+    const { rows } = await loadProviderPool(d1, provider)
+    const fresh = new Vault(SECRET) // nothing opened yet
+    const opened = await Promise.all(rows.map((r) => fresh.open(r.key)))
+    return opened.length
+  },
+  /** A stored (sealed) key as the provider knows it. */
+  openKey: (_d1: D1Database, stored: string) => vault.open(stored),
   /** Reads one key row as stored. */
   row: (d1: D1Database, id: number) => d1.prepare('SELECT * FROM keys WHERE id = ?1').bind(id).first(),
   sql: async (d1: D1Database, query: string) => (await d1.prepare(query).all()).results,

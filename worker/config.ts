@@ -1,6 +1,7 @@
 import * as z from './http/schema'
 import { wholeNumber } from './http/schema'
 import { AuthKeyFormatError, parseAuthKeys, type AuthEntry } from './auth/auth-key'
+import { vaultFor, type Vault } from './db/vault'
 import { AppError } from './http/errors'
 import { log } from './log'
 
@@ -8,6 +9,7 @@ import { log } from './log'
 export interface Env {
   DB: D1Database
   AUTH_KEY?: string
+  ENCRYPTION_KEY?: string
   GATEWAY_URL?: string
   CF_ACCOUNT_ID?: string
   AI_GATEWAY?: string
@@ -71,6 +73,14 @@ const gatewayHeaderList = z.string().check(
 
 const EnvSchema = z.object({
   AUTH_KEY: z.string({ error: 'is required (set it with `wrangler secret put AUTH_KEY` or in .dev.vars)' }),
+  // Provider keys are sealed with a key derived from this (db/vault.ts); `pnpm deploycf` and
+  // `pnpm dev` generate it once. Lose it and stored keys cannot be opened again.
+  ENCRYPTION_KEY: z
+    .string({
+      error:
+        'is required: a random secret of at least 32 characters that encrypts provider keys at rest (`pnpm deploycf` and `pnpm dev` create one)',
+    })
+    .check(z.minLength(32, 'must be at least 32 characters (a random secret: `openssl rand -base64 32`)')),
   GATEWAY_URL: z.optional(z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' })),
   CF_ACCOUNT_ID: z.optional(
     z.string().check(z.regex(/^[0-9a-f]{32}$/i, 'must be a 32-character hex Cloudflare account id')),
@@ -116,6 +126,8 @@ const EnvSchema = z.object({
 
 export interface Config {
   authKeys: AuthEntry[]
+  /** Seals and opens provider keys (db/vault.ts). */
+  vault: Vault
   /** Gateway base without a trailing slash; undefined when neither GATEWAY_URL nor account+gateway is set. */
   gatewayBase: string | undefined
   gatewayToken: string | undefined
@@ -168,6 +180,7 @@ export function loadConfig(env: Env): Config {
   const e = parsed.data
   const config: Config = {
     authKeys,
+    vault: vaultFor(e.ENCRYPTION_KEY),
     gatewayBase:
       e.GATEWAY_URL?.replace(/\/+$/, '') ??
       (e.CF_ACCOUNT_ID && e.AI_GATEWAY

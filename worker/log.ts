@@ -22,6 +22,8 @@ export type LogEvent =
   | 'stream_cut'
   | 'storage_unavailable'
   | 'tombstones_purged'
+  | 'key_undecryptable'
+  | 'keys_sealed'
 
 export function log(event: LogEvent, fields: Record<string, string | number | boolean | undefined>): void {
   console.log(JSON.stringify({ event, ...fields }))

@@ -178,6 +178,21 @@ export async function secrets(ctx: Context): Promise<Record<string, string>> {
     upload.AUTH_KEY = ctx.generatedAuthKey
     info('AUTH_KEY: generated (shown once, at the end)')
   }
+  // ENCRYPTION_KEY seals provider keys in D1. Generated once and never printed: it exists only in
+  // the Worker's secrets. Never replaced once set: keys sealed with it could not be opened again.
+  const encryption = process.env.ENCRYPTION_KEY
+  if (encryption) {
+    if (encryption.length < 32) {
+      throw new DeployError('ENCRYPTION_KEY is too short', 'Use a random secret of at least 32 characters.')
+    }
+    upload.ENCRYPTION_KEY = encryption
+    info('ENCRYPTION_KEY: from the environment')
+  } else if (existing.has('ENCRYPTION_KEY')) {
+    done('ENCRYPTION_KEY: already set, kept')
+  } else {
+    upload.ENCRYPTION_KEY = randomBytes(32).toString('base64url')
+    info('ENCRYPTION_KEY: generated (it encrypts provider keys in D1; kept only in Cloudflare, never shown)')
+  }
   if (process.env.AI_GATEWAY_TOKEN) {
     upload.AI_GATEWAY_TOKEN = process.env.AI_GATEWAY_TOKEN
     info('AI_GATEWAY_TOKEN: from the environment')

@@ -119,6 +119,11 @@ describe('pnpm deploycf', () => {
     expect(authKey).toMatch(/^kr-[A-Za-z0-9_-]{40,}$/)
     expect(out.split(authKey).length - 1).toBe(1)
     expect(JSON.stringify(p.calls())).not.toContain(authKey)
+    // ENCRYPTION_KEY: generated and uploaded the same way, and never shown at all.
+    const encryptionKey = state.secretValues?.ENCRYPTION_KEY ?? ''
+    expect(encryptionKey).toMatch(/^[A-Za-z0-9_-]{43}$/)
+    expect(out).not.toContain(encryptionKey)
+    expect(JSON.stringify(p.calls())).not.toContain(encryptionKey)
     expect(out).toContain('https://keyrelay.dev-example.workers.dev/api/compat')
     // Every account-scoped call names the account.
     expect(
@@ -143,6 +148,8 @@ describe('pnpm deploycf', () => {
     expect(second.databases).toEqual(first.databases)
     expect(second.secretValues).toEqual(first.secretValues)
     expect(out).toContain('AUTH_KEY: already set, kept')
+    // Replacing it would make every sealed key unreadable.
+    expect(out).toContain('ENCRYPTION_KEY: already set, kept')
     expect(out).toContain('already up to date')
     expect(out).not.toContain(first.secretValues?.AUTH_KEY ?? '(none)')
     const rerun = p.calls().slice(7)
@@ -160,6 +167,7 @@ describe('pnpm deploycf', () => {
     expect(p.state().secretValues).toEqual({
       AUTH_KEY: 'my-own-key;guest=openai',
       AI_GATEWAY_TOKEN: 'aig-secret-token',
+      ENCRYPTION_KEY: expect.stringMatching(/^[A-Za-z0-9_-]{43}$/),
     })
     expect(out).not.toContain('my-own-key')
     expect(out).not.toContain('aig-secret-token')
@@ -286,7 +294,7 @@ describe('pnpm deploycf', () => {
     for (const step of [
       'create it: wrangler d1 create keyrelay',
       'wrangler d1 migrations apply',
-      'upload AUTH_KEY',
+      'upload AUTH_KEY, ENCRYPTION_KEY',
       'wrangler deploy',
     ]) {
       expect(out).toContain(step)

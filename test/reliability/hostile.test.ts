@@ -80,10 +80,10 @@ test('a 10,000-key import with one garbage line stores nothing; without it, ever
     headers: adminHeaders(),
     body: JSON.stringify({ provider: 'mistral', keys: clean }),
   })
-  expect(await ok.json()).toEqual({ added: 10_000, skipped: 100 })
+  expect(await ok.json()).toMatchObject({ added: 10_000, skipped: 100 })
   expect(await count()).toBe(10_000)
   const distinct = await h.d1
-    .prepare("SELECT count(DISTINCT key) AS n FROM keys WHERE provider = 'mistral'")
+    .prepare("SELECT count(DISTINCT fingerprint) AS n FROM keys WHERE provider = 'mistral'")
     .first<{ n: number }>()
   expect(distinct?.n).toBe(10_000)
 })

@@ -1,14 +1,17 @@
+import { loadConfig, type Env } from '../config'
 import { adminRowsChangedSince } from '../db/admin.repo'
 import { perIsolate } from '../db/per-isolate'
 import type { AdminRow } from '../db/rows'
 import { FULL_RELOAD_MS } from '../db/tombstones'
+import type { Vault } from '../db/vault'
 import { PROVIDER_IDS } from '../providers/types'
 
 /**
  * Every key with its admin fields, kept in this isolate and brought up to date on each admin call by
  * reading only rows whose `seq` moved (one query, one cursor per provider, through the
  * (provider, seq) index). Listing, searching and sorting 10,000 keys then reads no rows at all; the
- * first call of an isolate reads each key once.
+ * first call of an isolate reads each key once. Keys are held opened (decrypted): the dashboard masks
+ * them, searches them by fragment and exports them.
  */
 export class AdminView {
   private readonly rows = new Map<number, AdminRow>()
@@ -16,7 +19,10 @@ export class AdminView {
   private syncing: Promise<void> | undefined
   private loadedAt = 0
 
-  constructor(private readonly d1: D1Database) {}
+  constructor(
+    private readonly d1: D1Database,
+    private readonly vault: Vault,
+  ) {}
 
   async sync(): Promise<void> {
     // Concurrent admin calls share one read.
@@ -31,7 +37,13 @@ export class AdminView {
       for (const p of PROVIDER_IDS) this.cursors.set(p, -1)
       this.loadedAt = Date.now()
     }
-    for (const row of await adminRowsChangedSince(this.d1, this.cursors)) {
+    const changed = await adminRowsChangedSince(this.d1, this.cursors)
+    await Promise.all(
+      changed.map(async (row) => {
+        if (row.status !== 'deleted') row.key = await this.vault.open(row.key).catch(() => UNDECRYPTABLE)
+      }),
+    )
+    for (const row of changed) {
       if (row.status === 'deleted') this.rows.delete(row.id)
       else this.rows.set(row.id, row)
       this.cursors.set(row.provider, Math.max(this.cursors.get(row.provider) ?? -1, row.seq))
@@ -47,10 +59,13 @@ export class AdminView {
   }
 }
 
+/** Shown (masked to `…`) for a key the current ENCRYPTION_KEY cannot open. */
+const UNDECRYPTABLE = '(undecryptable)'
+
 const views = perIsolate<AdminView>()
 
-export async function adminView(d1: D1Database): Promise<AdminView> {
-  const view = views(d1, () => new AdminView(d1))
+export async function adminView(env: Env): Promise<AdminView> {
+  const view = views(env.DB, () => new AdminView(env.DB, loadConfig(env).vault))
   await view.sync()
   return view
 }

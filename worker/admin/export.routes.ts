@@ -20,7 +20,7 @@ function cell(value: string | number | null): string {
 export async function exportKeys(request: Request, env: Env): Promise<Response> {
   const body = await adminBody(request, env, ExportBody)
   const wanted = body.ids ? new Set(body.ids) : undefined
-  const rows = (await adminView(env.DB))
+  const rows = (await adminView(env))
     .list()
     .filter((r) => (!wanted || wanted.has(r.id)) && (!body.provider || r.provider === body.provider))
     .sort((a, b) => a.id - b.id)

@@ -21,7 +21,7 @@ import { presentKey } from './present'
 import { recentUsage, usageByKey } from './usage-cache'
 
 const nowSeconds = () => Date.now() / 1000
-const keyState = (env: Env) => keyStateFor(env.DB, loadConfig(env).poolRefreshMs)
+const keyState = (env: Env) => keyStateFor(env.DB, loadConfig(env))
 
 export async function addKeys(request: Request, env: Env): Promise<Response> {
   const body = await adminBody(request, env, AddKeysBody)
@@ -35,13 +35,13 @@ export async function addKeys(request: Request, env: Env): Promise<Response> {
     )
   }
   // This isolate's next request sees the new keys at once; other isolates at their next refresh.
-  const added = await keyState(env).add({
+  const { added, ids } = await keyState(env).add({
     provider: body.provider,
     keys: unique,
     remark: body.remark ?? '',
     nowSeconds: Math.floor(nowSeconds()),
   })
-  return Response.json({ added, skipped: duplicates + unique.length - added })
+  return Response.json({ added, skipped: duplicates + unique.length - added, ids })
 }
 
 /** `POST /admin/api/keys/preview`: how many pasted keys are new, duplicates or malformed; stores nothing. */
@@ -49,7 +49,7 @@ export async function previewKeys(request: Request, env: Env): Promise<Response>
   const body = await adminBody(request, env, PreviewBody)
   const { unique, duplicates, malformed } = classifyKeys(body.keys)
   const stored = new Set(
-    (await adminView(env.DB))
+    (await adminView(env))
       .list()
       .filter((r) => r.provider === body.provider)
       .map((r) => r.key),
@@ -61,7 +61,7 @@ export async function previewKeys(request: Request, env: Env): Promise<Response>
 /** `GET /admin/api/keys?provider=&status=&q=&sort=&order=&limit=&offset=`, served from the AdminView. */
 export async function getKeys(request: Request, env: Env): Promise<Response> {
   const query = parseQuery(new URL(request.url), ListKeysQuery)
-  const [view, usageRows] = await Promise.all([adminView(env.DB), recentUsage(env.DB)])
+  const [view, usageRows] = await Promise.all([adminView(env), recentUsage(env.DB)])
   const usage = usageByKey(usageRows)
   const now = nowSeconds()
   const rows = queryKeys(view.list(), query, usage, now)
@@ -74,7 +74,7 @@ export async function removeKeys(request: Request, env: Env): Promise<Response> 
   const ids =
     'ids' in body
       ? [...new Set(body.ids)]
-      : (await adminView(env.DB))
+      : (await adminView(env))
           .list()
           .filter((r) => r.status === 'blocked' && (!body.provider || r.provider === body.provider))
           .map((r) => r.id)
@@ -89,7 +89,7 @@ export async function patchKey(request: IRequest, env: Env): Promise<Response> {
   if ((await keyState(env).update([id.data], changes, Math.floor(nowSeconds()))) === 0) {
     throw new AppError(404, 'key_not_found', `No key with id ${id.data}`)
   }
-  const row = (await adminView(env.DB)).get(id.data)
+  const row = (await adminView(env)).get(id.data)
   if (!row) throw new AppError(404, 'key_not_found', `No key with id ${id.data}`)
   return Response.json(presentKey(row, nowSeconds()))
 }

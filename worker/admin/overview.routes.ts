@@ -14,7 +14,7 @@ interface Card {
 
 /** `GET /admin/api/overview`: one card per provider with keys or traffic: states now, usage over 24 h. */
 export async function getOverview(env: Env): Promise<Response> {
-  const [view, usage] = await Promise.all([adminView(env.DB), recentUsage(env.DB)])
+  const [view, usage] = await Promise.all([adminView(env), recentUsage(env.DB)])
   const now = Date.now() / 1000
   const cards = new Map<string, Card>()
   const card = (provider: string) => {

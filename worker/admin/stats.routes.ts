@@ -1,4 +1,4 @@
-import type { Env } from '../config'
+import { loadConfig, type Env } from '../config'
 import { addCounts, zeroCounts, type Counts } from '../db/counts'
 import { keysByIds } from '../db/health.repo'
 import { usageSince, type StatsRow } from '../db/stats.repo'
@@ -49,7 +49,14 @@ export async function getStats(request: Request, env: Env): Promise<Response> {
   const keys = seriesBy(rows, (r) => r.keyId)
   const usage = usageByKey(rows)
   const providerOf = new Map(rows.map((r) => [r.keyId, r.provider]))
-  const stored = new Map((await keysByIds(env.DB, [...keys.keys()])).map((r) => [r.id, r.key]))
+  const { vault } = loadConfig(env)
+  const stored = new Map(
+    await Promise.all(
+      (await keysByIds(env.DB, [...keys.keys()])).map(
+        async (r) => [r.id, await vault.open(r.key).catch(() => '')] as const,
+      ),
+    ),
+  )
   return Response.json({
     since,
     totals: all.totals,

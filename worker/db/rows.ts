@@ -22,6 +22,7 @@ const KEY_COLUMNS: { [F in Field]: (typeof keys)[F]['_']['name'] } = {
   id: 'id',
   provider: 'provider',
   key: 'key',
+  fingerprint: 'fingerprint',
   status: 'status',
   remark: 'remark',
   blockedReason: 'blocked_reason',

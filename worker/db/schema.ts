@@ -20,7 +20,10 @@ export const keys = sqliteTable(
     id: integer('id').primaryKey({ autoIncrement: true }),
     // A text column (no CHECK in SQL): the enum types every row read as a ProviderId.
     provider: text('provider', { enum: PROVIDER_IDS }).notNull(),
+    /** The key sealed with AES-GCM (`enc:v1:…`, db/vault.ts); plain text only in rows not sealed yet. */
     key: text('key').notNull(),
+    /** HMAC of provider and key (db/vault.ts): finds duplicates without decrypting. Null until sealed. */
+    fingerprint: text('fingerprint'),
     status: text('status', { enum: KEY_STATUSES }).notNull().default('active'),
     remark: text('remark').notNull().default(''),
     blockedReason: text('blocked_reason'),
@@ -42,6 +45,11 @@ export const keys = sqliteTable(
   },
   (t) => [
     uniqueIndex('keys_provider_key').on(t.provider, t.key),
+    uniqueIndex('keys_provider_fingerprint').on(t.provider, t.fingerprint),
+    // Rows stored before encryption, for the cron to seal: empty (free) once they all are.
+    index('keys_unsealed')
+      .on(t.id)
+      .where(sql`fingerprint IS NULL AND status != 'deleted'`),
     index('keys_provider_seq').on(t.provider, t.seq),
     // Partial indexes: they cost a write only for rows they hold (cooling, or blocked keys).
     index('keys_cooldown_next')

@@ -30,7 +30,7 @@ export interface CheckInput {
 
 /** Probes keys with bounded concurrency and applies what each answer proves; inconclusive changes nothing. */
 export async function checkKeys(input: CheckInput): Promise<CheckReport[]> {
-  const keys = keyStateFor(input.env.DB, input.config.poolRefreshMs)
+  const keys = keyStateFor(input.env.DB, input.config)
   const reports = await mapLimit(input.rows, CONCURRENCY, (row) => checkOne(input, keys, row))
   await keys.markChecked(
     input.rows.map((r) => r.id),
@@ -41,20 +41,25 @@ export async function checkKeys(input: CheckInput): Promise<CheckReport[]> {
 
 async function checkOne(input: CheckInput, keys: KeyState, row: CheckRow): Promise<CheckReport> {
   const adapter = PROVIDERS[row.provider]
-  const probe: ProbeResult = adapter
-    ? await probeKey({
-        config: input.config,
-        gatewayBase: input.gatewayBase,
-        provider: row.provider,
-        adapter,
-        keyId: row.id,
-        key: row.key,
-      })
-    : { result: 'unsupported' }
+  // A key that cannot be opened (ENCRYPTION_KEY replaced) proves nothing either way.
+  const secret = await input.config.vault.open(row.key).catch(() => undefined)
+  const probe: ProbeResult =
+    secret === undefined
+      ? { result: 'inconclusive', status: 0, reason: 'undecryptable' }
+      : adapter
+        ? await probeKey({
+            config: input.config,
+            gatewayBase: input.gatewayBase,
+            provider: row.provider,
+            adapter,
+            keyId: row.id,
+            key: secret,
+          })
+        : { result: 'unsupported' }
   const report: CheckReport = {
     id: row.id,
     provider: row.provider,
-    key: maskKey(row.key),
+    key: secret === undefined ? '…' : maskKey(secret),
     result: probe.result,
     change: null,
   }

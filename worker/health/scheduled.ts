@@ -8,13 +8,17 @@ import { recoverBlockedKeys } from './check'
 
 /**
  * The Cron Trigger (wrangler.toml `[triggers]`): clears expired cooldowns, purges old tombstones,
+ * seals keys stored before encryption,
  * deletes expired dashboard sessions, re-checks blocked keys (unless SCHEDULED_RECOVERY=off), compacts the usage batches of finished
  * hours and prunes usage older than STATS_RETENTION_DAYS. Each part runs even if another fails.
  */
+/** Keys stored before encryption sealed per run: 10,000 take an hour at most (one batch each run). */
+const SEAL_BATCH = 2000
+
 export async function runScheduled(env: Env): Promise<void> {
   const config = loadConfig(env)
   const now = Math.floor(Date.now() / 1000)
-  const keys = keyStateFor(env.DB, config.poolRefreshMs)
+  const keys = keyStateFor(env.DB, config)
   const parts: [string, () => Promise<void>][] = [
     [
       'sweep',
@@ -28,6 +32,13 @@ export async function runScheduled(env: Env): Promise<void> {
       async () => {
         const purged = await keys.purgeTombstones(now - TOMBSTONE_DAYS * 86_400)
         if (purged > 0) log('tombstones_purged', { keys: purged })
+      },
+    ],
+    [
+      'seal',
+      async () => {
+        const sealed = await keys.sealLegacy(SEAL_BATCH)
+        if (sealed > 0) log('keys_sealed', { keys: sealed })
       },
     ],
     [

@@ -1,10 +1,20 @@
-import { deleteKeys, insertKeys, updateKeys, type KeyChanges, type NewKeys } from '../db/admin.repo'
+import type { Config } from '../config'
+import {
+  deleteKeys,
+  hasUnsealedKeys,
+  insertKeys,
+  sealKeys,
+  unsealedKeys,
+  updateKeys,
+  type KeyChanges,
+} from '../db/admin.repo'
 import type { CooldownScope } from '../db/cooldowns'
 import { markChecked, purgeTombstones, sweepExpiredCooldowns } from '../db/health.repo'
 import { perIsolate } from '../db/per-isolate'
 import { blockKey, setCooldown, unblockKey } from '../db/pool.repo'
 import { retryIdempotent } from '../db/retry'
 import type { PoolRow } from '../db/rows'
+import type { Vault } from '../db/vault'
 import type { ProviderId } from '../providers/types'
 import { poolFor, type Pool } from './pool'
 
@@ -18,6 +28,7 @@ export class KeyState {
   constructor(
     private readonly d1: D1Database,
     private readonly pool: Pool,
+    private readonly vault: Vault,
   ) {}
 
   /**
@@ -40,11 +51,47 @@ export class KeyState {
     return this.applied(await retryIdempotent(() => unblockKey(this.d1, id)))
   }
 
-  /** Adds keys (duplicates skipped); this isolate's next request sees them. Returns how many were new. */
-  async add(input: NewKeys): Promise<number> {
-    const added = await insertKeys(this.d1, input)
+  /**
+   * Adds keys, sealed (db/vault.ts), skipping ones already stored; this isolate's next request sees
+   * them. Returns how many were new, and every given key's id in order.
+   */
+  async add(input: {
+    provider: ProviderId
+    keys: string[]
+    remark: string
+    nowSeconds: number
+  }): Promise<{ added: number; ids: number[] }> {
+    const [keys, unsealedRemain] = await Promise.all([
+      Promise.all(
+        input.keys.map(async (plain) => ({
+          plain,
+          sealed: await this.vault.seal(plain),
+          fingerprint: await this.vault.fingerprint(input.provider, plain),
+        })),
+      ),
+      hasUnsealedKeys(this.d1),
+    ])
+    const result = await insertKeys(this.d1, { ...input, keys, unsealedRemain })
     this.pool.invalidate(input.provider)
-    return added
+    return result
+  }
+
+  /**
+   * Seals up to `limit` keys stored before encryption (the cron calls this until none are left).
+   * Views need nothing: they open either form of a key. Returns how many were sealed.
+   */
+  async sealLegacy(limit: number): Promise<number> {
+    const rows = await unsealedKeys(this.d1, limit)
+    const sealed = await Promise.all(
+      rows.map(async (r) => ({
+        id: r.id,
+        provider: r.provider,
+        plain: r.key,
+        sealed: await this.vault.seal(r.key),
+        fingerprint: await this.vault.fingerprint(r.provider, r.key),
+      })),
+    )
+    return sealKeys(this.d1, sealed)
   }
 
   /** Deletes keys (tombstones, key material wiped). Returns how many were deleted. */
@@ -84,5 +131,5 @@ export class KeyState {
 
 const states = perIsolate<KeyState>()
 
-export const keyStateFor = (d1: D1Database, refreshMs: number): KeyState =>
-  states(d1, () => new KeyState(d1, poolFor(d1, refreshMs)))
+export const keyStateFor = (d1: D1Database, config: Pick<Config, 'poolRefreshMs' | 'vault'>): KeyState =>
+  states(d1, () => new KeyState(d1, poolFor(d1, config.poolRefreshMs), config.vault))

@@ -91,7 +91,7 @@ export async function dispatch(scope: RequestScope, upstream: Upstream): Promise
   }
   await setCacheKey(route.headers, scope.entry, route)
   try {
-    return await forward({ config, keys: keyStateFor(env.DB, config.poolRefreshMs), view, stats, route })
+    return await forward({ config, keys: keyStateFor(env.DB, config), view, stats, route })
   } finally {
     stats.schedule((p) => ctx.waitUntil(p))
   }

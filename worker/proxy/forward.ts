@@ -25,6 +25,7 @@ export interface ForwardInput {
 
 /** How long an isolate prefers other keys after one answered 5xx or could not be reached. */
 const SHAKY_SECONDS = 10
+const UNDECRYPTABLE_SECONDS = 3600
 const BACKOFF_BASE_MS = 100
 const BACKOFF_MAX_MS = 1000
 
@@ -47,6 +48,7 @@ export async function forward(input: ForwardInput): Promise<Response> {
 async function attempts(input: ForwardInput, writes: Promise<void>[]): Promise<Response> {
   const { config, view, route } = input
   const tried = new Set<number>()
+  let unopened = 0
   let last: Response | undefined
   let backoff = false
   for (let attempt = 1; attempt <= config.maxAttempts; attempt++) {
@@ -59,7 +61,12 @@ async function attempts(input: ForwardInput, writes: Promise<void>[]): Promise<R
     tried.add(key.id)
     if (backoff) await sleep(backoffMs(attempt))
 
-    const answer = await callUpstream(config, route, { id: key.id, key: key.key, attempt })
+    const secret = await openKey(input, key)
+    if (secret === undefined) {
+      unopened++
+      continue
+    }
+    const answer = await callUpstream(config, route, { id: key.id, key: secret, attempt })
     switch (answer.kind) {
       case 'unreachable':
         log('upstream_unreachable', { provider: route.provider, keyId: key.id, attempt, error: answer.error })
@@ -78,7 +85,7 @@ async function attempts(input: ForwardInput, writes: Promise<void>[]): Promise<R
           status: res.status,
           internalCode: failure.internalCode,
         })
-        const message = redactKey(failure.message, key.key)
+        const message = redactKey(failure.message, secret)
         return errorResponse(gatewayAppError({ ...failure, message }, res.headers.get('retry-after')))
       }
       case 'error': {
@@ -86,7 +93,7 @@ async function attempts(input: ForwardInput, writes: Promise<void>[]): Promise<R
         const reason = verdict.kind === 'passthrough' ? String(res.status) : verdict.reason
         count(input, key, res.status === 429 ? 'rate_limited' : 'error', res.status, reason)
         // Relayed as the provider sent it, minus any echo of the pool key (OpenAI quotes its tail).
-        const replay = new Response(redactKey(body, key.key), {
+        const replay = new Response(redactKey(body, secret), {
           status: res.status,
           statusText: res.statusText,
           headers: downstreamHeaders(res.headers, true),
@@ -94,7 +101,7 @@ async function attempts(input: ForwardInput, writes: Promise<void>[]): Promise<R
         if (verdict.kind === 'passthrough') return replay
         last = replay
         backoff = verdict.kind === 'transient'
-        writes.push(record(input, key, verdict, answer.at))
+        writes.push(record(input, { id: key.id, secret }, verdict, answer.at))
       }
     }
   }
@@ -106,6 +113,13 @@ async function attempts(input: ForwardInput, writes: Promise<void>[]): Promise<R
     lastStatus: last?.status,
   })
   if (last) return last
+  if (unopened === tried.size) {
+    throw new AppError(
+      500,
+      'keys_undecryptable',
+      `The stored keys for ${route.provider} cannot be decrypted: ENCRYPTION_KEY is not the one they were sealed with`,
+    )
+  }
   throw new AppError(502, 'upstream_unreachable', `Could not reach AI Gateway for ${route.provider}`)
 }
 
@@ -157,9 +171,28 @@ function nothingEligible(view: ProviderView, model: string, provider: string): A
   )
 }
 
-async function record(input: ForwardInput, key: PoolKey, verdict: Verdict, now: number): Promise<void> {
+/**
+ * The key as the provider knows it (stored sealed, opened once per isolate). One that cannot be
+ * opened (ENCRYPTION_KEY replaced) is set aside in this isolate for an hour, and said so in the log.
+ */
+async function openKey(input: ForwardInput, key: PoolKey): Promise<string | undefined> {
+  try {
+    return await input.config.vault.open(key.key)
+  } catch {
+    log('key_undecryptable', { provider: input.route.provider, keyId: key.id })
+    input.view.markShaky(key.id, Date.now() / 1000 + UNDECRYPTABLE_SECONDS)
+    return undefined
+  }
+}
+
+async function record(
+  input: ForwardInput,
+  key: { id: number; secret: string },
+  verdict: Verdict,
+  now: number,
+): Promise<void> {
   const { provider, model } = input.route
-  const fields = { provider, keyId: key.id, key: maskKey(key.key), model }
+  const fields = { provider, keyId: key.id, key: maskKey(key.secret), model }
   try {
     if (verdict.kind === 'cooldown') {
       const scope = verdict.allModels ? ALL_MODELS : model
