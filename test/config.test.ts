@@ -78,3 +78,26 @@ test('MAX_ATTEMPTS bounds the upstream calls per request', async () => {
     await errorCode(await h.fetch('/api/openai/x', { headers: { authorization: `Bearer ${AUTH_KEY}` } })),
   ).toBe('no_keys')
 })
+
+test('the gateway controls keyrelay sends are set by their variables, and GATEWAY_HEADERS widens what clients may send', async () => {
+  h = await startWorker({
+    vars: { GATEWAY_MAX_ATTEMPTS: '3', GATEWAY_NO_WHOLESALE: 'off', GATEWAY_HEADERS: 'cf-aig-collect-log' },
+  })
+  await h.addKeys('google-ai-studio', [googleKey(1)])
+  const res = await h.fetch(
+    GEMINI_PATH,
+    googleInit({ 'cf-aig-collect-log': 'false', 'cf-aig-custom-cost': '1' }),
+  )
+  expect(res.status).toBe(200)
+  const seen = h.gateway.requests[0]!.headers
+  expect(seen['cf-aig-max-attempts']).toBe('3')
+  expect(seen['cf-aig-no-wholesale']).toBeUndefined()
+  expect(seen['cf-aig-collect-log']).toBe('false')
+  expect(seen['cf-aig-custom-cost']).toBeUndefined()
+})
+
+test("GATEWAY_HEADERS can never hand a client keyrelay's own gateway controls", async () => {
+  h = await startWorker({ vars: { GATEWAY_HEADERS: 'cf-aig-collect-log,cf-aig-byok-alias' } })
+  const message = await configError(await h.fetch(GEMINI_PATH, googleInit()))
+  expect(message).toContain('GATEWAY_HEADERS')
+})
