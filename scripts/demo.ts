@@ -80,10 +80,17 @@ Try (run each a few times and watch the gateway lines below):
     -H 'content-type: application/json' \\
     -d '{"model":"openai/gpt-4o-mini","messages":[{"role":"user","content":"Hello"}]}'
 
-  node --input-type=module -e "import OpenAI from 'openai'; \\
+  curl -s ${base}/api/compat/responses -H 'authorization: Bearer ${AUTH_KEY}' \\
+    -H 'content-type: application/json' -d '{"model":"google-ai-studio/gemini-2.5-flash","input":"Hello"}'
+
+  curl -s ${base}/api/compat/v1/messages -H 'x-api-key: ${AUTH_KEY}' \\
+    -H 'content-type: application/json' \\
+    -d '{"model":"google-ai-studio/gemini-2.5-flash","max_tokens":100,"messages":[{"role":"user","content":"Hello"}]}'
+
+  (cd '${ROOT}' && node --input-type=module -e "import OpenAI from 'openai'; \\
     const c = new OpenAI({ apiKey: '${AUTH_KEY}', baseURL: '${base}/api/compat' }); \\
-    const r = await c.chat.completions.create({ model: 'google-ai-studio/gemini-2.5-flash', \\
-      messages: [{ role: 'user', content: 'Hello' }] }); console.log(r.choices[0].message.content)"
+    const r = await c.responses.create({ model: 'google-ai-studio/gemini-2.5-flash', input: 'Hello' }); \\
+    console.log(r.output_text)")
 
   curl -s ${base}/admin/api/keys -H 'authorization: Bearer ${AUTH_KEY}'    # key states and cooldowns
 

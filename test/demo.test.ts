@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process'
+import { tmpdir } from 'node:os'
 import { afterAll, expect, test } from 'vitest'
 import { ROOT } from './build'
 
@@ -50,4 +51,23 @@ test('the demo serves every request while its bad keys cool down and get blocked
   )
   expect(states.sort()).toEqual(['', '', 'API_KEY_INVALID', 'gemini-2.5-flash', 'gemini-2.5-flash'])
   expect(output()).toContain('nothing here talks to Cloudflare')
+
+  // Every command it prints runs as printed, from any folder (here: the system's temporary one).
+  const printed = output()
+  const commands = printed
+    .split('\n\n')
+    .map((block) => block.trim())
+    .filter((block) => /^(curl|\(cd)/.test(block))
+  expect(commands.length).toBeGreaterThanOrEqual(5)
+  for (const command of commands) {
+    const { code, out } = await new Promise<{ code: number | null; out: string }>((resolve) => {
+      const child = spawn('bash', ['-c', command], { cwd: tmpdir() })
+      let out = ''
+      child.stdout.on('data', (d: Buffer) => (out += d.toString()))
+      child.stderr.on('data', (d: Buffer) => (out += d.toString()))
+      child.on('close', (c) => resolve({ code: c, out }))
+    })
+    expect(code, `${command}\n${out}`).toBe(0)
+    expect(out, command).toMatch(/Hello|demo|key/)
+  }
 }, 60_000)

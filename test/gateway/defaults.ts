@@ -2,6 +2,7 @@
  * What the stand-in gateway answers for a key with no special behaviour: a successful reply in the
  * format of the endpoint that was called, streamed when the request asked for a stream.
  */
+import { chatToolReply, chatToolTurn, responsesReply } from './dialects'
 import { geminiEvent, replies } from './replies'
 import type { SeenRequest } from './mock-gateway'
 
@@ -31,7 +32,11 @@ export function defaultReply(req: SeenRequest, label: string): Response {
   }
   if (provider === 'anthropic')
     return body.stream ? anthropicStream(label) : replies.anthropicOk(`${label}Hello from Claude`)
+  if (provider === 'openai' && path === 'responses')
+    return responsesReply(body, `${label}Hello from ${String(body.model)}`)
   const model = String(body.model ?? 'gpt-4o-mini')
+  const turn = chatToolTurn(body)
+  if (turn) return chatToolReply(model, turn, Boolean(body.stream))
   if (body.stream)
     return openaiStream(
       model,

@@ -2,6 +2,7 @@ import type { Env } from '../config'
 import { AppError } from '../http/errors'
 import { requireMethod } from '../http/methods'
 import { compatChat, compatEmbeddings, compatModels } from './compat.routes'
+import { compatMessages, compatResponses } from './dialects.routes'
 
 type Handler = (request: Request, env: Env, ctx: ExecutionContext) => Promise<Response>
 
@@ -10,6 +11,8 @@ const ROUTES: Record<string, Record<string, Handler>> = {
   'chat/completions': { POST: compatChat },
   embeddings: { POST: compatEmbeddings },
   models: { GET: compatModels },
+  responses: { POST: compatResponses },
+  messages: { POST: compatMessages },
 }
 
 const PREFIX = '/api/compat/'

@@ -38,6 +38,7 @@ export const anthropic: ProviderAdapter = {
   formatAuth: (key) => key,
   modelFromPath: modelAfterModelsSegment,
   modelsPath: 'v1/models',
+  messagesPath: 'v1/messages',
   modelsHeaders: { 'anthropic-version': '2023-06-01' },
   classify: classifyAnthropic,
   streamEnd: /event: message_stop/,

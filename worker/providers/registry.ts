@@ -21,8 +21,14 @@ import { workersAi } from './workers-ai'
  */
 export const PROVIDERS = {
   'google-ai-studio': google,
-  // OpenAI ends every chat stream with `[DONE]`; other OpenAI-style providers are not relied on to.
-  openai: openAiStyle({ embeddingsPath: 'embeddings', modelsPath: 'models', streamEnd: /data: \[DONE\]/ }),
+  // OpenAI ends every chat stream with `[DONE]`, every Responses stream with a final response event;
+  // other OpenAI-style providers are not relied on to.
+  openai: openAiStyle({
+    embeddingsPath: 'embeddings',
+    modelsPath: 'models',
+    responsesPath: 'responses',
+    streamEnd: /data: \[DONE\]|"type":"response\.(completed|incomplete|failed)"/,
+  }),
   anthropic,
   'azure-openai': azureOpenAi,
   groq: openAiStyle({ modelsPath: 'models' }),

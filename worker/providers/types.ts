@@ -61,6 +61,10 @@ export interface ProviderAdapter {
   bodyModelAuthoritative?(rest: string[]): boolean
   /** Path (after the slug) of an OpenAI-style embeddings endpoint, if the provider has one. */
   embeddingsPath?: string
+  /** Path (after the slug) of the provider's own OpenAI Responses API endpoint, if it has one. */
+  responsesPath?: string
+  /** Path (after the slug) of the provider's own Anthropic Messages API endpoint, if it has one. */
+  messagesPath?: string
   /** Path (after the slug) listing models as `{"data": [{"id"}]}`, if the provider has one. */
   modelsPath?: string
   /** How an id from that list names the model in requests, when the two differ (Google's `models/…`). */

@@ -1,0 +1,130 @@
+import { authorize } from '../auth/client-auth'
+import { requireGateway, type Env } from '../config'
+import { AppError, errorResponse } from '../http/errors'
+import { PROVIDERS } from '../providers/registry'
+import type { ProviderAdapter } from '../providers/types'
+import { callerScope, dispatch, type RequestScope } from '../proxy/dispatch'
+import { bearerAdapterFor } from './compat-adapter'
+import { readCompatBody, type CompatRequest } from './compat-body'
+import { jsonBytes, type ChatCompletion, type ChatRequest } from './dialects/chat'
+import { anthropicError, chatToMessage, errorMessage, messagesToChat } from './dialects/messages'
+import { MessagesStream } from './dialects/messages-stream'
+import { chatToResponse, responseContext, responsesToChat } from './dialects/responses'
+import { ResponsesStream } from './dialects/responses-stream'
+import { translateStream, type StreamTranslator } from './dialects/sse'
+
+type Json = Record<string, unknown>
+
+/**
+ * An API dialect served over every provider's pool: natively where the provider speaks it (its
+ * adapter names the endpoint), otherwise translated to Chat Completions and back. Either way the
+ * request runs through the same attempts, cooldowns and blocks as every other route.
+ */
+interface Dialect {
+  /** The provider's own endpoint for this dialect, if it has one. */
+  native(adapter: ProviderAdapter): string | undefined
+  toChat(body: Json, model: string): ChatRequest
+  fromChat(chat: ChatCompletion, body: CompatRequest): Json
+  stream(body: CompatRequest): StreamTranslator
+  /** Headers the native endpoint insists on when the client sent none. */
+  nativeHeaders?: Record<string, string>
+  /** An error body in this dialect's shape; OpenAI's shape when undefined. */
+  error?(status: number, message: string): Json
+}
+
+const RESPONSES: Dialect = {
+  native: (a) => a.responsesPath,
+  toChat: responsesToChat,
+  fromChat: (chat, body) => chatToResponse(chat, responseContext(body.json, body.json.model)),
+  stream: (body) => new ResponsesStream(responseContext(body.json, body.json.model)),
+}
+
+const MESSAGES: Dialect = {
+  native: (a) => a.messagesPath,
+  toChat: messagesToChat,
+  fromChat: (chat, body) => chatToMessage(chat, body.json.model),
+  stream: (body) => new MessagesStream(body.json.model),
+  nativeHeaders: { 'anthropic-version': '2023-06-01' },
+  error: anthropicError,
+}
+
+/** `POST /api/compat/responses`: OpenAI's Responses API for every provider. */
+export const compatResponses = (request: Request, env: Env, ctx: ExecutionContext) =>
+  serve(RESPONSES, callerScope(request, env, ctx), request)
+
+/**
+ * `POST /api/compat/messages`: Anthropic's Messages API for every provider. AUTH_KEY as `x-api-key`
+ * (the Anthropic SDK, Claude Code) or a Bearer token; keyrelay's own errors in Anthropic's shape.
+ */
+export async function compatMessages(request: Request, env: Env, ctx: ExecutionContext): Promise<Response> {
+  try {
+    return await serve(MESSAGES, callerScope(request, env, ctx, { authHeader: 'x-api-key' }), request)
+  } catch (e) {
+    if (!(e instanceof AppError)) throw e
+    return Response.json(anthropicError(e.status, e.message), { status: e.status, headers: e.headers })
+  }
+}
+
+async function serve(dialect: Dialect, scope: RequestScope, request: Request): Promise<Response> {
+  const gatewayBase = requireGateway(scope.config)
+  const body = await readCompatBody(request, scope.config.maxBodyBytes)
+  authorize(scope.entry, body.provider, body.model)
+  const adapter = PROVIDERS[body.provider]
+  const nativePath = dialect.native(adapter)
+  scope.clientHeaders.set('content-type', 'application/json')
+  if (nativePath) {
+    for (const [name, value] of Object.entries(dialect.nativeHeaders ?? {})) {
+      if (!scope.clientHeaders.has(name)) scope.clientHeaders.set(name, value)
+    }
+    return dispatch(scope, {
+      provider: body.provider,
+      adapter,
+      model: body.model,
+      url: `${gatewayBase}/${body.provider}/${nativePath}`,
+      body: jsonBytes({ ...body.json, model: body.model }),
+    })
+  }
+  const chat = dialect.toChat(body.json, body.json.model)
+  const res = await dispatch(scope, {
+    provider: body.provider,
+    // AI Gateway's unified endpoint takes every provider's key as a Bearer token.
+    adapter: bearerAdapterFor(body.provider),
+    model: body.model,
+    url: `${gatewayBase}/compat/chat/completions`,
+    body: jsonBytes(chat),
+  })
+  return fromChatResponse(dialect, body, res)
+}
+
+async function fromChatResponse(dialect: Dialect, body: CompatRequest, res: Response): Promise<Response> {
+  if (res.status >= 400) {
+    if (!dialect.error) return res
+    const message = errorMessage(await res.json().catch(() => undefined), res.status)
+    return Response.json(dialect.error(res.status, message), {
+      status: res.status,
+      headers: relayedHeaders(res),
+    })
+  }
+  if (res.body && (res.headers.get('content-type') ?? '').includes('text/event-stream')) {
+    const headers = relayedHeaders(res)
+    headers.set('content-type', 'text/event-stream; charset=utf-8')
+    headers.set('cache-control', 'no-cache')
+    return new Response(translateStream(res.body, dialect.stream(body)), { status: res.status, headers })
+  }
+  const chat = (await res.json().catch(() => undefined)) as ChatCompletion | undefined
+  if (!chat) return errorResponse(new AppError(502, 'upstream_invalid', 'The upstream answer was not JSON'))
+  return Response.json(dialect.fromChat(chat, body), { status: res.status, headers: relayedHeaders(res) })
+}
+
+/** Upstream's headers worth keeping on a translated answer: request ids, rate limits, Retry-After. */
+function relayedHeaders(res: Response): Headers {
+  const out = new Headers()
+  res.headers.forEach((value, name) => {
+    if (
+      /^(retry-after|x-request-id|request-id|x-ratelimit-.*|anthropic-ratelimit-.*|cf-aig-.*)$/i.test(name)
+    ) {
+      out.set(name, value)
+    }
+  })
+  return out
+}

@@ -1,0 +1,264 @@
+/**
+ * OpenAI's Responses API ⇄ Chat Completions, for every provider that has no Responses endpoint of
+ * its own. Pure functions from body to body; stream events are in responses-stream.ts.
+ */
+import { AppError } from '../../http/errors'
+import {
+  newId,
+  type ChatCompletion,
+  type ChatMessage,
+  type ChatPart,
+  type ChatRequest,
+  type ChatTool,
+  type ChatUsage,
+} from './chat'
+
+type Json = Record<string, unknown>
+
+const refuse = (field: string, why: string) =>
+  new AppError(400, 'unsupported_field', `${field} is not supported for this model: ${why}`)
+
+const STATE = 'keyrelay stores no responses (only openai/… models run on OpenAI’s own Responses API)'
+
+/** The Responses request as Chat Completions; stored-state features are refused, never ignored. */
+export function responsesToChat(body: Json, model: string): ChatRequest {
+  if (body.previous_response_id != null) throw refuse('previous_response_id', STATE)
+  if (body.conversation != null) throw refuse('conversation', STATE)
+  if (body.prompt != null) throw refuse('prompt', 'stored prompt templates live on OpenAI')
+  if (body.store === true) throw refuse('store', STATE)
+  if (body.background === true) throw refuse('background', 'background mode needs stored responses')
+
+  const messages: ChatMessage[] = []
+  if (typeof body.instructions === 'string' && body.instructions) {
+    messages.push({ role: 'system', content: body.instructions })
+  }
+  if (typeof body.input === 'string') messages.push({ role: 'user', content: body.input })
+  else if (Array.isArray(body.input)) for (const item of body.input) addInputItem(messages, item as Json)
+  else throw new AppError(400, 'invalid_body', 'input must be a string or an array of input items')
+
+  const chat: ChatRequest = { model, messages }
+  if (typeof body.max_output_tokens === 'number') chat.max_tokens = body.max_output_tokens
+  if (typeof body.temperature === 'number') chat.temperature = body.temperature
+  if (typeof body.top_p === 'number') chat.top_p = body.top_p
+  if (typeof body.parallel_tool_calls === 'boolean') chat.parallel_tool_calls = body.parallel_tool_calls
+  if (typeof body.user === 'string') chat.user = body.user
+  const effort = (body.reasoning as Json | undefined)?.effort
+  if (typeof effort === 'string') chat.reasoning_effort = effort
+  if (Array.isArray(body.tools) && body.tools.length > 0)
+    chat.tools = body.tools.map((t) => chatTool(t as Json))
+  if (body.tool_choice !== undefined) chat.tool_choice = toolChoice(body.tool_choice)
+  const format = ((body.text as Json | undefined)?.format ?? undefined) as Json | undefined
+  if (format?.type === 'json_schema') {
+    const { type: _type, ...schema } = format
+    chat.response_format = { type: 'json_schema', json_schema: schema }
+  } else if (format?.type === 'json_object') chat.response_format = { type: 'json_object' }
+  if (body.stream === true) {
+    chat.stream = true
+    chat.stream_options = { include_usage: true }
+  }
+  return chat
+}
+
+function addInputItem(messages: ChatMessage[], item: Json): void {
+  const type = item.type ?? 'message'
+  switch (type) {
+    case 'message': {
+      const role = item.role === 'developer' ? 'system' : item.role
+      if (role === 'system') messages.push({ role: 'system', content: textOf(item.content) })
+      else if (role === 'assistant') messages.push({ role: 'assistant', content: textOf(item.content) })
+      else if (role === 'user') messages.push({ role: 'user', content: userContent(item.content) })
+      else
+        throw new AppError(
+          400,
+          'invalid_body',
+          `input message role ${String(item.role)} is not one of user, assistant, system, developer`,
+        )
+      return
+    }
+    case 'function_call': {
+      const call = {
+        id: String(item.call_id ?? item.id ?? newId('call_')),
+        type: 'function' as const,
+        function: { name: String(item.name ?? ''), arguments: String(item.arguments ?? '{}') },
+      }
+      const last = messages.at(-1)
+      // Several calls of one turn are one assistant message with several tool calls.
+      if (last?.role === 'assistant' && last.tool_calls) last.tool_calls.push(call)
+      else messages.push({ role: 'assistant', content: null, tool_calls: [call] })
+      return
+    }
+    case 'function_call_output':
+      messages.push({
+        role: 'tool',
+        tool_call_id: String(item.call_id ?? ''),
+        content: typeof item.output === 'string' ? item.output : textOf(item.output),
+      })
+      return
+    case 'reasoning':
+      return // another model's reasoning summary: nothing a chat model can take
+    case 'item_reference':
+      throw refuse('input item_reference', STATE)
+    default:
+      throw refuse(
+        `input items of type ${String(type)}`,
+        'only messages, function calls and their outputs translate to Chat Completions',
+      )
+  }
+}
+
+function textOf(content: unknown): string {
+  if (typeof content === 'string') return content
+  if (!Array.isArray(content)) return ''
+  return content
+    .map((p) => (p as Json).text)
+    .filter((t): t is string => typeof t === 'string')
+    .join('')
+}
+
+function userContent(content: unknown): string | ChatPart[] {
+  if (typeof content === 'string') return content
+  if (!Array.isArray(content)) return ''
+  return content.map((part): ChatPart => {
+    const p = part as Json
+    if (p.type === 'input_text' || p.type === 'output_text')
+      return { type: 'text', text: String(p.text ?? '') }
+    if (p.type === 'input_image' && typeof p.image_url === 'string') {
+      return {
+        type: 'image_url',
+        image_url: { url: p.image_url, ...(typeof p.detail === 'string' ? { detail: p.detail } : {}) },
+      }
+    }
+    if (p.type === 'input_image') throw refuse('input_image.file_id', 'give the image as a URL or a data URL')
+    throw refuse(`input content of type ${String(p.type)}`, 'text and images translate to Chat Completions')
+  })
+}
+
+function chatTool(tool: Json): ChatTool {
+  if (tool.type !== 'function') {
+    throw refuse(
+      `tools of type ${String(tool.type)}`,
+      'hosted tools run on OpenAI; function tools work with every model',
+    )
+  }
+  const fn: ChatTool['function'] = { name: String(tool.name) }
+  if (typeof tool.description === 'string') fn.description = tool.description
+  if (tool.parameters !== undefined) fn.parameters = tool.parameters
+  if (typeof tool.strict === 'boolean') fn.strict = tool.strict
+  return { type: 'function', function: fn }
+}
+
+function toolChoice(choice: unknown): ChatRequest['tool_choice'] {
+  if (choice === 'auto' || choice === 'none' || choice === 'required') return choice
+  const c = choice as Json
+  if (c && c.type === 'function' && typeof c.name === 'string')
+    return { type: 'function', function: { name: c.name } }
+  throw refuse('tool_choice', 'only auto, none, required or a function by name translate to Chat Completions')
+}
+
+/** What a response echoes of its request, and how it is named. */
+export interface ResponseContext {
+  id: string
+  /** The model as the caller named it (`<provider>/<model>`). */
+  model: string
+  createdAt: number
+  request: Json
+}
+
+export function responseContext(request: Json, model: string): ResponseContext {
+  return { id: newId('resp_'), model, createdAt: Math.floor(Date.now() / 1000), request }
+}
+
+/** The Response object around `output`, echoing the request as OpenAI does. */
+export function responseObject(
+  ctx: ResponseContext,
+  fields: {
+    status: string
+    output: Json[]
+    usage: Json | null
+    incomplete?: string | undefined
+    error?: Json
+  },
+): Json {
+  const r = ctx.request
+  return {
+    id: ctx.id,
+    object: 'response',
+    created_at: ctx.createdAt,
+    status: fields.status,
+    error: fields.error ?? null,
+    incomplete_details: fields.incomplete ? { reason: fields.incomplete } : null,
+    instructions: r.instructions ?? null,
+    max_output_tokens: r.max_output_tokens ?? null,
+    model: ctx.model,
+    output: fields.output,
+    parallel_tool_calls: r.parallel_tool_calls ?? true,
+    previous_response_id: null,
+    reasoning: { effort: (r.reasoning as Json | undefined)?.effort ?? null, summary: null },
+    store: false,
+    temperature: r.temperature ?? 1,
+    text: r.text ?? { format: { type: 'text' } },
+    tool_choice: r.tool_choice ?? 'auto',
+    tools: r.tools ?? [],
+    top_p: r.top_p ?? 1,
+    truncation: 'disabled',
+    usage: fields.usage,
+    user: r.user ?? null,
+    metadata: {},
+  }
+}
+
+export function responseUsage(u: ChatUsage | undefined | null): Json | null {
+  if (!u) return null
+  const input = u.prompt_tokens ?? 0
+  const output = u.completion_tokens ?? 0
+  return {
+    input_tokens: input,
+    input_tokens_details: { cached_tokens: u.prompt_tokens_details?.cached_tokens ?? 0 },
+    output_tokens: output,
+    output_tokens_details: { reasoning_tokens: u.completion_tokens_details?.reasoning_tokens ?? 0 },
+    total_tokens: u.total_tokens ?? input + output,
+  }
+}
+
+/** Chat's finish reason as the Response's status and incomplete reason. */
+export function responseStatus(finish: string | null | undefined): { status: string; incomplete?: string } {
+  if (finish === 'length') return { status: 'incomplete', incomplete: 'max_output_tokens' }
+  if (finish === 'content_filter') return { status: 'incomplete', incomplete: 'content_filter' }
+  return { status: 'completed' }
+}
+
+export const messageItem = (id: string, text: string, status = 'completed'): Json => ({
+  type: 'message',
+  id,
+  status,
+  role: 'assistant',
+  content: [{ type: 'output_text', text, annotations: [] }],
+})
+
+export const functionCallItem = (
+  id: string,
+  callId: string,
+  name: string,
+  args: string,
+  status = 'completed',
+): Json => ({
+  type: 'function_call',
+  id,
+  call_id: callId,
+  name,
+  arguments: args,
+  status,
+})
+
+/** A complete chat completion as a Response. */
+export function chatToResponse(chat: ChatCompletion, ctx: ResponseContext): Json {
+  const choice = chat.choices?.[0]
+  const output: Json[] = []
+  const text = choice?.message?.content
+  if (typeof text === 'string' && text !== '') output.push(messageItem(newId('msg_'), text))
+  for (const call of choice?.message?.tool_calls ?? []) {
+    output.push(functionCallItem(`fc_${call.id}`, call.id, call.function.name, call.function.arguments))
+  }
+  const { status, incomplete } = responseStatus(choice?.finish_reason)
+  return responseObject(ctx, { status, incomplete, output, usage: responseUsage(chat.usage) })
+}
