@@ -40,9 +40,17 @@ export interface HarnessOptions {
   upstream?: { base: string; handle: (request: Request) => Promise<Response> }
 }
 
-/** Runs the committed migrations the way wrangler does: files in name order, split at breakpoints. */
+/**
+ * Runs the committed migrations the way wrangler does: files in name order, split at breakpoints,
+ * each recorded in wrangler's own `d1_migrations` table (the setup check reads it).
+ */
 export async function applyMigrations(d1: D1Database): Promise<void> {
   const dir = `${ROOT}migrations`
+  await d1
+    .prepare(
+      'CREATE TABLE IF NOT EXISTS d1_migrations (id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT UNIQUE, applied_at TIMESTAMP DEFAULT CURRENT_TIMESTAMP NOT NULL)',
+    )
+    .run()
   for (const file of readdirSync(dir)
     .filter((f) => f.endsWith('.sql'))
     .sort()) {
@@ -51,6 +59,7 @@ export async function applyMigrations(d1: D1Database): Promise<void> {
       .map((s) => s.trim())
       .filter(Boolean)
     for (const statement of statements) await d1.prepare(statement).run()
+    await d1.prepare('INSERT INTO d1_migrations (name) VALUES (?1)').bind(file).run()
   }
 }
 

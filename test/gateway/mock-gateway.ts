@@ -36,6 +36,8 @@ export class MockGateway {
   private readonly calls = new Map<string, number>()
   /** Strings that must never reach the gateway (the deployment's AUTH_KEY secrets). */
   forbidden: string[] = []
+  /** When set, the gateway itself answers every request this way (a refused token, a missing gateway). */
+  refusal: (() => Response) | undefined
 
   /**
    * @param base the gateway base URL requests must fall under
@@ -57,6 +59,7 @@ export class MockGateway {
   }
 
   reset(): void {
+    this.refusal = undefined
     this.requests.length = 0
     this.violations.length = 0
     this.behaviours.clear()
@@ -88,6 +91,16 @@ export class MockGateway {
     }
     this.requests.push(seen)
 
+    if (this.refusal) return this.refusal()
+    // keyrelay's setup check asks for a model list with no key on purpose (it spends nothing); the
+    // provider refuses it, as OpenAI does.
+    const setupProbe = (headers['cf-aig-metadata'] ?? '').includes('"keyrelay_probe":"setup"')
+    if (setupProbe && !key) {
+      return new Response(
+        '{"error":{"message":"You didn\'t provide an API key.","type":"invalid_request_error","param":null,"code":null}}',
+        { status: 401, headers: { 'content-type': 'application/json' } },
+      )
+    }
     if (!key) this.violations.push(`no provider key in ${keyHeader} for ${provider}`)
     if (provider === 'compat' && !/^[a-z-]+\/./.test(String(safeJson(body).model ?? ''))) {
       this.violations.push('compat request without a <provider>/<model> model')

@@ -1,5 +1,5 @@
 import { Router, type IRequest } from 'itty-router'
-import type { Env } from '../config'
+import { loadConfig, type Env } from '../config'
 import { AppError } from '../http/errors'
 import { checkKeysRoute } from './check.routes'
 import { exportKeys } from './export.routes'
@@ -8,6 +8,7 @@ import { addKeys, getKeys, patchKey, patchKeys, previewKeys, removeKeys } from '
 import { getMetrics } from './metrics.routes'
 import { getOverview } from './overview.routes'
 import { login, logout, logoutEverywhere, whoami } from './session.routes'
+import { runSetupChecks, worst } from './setup'
 import { getStats } from './stats.routes'
 
 /** Logging in and out are the only admin calls open without admin auth: they start and end a session. */
@@ -40,6 +41,10 @@ export const adminRouter = Router<IRequest, [Env, ExecutionContext]>({
   .patch('/keys/:id', (req, env) => patchKey(req, env))
   .get('/stats', (req, env) => getStats(req, env))
   .get('/metrics', () => getMetrics())
+  .get('/setup', async (_req, env) => {
+    const checks = await runSetupChecks(env, loadConfig(env))
+    return Response.json({ status: worst(checks), checks })
+  })
   .all('*', () => {
     throw new AppError(404, 'not_found', 'No such admin route')
   })

@@ -118,3 +118,9 @@ export const sessions = sqliteTable(
   },
   (t) => [index('sessions_expires').on(t.expiresAt)],
 )
+
+/** Small facts the Worker keeps about itself, such as when the Cron Trigger last ran (`last_cron`). */
+export const meta = sqliteTable('meta', {
+  key: text('key').primaryKey(),
+  value: text('value').notNull(),
+})

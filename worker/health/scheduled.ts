@@ -1,5 +1,6 @@
 import { loadConfig, type Env } from '../config'
 import { pruneSessions } from '../db/sessions.repo'
+import { LAST_CRON, writeMeta } from '../db/setup.repo'
 import { compactUsage, pruneUsage } from '../db/stats.repo'
 import { TOMBSTONE_DAYS } from '../db/tombstones'
 import { log } from '../log'
@@ -63,6 +64,13 @@ export async function runScheduled(env: Env): Promise<void> {
       },
     ],
   ]
+  parts.push([
+    'heartbeat',
+    async () => {
+      // The setup check (admin/setup.ts) tells from this whether the Cron Trigger runs at all.
+      await writeMeta(env.DB, LAST_CRON, String(now))
+    },
+  ])
   for (const [name, run] of parts) {
     try {
       await run()
