@@ -69,6 +69,15 @@ describe('the dashboard', () => {
     expect(cookie?.value).not.toContain(AUTH_KEY)
   })
 
+  test('the overview shows the setup check: what needs attention and how to fix it', async () => {
+    const panel = page.locator('#setup')
+    await expect.poll(() => panel.locator('h2').textContent()).toBe('Setup needs attention')
+    // A fresh deployment: no keys yet, and the Cron Trigger has not run.
+    expect(await panel.locator('li[data-check="keys"]').textContent()).toContain('No provider keys yet')
+    expect(await panel.locator('li[data-check="cron"] .fix').textContent()).toContain('crons')
+    expect(await panel.locator('li[data-check="gateway"]').count()).toBe(0)
+  })
+
   test('adds pasted keys, suggesting the provider from their shape and previewing first', async () => {
     await page.getByRole('link', { name: 'Add keys' }).first().click()
     await page.getByLabel('Keys').fill(`${keys.join('\n')}\n${keys[0]}, ключ`)

@@ -3,6 +3,7 @@ import { renderAdd } from './add.js'
 import { toast } from './dom.js'
 import { renderKeys } from './keys.js'
 import { renderOverview } from './overview.js'
+import { setupPanel } from './setup.js'
 
 const $ = (id) => document.getElementById(id)
 const REFRESH_MS = 10_000
@@ -30,7 +31,9 @@ async function route() {
       current = undefined
       return
     } else {
-      current = { refresh: () => renderOverview(view) }
+      // The setup check runs once per visit; refreshes redraw the cards around the same panel.
+      const setup = setupPanel()
+      current = { refresh: () => renderOverview(view, setup) }
     }
     await current.refresh()
   } catch (e) {

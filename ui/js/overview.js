@@ -1,8 +1,8 @@
 import { api } from './api.js'
 import { h, percent, sparkline } from './dom.js'
 
-/** One card per provider: key states now, traffic over the last 24 hours. */
-export async function renderOverview(view) {
+/** One card per provider: key states now, traffic over the last 24 hours; the setup panel above. */
+export async function renderOverview(view, setup) {
   const data = await api('/overview')
   const cards = data.providers.map((p) => {
     const done = p.usage.requests
@@ -37,6 +37,7 @@ export async function renderOverview(view) {
       h('h1', {}, 'Overview'),
       h('a', { class: 'button', href: '#/add' }, 'Add keys'),
     ),
+    setup,
     cards.length > 0
       ? h('div', { class: 'cards' }, cards)
       : h('p', { class: 'empty' }, 'No keys yet. ', h('a', { href: '#/add' }, 'Add your first keys'), '.'),

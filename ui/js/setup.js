@@ -1,0 +1,40 @@
+import { api } from './api.js'
+import { h } from './dom.js'
+
+const MARK = { ok: '✓', warning: '!', failing: '✗' }
+
+/**
+ * The setup panel: what `pnpm doctor` says, on the overview. Asked once per visit of the overview
+ * (it makes one call through the gateway), not on every refresh.
+ */
+export function setupPanel() {
+  const panel = h('section', { class: 'setup', id: 'setup', 'aria-labelledby': 'setup-title' })
+  api('/setup').then(
+    ({ status, checks }) => {
+      const problems = checks.filter((c) => c.status !== 'ok')
+      panel.className = `setup ${status}`
+      panel.replaceChildren(
+        h('h2', { id: 'setup-title' }, problems.length ? 'Setup needs attention' : 'Setup'),
+        problems.length === 0
+          ? h('p', {}, `All ${checks.length} checks pass: gateway, database, keys, Cron Trigger.`)
+          : h(
+              'ul',
+              {},
+              problems.map((c) =>
+                h(
+                  'li',
+                  { class: c.status, 'data-check': c.id },
+                  h('span', { class: 'mark', 'aria-label': c.status }, MARK[c.status]),
+                  h('strong', {}, c.title),
+                  ': ',
+                  c.detail,
+                  c.fix ? h('p', { class: 'fix' }, c.fix) : null,
+                ),
+              ),
+            ),
+      )
+    },
+    () => panel.remove(),
+  )
+  return panel
+}
