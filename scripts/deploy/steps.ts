@@ -18,6 +18,8 @@ import { tail, wrangler } from './wrangler'
 
 export interface Context {
   dryRun: boolean
+  /** False only in a dry run without a login: steps that need Cloudflare are described, not checked. */
+  loggedIn?: boolean
   base: BaseConfig
   accountId?: string
   databaseId?: string
@@ -61,6 +63,14 @@ export async function login(ctx: Context): Promise<void> {
     await wrangler(['login'], { interactive: true })
     me = await whoami()
   }
+  if (!me.loggedIn && ctx.dryRun) {
+    ctx.loggedIn = false
+    info(
+      'not logged in: a real run opens `wrangler login` (in CI: CLOUDFLARE_API_TOKEN and CLOUDFLARE_ACCOUNT_ID)',
+    )
+    info('the steps below that need a login are shown as they would run, without checking your account')
+    return
+  }
   if (!me.loggedIn) {
     throw new DeployError(
       'Not logged in to Cloudflare',
@@ -103,8 +113,17 @@ async function findDatabase(ctx: Context): Promise<string | undefined> {
   return parsed.data.find((d) => d.name === ctx.base.databaseName)?.uuid
 }
 
+const needsLogin = (ctx: Context) => ctx.loggedIn === false
+
 export async function database(ctx: Context): Promise<void> {
   step(`D1 database "${ctx.base.databaseName}"`)
+  if (needsLogin(ctx)) {
+    wouldDo(
+      `(needs login) find it in \`wrangler d1 list\`, or create it: wrangler d1 create ${ctx.base.databaseName}`,
+    )
+    wouldDo(`write ${DEPLOY_CONFIG} (wrangler.toml plus account and database ids)`)
+    return
+  }
   ctx.databaseId = await findDatabase(ctx)
   if (ctx.databaseId) {
     done(`exists (${ctx.databaseId})`)
@@ -136,7 +155,9 @@ export async function database(ctx: Context): Promise<void> {
 export async function migrations(ctx: Context): Promise<void> {
   step('Applying migrations to the remote database')
   if (ctx.dryRun) {
-    wouldDo('run: wrangler d1 migrations apply DB --remote (only migrations not applied yet)')
+    wouldDo(
+      `${needsLogin(ctx) ? '(needs login) ' : ''}run: wrangler d1 migrations apply DB --remote (only migrations not applied yet)`,
+    )
     return
   }
   const r = await wrangler(['d1', 'migrations', 'apply', 'DB', '--remote', '--config', DEPLOY_CONFIG], {
@@ -151,6 +172,13 @@ const SecretList = z.array(z.object({ name: z.string() }))
 /** Secrets to upload with the deployment; an AUTH_KEY already set is kept unless one is given. */
 export async function secrets(ctx: Context): Promise<Record<string, string>> {
   step('Secrets')
+  if (needsLogin(ctx)) {
+    wouldDo('(needs login) read which secrets are set: wrangler secret list')
+    wouldDo(
+      'upload AUTH_KEY (from the environment, or generated and shown once unless one is set) and ENCRYPTION_KEY (generated unless set, never shown), with the deployment',
+    )
+    return {}
+  }
   const r = await wrangler(['secret', 'list', '--format', 'json', '--name', ctx.base.workerName], {
     env: accountEnv(ctx),
   })
@@ -204,6 +232,13 @@ export async function secrets(ctx: Context): Promise<Record<string, string>> {
 
 export async function gateway(ctx: Context): Promise<void> {
   step(`AI Gateway "${ctx.base.aiGateway}"`)
+  if (needsLogin(ctx)) {
+    wouldDo(
+      `(needs CLOUDFLARE_API_TOKEN with AI Gateway: Edit) create gateway "${ctx.base.aiGateway}" if it is missing`,
+    )
+    for (const line of gatewaySteps(ctx.base.aiGateway)) info(line)
+    return
+  }
   const state = await ensureGateway(ctx.accountId ?? '', ctx.base.aiGateway, ctx.dryRun)
   if (state === 'exists') done('exists')
   else if (state === 'created') done('created')
@@ -212,6 +247,10 @@ export async function gateway(ctx: Context): Promise<void> {
 
 export async function deploy(ctx: Context, upload: Record<string, string>): Promise<void> {
   step('Deploying the Worker')
+  if (needsLogin(ctx)) {
+    wouldDo(`(needs login) run: wrangler deploy --config ${DEPLOY_CONFIG} --secrets-file <temporary file>`)
+    return
+  }
   if (ctx.dryRun) {
     wouldDo(
       `run: wrangler deploy --config ${DEPLOY_CONFIG}${Object.keys(upload).length ? ' --secrets-file <temporary file>' : ''}`,

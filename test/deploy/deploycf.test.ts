@@ -182,6 +182,26 @@ describe('pnpm deploycf', () => {
     expect(p.state().deploys).toBeUndefined()
   })
 
+  test('--dry-run without a login still shows every step, saying which need one', async () => {
+    const p = project({ ...fresh(), loggedIn: false })
+    const { code, out } = await p.run({}, ['--dry-run'])
+    expect(code, out).toBe(0)
+    expect(out).toContain('not logged in: a real run opens `wrangler login`')
+    for (const step of [
+      '(needs login) find it in `wrangler d1 list`, or create it: wrangler d1 create keyrelay',
+      '(needs login) run: wrangler d1 migrations apply DB --remote',
+      '(needs login) read which secrets are set',
+      'ENCRYPTION_KEY (generated unless set, never shown)',
+      'AI → AI Gateway → Create Gateway',
+      '(needs login) run: wrangler deploy',
+      'Dry run complete',
+    ]) {
+      expect(out).toContain(step)
+    }
+    expect(verbs(p.calls())).toEqual(['whoami --json'])
+    expect(p.state()).toEqual({ ...fresh(), loggedIn: false })
+  })
+
   test('not logged in, without a terminal: explains wrangler login and CLOUDFLARE_API_TOKEN', async () => {
     const p = project({ ...fresh(), loggedIn: false })
     const { code, out } = await p.run()
