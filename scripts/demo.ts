@@ -100,8 +100,12 @@ Ctrl-C stops the demo (its D1 is in memory: nothing is kept).
     await worker.dispose()
     process.exit(0)
   }
-  process.on('SIGINT', () => void stop())
-  process.on('SIGTERM', () => void stop())
+  // Miniflare's own exit hook ends the process with 130 on Ctrl-C, which pnpm reports as a failed
+  // command. Stopping is ours to do: dispose (which ends workerd), then exit cleanly.
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.removeAllListeners(signal)
+    process.on(signal, () => void stop())
+  }
 }
 
 main().catch((e: unknown) => {

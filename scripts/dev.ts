@@ -5,7 +5,8 @@
  */
 import { spawn, spawnSync } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { appendFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs'
+import { appendFileSync, existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
 
 const DEV_VARS = '.dev.vars'
 
@@ -42,20 +43,39 @@ function ensureDevVars(): void {
   console.log(`\nCreated ${DEV_VARS} with a new AUTH_KEY. It is shown this once:\n\n  ${authKey}\n`)
 }
 
-function step(title: string, command: string, args: string[]): void {
-  console.log(`▶ ${title}`)
-  const result = spawnSync(command, args, { stdio: 'inherit', env: { ...process.env, CI: 'true' } })
+/**
+ * Applies the committed migrations to the local D1 and says so in one line (wrangler's own output,
+ * a table per run, is shown only when it fails). Returns that line.
+ */
+export function applyLocalMigrations(cwd = process.cwd()): string {
+  const result = spawnSync('wrangler', ['d1', 'migrations', 'apply', 'DB', '--local'], {
+    cwd,
+    encoding: 'utf8',
+    env: { ...process.env, CI: 'true', WRANGLER_SEND_METRICS: 'false' },
+  })
+  const output = `${result.stdout ?? ''}${result.stderr ?? ''}`
   if (result.status !== 0) {
-    console.error(
-      `✖ ${title} failed (exit ${result.status ?? 'signal'}). Run \`pnpm install\` first if wrangler is missing.`,
+    throw new Error(
+      `Applying migrations to the local D1 failed (exit ${result.status ?? 'signal'}):\n${output}\nRun \`pnpm install\` first if wrangler is missing.`,
     )
-    process.exit(result.status ?? 1)
   }
+  const total = readdirSync(join(cwd, 'migrations')).filter((f) => f.endsWith('.sql')).length
+  if (/No migrations to apply/i.test(output)) return `✓ Local D1 up to date (${total} migrations)`
+  const applied = new Set(output.match(/\b\d{4}_[\w-]+\.sql\b/g) ?? []).size
+  return `✓ Applied ${applied} migration(s) to the local D1 (${total} in all)`
 }
 
-ensureDevVars()
-step('Applying migrations to the local D1', 'wrangler', ['d1', 'migrations', 'apply', 'DB', '--local'])
-console.log('▶ Starting keyrelay (wrangler dev)')
-const dev = spawn('wrangler', ['dev', ...process.argv.slice(2)], { stdio: 'inherit' })
-dev.on('exit', (code) => process.exit(code ?? 0))
-for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => dev.kill(signal))
+if (import.meta.url === `file://${process.argv[1]}`) {
+  ensureDevVars()
+  try {
+    console.log(applyLocalMigrations())
+  } catch (e) {
+    console.error(`✖ ${(e as Error).message}`)
+    process.exit(1)
+  }
+  console.log('▶ Starting keyrelay (wrangler dev)')
+  const dev = spawn('wrangler', ['dev', ...process.argv.slice(2)], { stdio: 'inherit' })
+  // Ctrl-C ends wrangler dev by a signal: that is a clean stop, not a failure.
+  dev.on('exit', (code, signal) => process.exit(signal ? 0 : (code ?? 0)))
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => dev.kill(signal))
+}

@@ -108,3 +108,24 @@ test('stats queries are validated', async () => {
   expect(body.error.code).toBe('invalid_query')
   expect(body.error.message).toMatch(/^since: /)
 })
+
+test("the keys listing shows a request's usage within STATS_FLUSH_SECONDS plus 2 s, even right after a listing", async () => {
+  // A provider of its own, so the one request surely uses this key.
+  const [id] = await h.addKeys('mistral', ['mistral-usage-key-000000000001'])
+  const usageOf = async () => {
+    const res = await h.fetch('/admin/api/keys?provider=mistral', { headers: adminHeaders() })
+    const { keys } = (await res.json()) as { keys: { id: number; usage: { requests: number } }[] }
+    return keys.find((k) => k.id === id)?.usage.requests ?? 0
+  }
+  expect(await usageOf()).toBe(0) // a listing just before: its cached read must not hide what follows
+  const sent = Date.now()
+  const res = await h.fetch('/api/mistral/v1/chat/completions', {
+    method: 'POST',
+    headers: adminHeaders(),
+    body: JSON.stringify({ model: 'mistral-small', messages: [] }),
+  })
+  expect(res.status).toBe(200)
+  await expect.poll(usageOf, { timeout: 8000, interval: 200 }).toBeGreaterThanOrEqual(1)
+  // Flush interval 1 s, cache 2 s, a poll step and a slow machine's margin.
+  expect(Date.now() - sent).toBeLessThan(1000 + 2000 + 2000)
+})

@@ -1,8 +1,11 @@
 import { addCounts, zeroCounts, type Counts } from '../db/counts'
 import { parseLastError, usageSince, type StatsRow } from '../db/stats.repo'
 
-/** The dashboard's last-24-hours usage, read at most once per 15 s per isolate. */
-const TTL_MS = 15_000
+/**
+ * The dashboard's last-24-hours usage, read at most every 2 s per isolate: concurrent admin calls
+ * share one read, and counts show within STATS_FLUSH_SECONDS plus 2 s of the requests they count.
+ */
+const TTL_MS = 2_000
 const cache = new WeakMap<D1Database, { at: number; rows: Promise<StatsRow[]> }>()
 
 export interface KeyUsage extends Counts {
