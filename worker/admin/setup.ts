@@ -57,11 +57,17 @@ export async function runSetupChecks(env: Env, config: Config): Promise<SetupChe
 }
 
 export const worst = (checks: SetupCheck[]): CheckStatus =>
-  checks.some((c) => c.status === 'failing') ? 'failing' : checks.some((c) => c.status === 'warning') ? 'warning' : 'ok'
+  checks.some((c) => c.status === 'failing')
+    ? 'failing'
+    : checks.some((c) => c.status === 'warning')
+      ? 'warning'
+      : 'ok'
 
 function configCheck(env: Env): SetupCheck {
   const values = env as unknown as Record<string, unknown>
-  const set = VARIABLES.filter((name) => typeof values[name] === 'string' && String(values[name]).trim() !== '')
+  const set = VARIABLES.filter(
+    (name) => typeof values[name] === 'string' && String(values[name]).trim() !== '',
+  )
   return {
     id: 'config',
     title: 'Configuration',
@@ -90,7 +96,10 @@ async function gatewayCheck(config: Config): Promise<SetupCheck> {
   if (config.gatewayToken) headers.set('cf-aig-authorization', `Bearer ${config.gatewayToken}`)
   let res: Response
   try {
-    res = await fetch(`${config.gatewayBase}/openai/models`, { headers, signal: AbortSignal.timeout(GATEWAY_TIMEOUT_MS) })
+    res = await fetch(`${config.gatewayBase}/openai/models`, {
+      headers,
+      signal: AbortSignal.timeout(GATEWAY_TIMEOUT_MS),
+    })
   } catch (e) {
     return {
       id: 'gateway',
@@ -123,9 +132,19 @@ async function gatewayCheck(config: Config): Promise<SetupCheck> {
     }
   }
   if (res.status >= 500) {
-    return { id: 'gateway', title, status: 'warning', detail: `Reached, but it answered HTTP ${res.status}; try again shortly.` }
+    return {
+      id: 'gateway',
+      title,
+      status: 'warning',
+      detail: `Reached, but it answered HTTP ${res.status}; try again shortly.`,
+    }
   }
-  return { id: 'gateway', title, status: 'ok', detail: `Reachable and passing requests on (HTTP ${res.status} from the provider, as expected without a key).` }
+  return {
+    id: 'gateway',
+    title,
+    status: 'ok',
+    detail: `Reachable and passing requests on (HTTP ${res.status} from the provider, as expected without a key).`,
+  }
 }
 
 async function migrationsCheck(d1: D1Database): Promise<SetupCheck> {
@@ -172,7 +191,12 @@ function authKeyCheck(entries: AuthEntry[], now: number): SetupCheck {
         detail: `${entries.length} entr${entries.length === 1 ? 'y' : 'ies'}: ${problems.join('; ')}.`,
         fix: 'Use long random secrets (`openssl rand -base64 32`); failed guesses are throttled, but a short key is still guessable.',
       }
-    : { id: 'auth_key', title: 'AUTH_KEY', status: 'ok', detail: `${entries.length} entr${entries.length === 1 ? 'y' : 'ies'}, ${admins} unrestricted; none short or expired.` }
+    : {
+        id: 'auth_key',
+        title: 'AUTH_KEY',
+        status: 'ok',
+        detail: `${entries.length} entr${entries.length === 1 ? 'y' : 'ies'}, ${admins} unrestricted; none short or expired.`,
+      }
 }
 
 async function keysCheck(env: Env): Promise<SetupCheck> {
@@ -194,7 +218,9 @@ async function keysCheck(env: Env): Promise<SetupCheck> {
     }
   }
   const empty = [...byProvider].filter(([, p]) => p.usable === 0).map(([name]) => name)
-  const detail = [...byProvider].map(([name, p]) => `${name}: ${p.usable} of ${p.total} usable now`).join('; ')
+  const detail = [...byProvider]
+    .map(([name, p]) => `${name}: ${p.usable} of ${p.total} usable now`)
+    .join('; ')
   return empty.length > 0
     ? {
         id: 'keys',
@@ -212,7 +238,8 @@ async function sealCheck(d1: D1Database): Promise<SetupCheck> {
         id: 'encryption',
         title: 'Keys at rest',
         status: 'warning',
-        detail: 'Some keys stored by an earlier keyrelay are not sealed yet; the Cron Trigger seals 2,000 a run.',
+        detail:
+          'Some keys stored by an earlier keyrelay are not sealed yet; the Cron Trigger seals 2,000 a run.',
         fix: 'Nothing to do if the Cron Trigger runs; it finishes within the hour.',
       }
     : { id: 'encryption', title: 'Keys at rest', status: 'ok', detail: 'Every key is stored encrypted.' }
@@ -224,10 +251,27 @@ async function cronCheck(d1: D1Database, now: number): Promise<SetupCheck> {
   const fix =
     'Keep `[triggers] crons = ["*/10 * * * *"]` in wrangler.toml and deploy; locally run `wrangler dev --test-scheduled` and open /__scheduled.'
   if (!Number.isFinite(last) || last === 0) {
-    return { id: 'cron', title, status: 'warning', detail: 'Has not run yet: expired cooldowns and blocked keys wait for it.', fix }
+    return {
+      id: 'cron',
+      title,
+      status: 'warning',
+      detail: 'Has not run yet: expired cooldowns and blocked keys wait for it.',
+      fix,
+    }
   }
   const minutes = Math.floor((now - last) / 60)
   return now - last > CRON_STALE_SECONDS
-    ? { id: 'cron', title, status: 'warning', detail: `Last ran ${minutes} minutes ago; it should run every 10.`, fix }
-    : { id: 'cron', title, status: 'ok', detail: `Last ran ${minutes < 1 ? 'under a minute' : `${minutes} minute(s)`} ago.` }
+    ? {
+        id: 'cron',
+        title,
+        status: 'warning',
+        detail: `Last ran ${minutes} minutes ago; it should run every 10.`,
+        fix,
+      }
+    : {
+        id: 'cron',
+        title,
+        status: 'ok',
+        detail: `Last ran ${minutes < 1 ? 'under a minute' : `${minutes} minute(s)`} ago.`,
+      }
 }

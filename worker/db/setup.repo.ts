@@ -22,7 +22,9 @@ export async function readMeta(d1: D1Database, key: string): Promise<string | un
 export async function writeMeta(d1: D1Database, key: string, value: string): Promise<void> {
   await all(
     d1
-      .prepare('INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = excluded.value')
+      .prepare(
+        'INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = excluded.value',
+      )
       .bind(key, value),
   )
 }
