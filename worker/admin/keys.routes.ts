@@ -40,6 +40,8 @@ export async function addKeys(request: Request, env: Env): Promise<Response> {
     keys: unique,
     remark: body.remark ?? '',
     nowSeconds: Math.floor(nowSeconds()),
+    status: body.status,
+    blockedReason: body.blockedReason,
   })
   return Response.json({ added, skipped: duplicates + unique.length - added, ids })
 }

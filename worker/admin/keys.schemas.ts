@@ -17,6 +17,9 @@ export const AddKeysBody = z.object({
   provider,
   keys: z.array(z.string()).check(z.maxLength(MAX_KEYS_PER_CALL)),
   remark: z.optional(z.string().check(z.maxLength(200))),
+  /** Keys can arrive blocked (an import keeps what the old pool knew), with the reason shown. */
+  status: z.optional(status),
+  blockedReason: z.optional(z.string().check(z.minLength(1), z.maxLength(100))),
 })
 
 export const ListKeysQuery = z.object({

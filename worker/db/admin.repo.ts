@@ -23,6 +23,9 @@ export interface NewKeys {
   keys: SealedKey[]
   remark: string
   nowSeconds: number
+  /** Default active; blocked keys (an import) carry `blockedReason`. */
+  status?: LiveStatus
+  blockedReason?: string
   /** Whether rows from before encryption remain (hasUnsealedKeys): they are matched by plain key. */
   unsealedRemain: boolean
 }
@@ -31,8 +34,9 @@ export interface NewKeys {
  * New rows for keys whose fingerprint is not stored yet (nor, while unsealed rows remain, their plain
  * text). The plain key is a statement parameter for that comparison only; it is never stored.
  */
-const INSERT_SQL = `INSERT INTO keys (provider, key, fingerprint, remark, status, cooldowns, seq, created_at)
-SELECT ?1, json_extract(j.value, '$[1]'), json_extract(j.value, '$[0]'), ?2, 'active', '{}',
+const INSERT_SQL = `INSERT INTO keys (provider, key, fingerprint, remark, status, blocked_reason, blocked_at, cooldowns, seq, created_at)
+SELECT ?1, json_extract(j.value, '$[1]'), json_extract(j.value, '$[0]'), ?2, ?6,
+  CASE WHEN ?6 = 'blocked' THEN ?7 END, CASE WHEN ?6 = 'blocked' THEN ?3 END, '{}',
   (SELECT coalesce(max(k2.seq), 0) + 1 FROM keys AS k2 WHERE k2.provider = ?1), ?3
 FROM json_each(?4) AS j
 WHERE NOT ?5 OR NOT EXISTS (SELECT 1 FROM keys AS k WHERE k.provider = ?1 AND k.key = json_extract(j.value, '$[2]'))
@@ -53,7 +57,17 @@ export async function insertKeys(d1: D1Database, input: NewKeys): Promise<{ adde
   if (chunks.length === 0) return { added: 0, ids: [] }
   const legacy = input.unsealedRemain ? 1 : 0
   const inserts = chunks.map((c) =>
-    d1.prepare(INSERT_SQL).bind(input.provider, input.remark, input.nowSeconds, c, legacy),
+    d1
+      .prepare(INSERT_SQL)
+      .bind(
+        input.provider,
+        input.remark,
+        input.nowSeconds,
+        c,
+        legacy,
+        input.status ?? 'active',
+        input.blockedReason ?? 'manual',
+      ),
   )
   const lookups = chunks.map((c) => d1.prepare(IDS_SQL).bind(input.provider, c, legacy))
   const results = await batch<{ id: number; ref: string }>(d1, [

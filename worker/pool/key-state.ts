@@ -13,7 +13,7 @@ import { markChecked, purgeTombstones, sweepExpiredCooldowns } from '../db/healt
 import { perIsolate } from '../db/per-isolate'
 import { blockKey, setCooldown, unblockKey } from '../db/pool.repo'
 import { retryIdempotent } from '../db/retry'
-import type { PoolRow } from '../db/rows'
+import type { LiveStatus, PoolRow } from '../db/rows'
 import type { Vault } from '../db/vault'
 import type { ProviderId } from '../providers/types'
 import { poolFor, type Pool } from './pool'
@@ -60,6 +60,8 @@ export class KeyState {
     keys: string[]
     remark: string
     nowSeconds: number
+    status?: LiveStatus | undefined
+    blockedReason?: string | undefined
   }): Promise<{ added: number; ids: number[] }> {
     const [keys, unsealedRemain] = await Promise.all([
       Promise.all(
