@@ -258,6 +258,9 @@ async function poolScale(): Promise<void> {
         status: 'active' as const,
         cooldowns: id < size * cooling ? '{"m":9999999999}' : '{}',
         seq: 1,
+        keyGroup: null,
+        weight: 1,
+        tier: 0,
       }))
       const view = new ProviderView(rows, 1, 0)
       const picks = 100_000

@@ -39,9 +39,10 @@ test('a database with keys from before key_pages is backfilled, and the Worker s
   }
   await apply(files.slice(pagesAt))
   const page = await h.d1.prepare('SELECT keys FROM key_pages').first<{ keys: string }>()
+  // [id, key, weight, tier, group], as the last page-building migration writes them.
   expect(JSON.parse(page!.keys)).toEqual([
-    [1, googleKey(0)],
-    [2, googleKey(1)],
+    [1, googleKey(0), 1, 0, null],
+    [2, googleKey(1), 1, 0, null],
   ])
   for (let i = 0; i < 4; i++) expect((await h.fetch(GEMINI_PATH, googleInit())).status).toBe(200)
   expect(new Set(h.gateway.requests.map((r) => r.key))).toEqual(new Set([googleKey(0), googleKey(1)]))

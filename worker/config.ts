@@ -3,6 +3,7 @@ import { wholeNumber } from './http/schema'
 import { AuthKeyFormatError, parseAuthKeys, type AuthEntry } from './auth/auth-key'
 import { vaultFor, type Vault } from './db/vault'
 import { AppError } from './http/errors'
+import type { Selection } from './pool/view'
 import { log } from './log'
 
 /** Bindings and variables as wrangler hands them to the Worker. */
@@ -29,6 +30,7 @@ export interface Env {
   GATEWAY_HEADERS?: string
   MAX_BODY_MB?: string
   CORS_ORIGINS?: string
+  SELECTION?: string
 }
 
 const seconds = (fallback: number, max: number) => z._default(wholeNumber(1, max), fallback)
@@ -110,6 +112,10 @@ const EnvSchema = z.object({
   GATEWAY_HEADERS: z.optional(gatewayHeaderList),
   // Bodies keyrelay parses (compat and admin routes); pass-through bodies are not limited here.
   MAX_BODY_MB: z._default(wholeNumber(1, 100), 16),
+  SELECTION: z._default(
+    z.enum(['weighted', 'uniform'], { error: 'must be "weighted" or "uniform"' }),
+    'weighted',
+  ),
   // Browsers may call /api/* from these origins (`*`: any; the routes use no cookies).
   CORS_ORIGINS: z._default(
     z
@@ -148,6 +154,8 @@ export interface Config {
   maxBodyBytes: number
   /** `*`, or the exact origins allowed to call /api/* from a browser. */
   corsOrigins: '*' | ReadonlySet<string>
+  /** How keys of one tier share traffic (pool/view.ts). */
+  selection: Selection
 }
 
 // Parsed once per isolate: env is the same object for every request an isolate serves.
@@ -209,6 +217,7 @@ export function loadConfig(env: Env): Config {
     maxBodyBytes: e.MAX_BODY_MB * 1024 * 1024,
     corsOrigins:
       e.CORS_ORIGINS.trim() === '*' ? '*' : new Set(e.CORS_ORIGINS.split(',').map((o) => o.trim())),
+    selection: e.SELECTION,
   }
   cache.set(env, config)
   return config

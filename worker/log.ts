@@ -24,6 +24,7 @@ export type LogEvent =
   | 'tombstones_purged'
   | 'key_undecryptable'
   | 'keys_sealed'
+  | 'group_cooled'
 
 export function log(event: LogEvent, fields: Record<string, string | number | boolean | undefined>): void {
   console.log(JSON.stringify({ event, ...fields }))

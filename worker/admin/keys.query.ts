@@ -21,6 +21,7 @@ export interface KeyQuery {
   status?: 'active' | 'available' | 'cooling' | 'blocked' | undefined
   /** A fragment of the key or of the remark, case-insensitive. */
   q?: string | undefined
+  group?: string | undefined
   sort: Sort
   order: 'asc' | 'desc'
 }
@@ -35,6 +36,7 @@ export function queryKeys(
   const q = query.q?.toLowerCase()
   const filtered = rows.filter((r) => {
     if (query.provider && r.provider !== query.provider) return false
+    if (query.group !== undefined && (r.keyGroup ?? '') !== query.group) return false
     if (q && !r.key.toLowerCase().includes(q) && !r.remark.toLowerCase().includes(q)) return false
     if (!query.status) return true
     const state = displayStatus(r, now)

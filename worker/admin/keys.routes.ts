@@ -42,6 +42,9 @@ export async function addKeys(request: Request, env: Env): Promise<Response> {
     nowSeconds: Math.floor(nowSeconds()),
     status: body.status,
     blockedReason: body.blockedReason,
+    group: body.group,
+    weight: body.weight,
+    tier: body.tier,
   })
   return Response.json({ added, skipped: duplicates + unique.length - added, ids })
 }

@@ -12,6 +12,12 @@ const KEY_SHAPE = /^[\x21-\x7e]{1,1024}$/
 const provider = z.enum(PROVIDER_IDS)
 const status = z.enum(LIVE_STATUSES)
 const ids = z.array(wholeJsonNumber(1)).check(z.minLength(1), z.maxLength(MAX_KEYS_PER_CALL))
+/** A group: keys that share one quota (a Google Cloud project, an account). */
+const group = z.string().check(z.regex(/^[\w.@:-]{1,64}$/, 'must be 1 to 64 letters, digits or . _ @ : -'))
+const weight = wholeJsonNumber(1).check(z.maximum(1000))
+const tier = z
+  .number()
+  .check(z.refine(Number.isInteger, 'must be a whole number'), z.minimum(0), z.maximum(9))
 
 export const AddKeysBody = z.object({
   provider,
@@ -20,12 +26,16 @@ export const AddKeysBody = z.object({
   /** Keys can arrive blocked (an import keeps what the old pool knew), with the reason shown. */
   status: z.optional(status),
   blockedReason: z.optional(z.string().check(z.minLength(1), z.maxLength(100))),
+  group: z.optional(group),
+  weight: z.optional(weight),
+  tier: z.optional(tier),
 })
 
 export const ListKeysQuery = z.object({
   provider: z.optional(provider),
   status: z.optional(z.enum(['active', 'available', 'cooling', 'blocked'])),
   q: z.optional(z.string().check(z.maxLength(200))),
+  group: z.optional(z.string().check(z.maxLength(64))),
   sort: z._default(z.enum(SORTS), 'id'),
   order: z._default(z.enum(['asc', 'desc']), 'asc'),
   limit: z._default(wholeNumber(1, 1000), 100),
@@ -86,11 +96,15 @@ const changes = {
   status: z.optional(status),
   clearCooldowns: z.optional(z.literal(true)),
   remark: z.optional(z.string().check(z.maxLength(200))),
+  /** null takes the key out of its group. */
+  group: z.optional(z.nullable(group)),
+  weight: z.optional(weight),
+  tier: z.optional(tier),
 }
-type Changes = { status?: string; clearCooldowns?: true; remark?: string }
-const somethingToChange = z.refine<Changes>(
-  (p) => p.status !== undefined || p.clearCooldowns === true || p.remark !== undefined,
-  { message: 'nothing to change: give status, clearCooldowns or remark' },
+const CHANGE_FIELDS = ['status', 'clearCooldowns', 'remark', 'group', 'weight', 'tier'] as const
+const somethingToChange = z.refine<Partial<Record<(typeof CHANGE_FIELDS)[number], unknown>>>(
+  (p) => CHANGE_FIELDS.some((f) => p[f] !== undefined),
+  { message: `nothing to change: give ${CHANGE_FIELDS.join(', ')}` },
 )
 
 export const PatchKeyBody = z.strictObject(changes).check(somethingToChange)

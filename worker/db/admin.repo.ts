@@ -24,8 +24,11 @@ export interface NewKeys {
   remark: string
   nowSeconds: number
   /** Default active; blocked keys (an import) carry `blockedReason`. */
-  status?: LiveStatus
-  blockedReason?: string
+  status?: LiveStatus | undefined
+  blockedReason?: string | undefined
+  group?: string | undefined
+  weight?: number | undefined
+  tier?: number | undefined
   /** Whether rows from before encryption remain (hasUnsealedKeys): they are matched by plain key. */
   unsealedRemain: boolean
 }
@@ -34,9 +37,9 @@ export interface NewKeys {
  * New rows for keys whose fingerprint is not stored yet (nor, while unsealed rows remain, their plain
  * text). The plain key is a statement parameter for that comparison only; it is never stored.
  */
-const INSERT_SQL = `INSERT INTO keys (provider, key, fingerprint, remark, status, blocked_reason, blocked_at, cooldowns, seq, created_at)
+const INSERT_SQL = `INSERT INTO keys (provider, key, fingerprint, remark, status, blocked_reason, blocked_at, key_group, weight, tier, cooldowns, seq, created_at)
 SELECT ?1, json_extract(j.value, '$[1]'), json_extract(j.value, '$[0]'), ?2, ?6,
-  CASE WHEN ?6 = 'blocked' THEN ?7 END, CASE WHEN ?6 = 'blocked' THEN ?3 END, '{}',
+  CASE WHEN ?6 = 'blocked' THEN ?7 END, CASE WHEN ?6 = 'blocked' THEN ?3 END, ?8, ?9, ?10, '{}',
   (SELECT coalesce(max(k2.seq), 0) + 1 FROM keys AS k2 WHERE k2.provider = ?1), ?3
 FROM json_each(?4) AS j
 WHERE NOT ?5 OR NOT EXISTS (SELECT 1 FROM keys AS k WHERE k.provider = ?1 AND k.key = json_extract(j.value, '$[2]'))
@@ -67,6 +70,9 @@ export async function insertKeys(d1: D1Database, input: NewKeys): Promise<{ adde
         legacy,
         input.status ?? 'active',
         input.blockedReason ?? 'manual',
+        input.group ?? null,
+        input.weight ?? 1,
+        input.tier ?? 0,
       ),
   )
   const lookups = chunks.map((c) => d1.prepare(IDS_SQL).bind(input.provider, c, legacy))
@@ -180,11 +186,17 @@ export interface KeyChanges {
   status?: LiveStatus | undefined
   clearCooldowns?: true | undefined
   remark?: string | undefined
+  /** A group name, or null to take the key out of its group. */
+  group?: string | null | undefined
+  weight?: number | undefined
+  tier?: number | undefined
 }
 
 /**
  * Applies an admin change to many keys in one statement. Blocking keeps an existing block's reason
- * and time; every changed row moves past the provider's seq, so every isolate sees the change.
+ * and time; every changed row moves past the provider's seq, so every isolate sees the change. A
+ * change of group, weight or tier also rebuilds the pages (a cold isolate reads them there), in
+ * the same transaction.
  */
 export async function updateKeys(
   d1: D1Database,
@@ -192,28 +204,35 @@ export async function updateKeys(
   changes: KeyChanges,
   nowSeconds: number,
 ): Promise<number> {
-  const r = await all(
-    d1
-      .prepare(
-        `UPDATE keys SET
-           status = coalesce(?2, status),
-           blocked_reason = CASE WHEN ?2 = 'active' THEN NULL WHEN ?2 = 'blocked' AND status != 'blocked' THEN 'manual' ELSE blocked_reason END,
-           blocked_at = CASE WHEN ?2 = 'active' THEN NULL WHEN ?2 = 'blocked' AND status != 'blocked' THEN ?5 ELSE blocked_at END,
-           cooldowns = CASE WHEN ?3 THEN '{}' ELSE cooldowns END,
-           cooldown_next = CASE WHEN ?3 THEN NULL ELSE cooldown_next END,
-           remark = coalesce(?4, remark),
-           seq = ${NEXT_SEQ}
-         WHERE id IN (SELECT value FROM json_each(?1)) AND status != 'deleted'`,
-      )
-      .bind(
-        JSON.stringify(ids),
-        changes.status ?? null,
-        changes.clearCooldowns ? 1 : 0,
-        changes.remark ?? null,
-        nowSeconds,
-      ),
-  )
-  return r.meta.changes ?? 0
+  const update = d1
+    .prepare(
+      `UPDATE keys SET
+         status = coalesce(?2, status),
+         blocked_reason = CASE WHEN ?2 = 'active' THEN NULL WHEN ?2 = 'blocked' AND status != 'blocked' THEN 'manual' ELSE blocked_reason END,
+         blocked_at = CASE WHEN ?2 = 'active' THEN NULL WHEN ?2 = 'blocked' AND status != 'blocked' THEN ?5 ELSE blocked_at END,
+         cooldowns = CASE WHEN ?3 THEN '{}' ELSE cooldowns END,
+         cooldown_next = CASE WHEN ?3 THEN NULL ELSE cooldown_next END,
+         remark = coalesce(?4, remark),
+         key_group = CASE WHEN ?6 THEN ?7 ELSE key_group END,
+         weight = coalesce(?8, weight),
+         tier = coalesce(?9, tier),
+         seq = ${NEXT_SEQ}
+       WHERE id IN (SELECT value FROM json_each(?1)) AND status != 'deleted'`,
+    )
+    .bind(
+      JSON.stringify(ids),
+      changes.status ?? null,
+      changes.clearCooldowns ? 1 : 0,
+      changes.remark ?? null,
+      nowSeconds,
+      changes.group !== undefined ? 1 : 0,
+      changes.group ?? null,
+      changes.weight ?? null,
+      changes.tier ?? null,
+    )
+  const settings = changes.group !== undefined || changes.weight !== undefined || changes.tier !== undefined
+  const [r] = await batch(d1, settings ? [update, ...rebuildPages(d1)] : [update])
+  return r?.meta.changes ?? 0
 }
 
 /**

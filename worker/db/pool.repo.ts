@@ -32,9 +32,10 @@ export async function loadProviderPool(
   ])
   const byId = new Map<number, PoolRow>()
   for (const page of pages?.results ?? []) {
-    for (const [id, key] of JSON.parse(String(page.keys)) as [number, string][]) {
+    const entries = JSON.parse(String(page.keys)) as [number, string, number?, number?, (string | null)?][]
+    for (const [id, key, weight = 1, tier = 0, keyGroup = null] of entries) {
       // seq 0: any row read from `keys` or returned by a write is newer and replaces it.
-      byId.set(id, { id, provider, key, status: 'active', cooldowns: '{}', seq: 0 })
+      byId.set(id, { id, provider, key, status: 'active', cooldowns: '{}', seq: 0, weight, tier, keyGroup })
     }
   }
   for (const row of (dynamic?.results ?? []) as unknown as PoolRow[]) byId.set(row.id, row)
@@ -73,6 +74,32 @@ export function setCooldown(d1: D1Database, id: number, scope: CooldownScope, un
       )
       .bind(scope, until, id),
   )
+}
+
+/**
+ * The same cooldown for a key and every active key of its group (keys sharing one quota), in one
+ * statement; a key without a group is cooled alone. Returns every row changed.
+ */
+export async function setGroupCooldown(
+  d1: D1Database,
+  id: number,
+  scope: CooldownScope,
+  until: number,
+): Promise<PoolRow[]> {
+  const r = await all<PoolRow>(
+    d1
+      .prepare(
+        `UPDATE keys SET
+           cooldowns = json_patch(cooldowns, json_object(?1, max(CAST(?2 AS INTEGER), coalesce(
+             (SELECT j.value FROM json_each(keys.cooldowns) AS j WHERE j.key = ?1), 0)))),
+           cooldown_next = min(coalesce(cooldown_next, ?2), ?2), seq = ${NEXT_SEQ}
+         WHERE status = 'active' AND (id = ?3 OR (key_group IS NOT NULL
+           AND (provider, key_group) = (SELECT provider, key_group FROM keys WHERE id = ?3)))
+         RETURNING ${POOL_ROW.sql}`,
+      )
+      .bind(scope, until, id),
+  )
+  return r.results
 }
 
 /** Blocks an active key, recording why and when. */

@@ -25,6 +25,9 @@ const KEY_COLUMNS: { [F in Field]: (typeof keys)[F]['_']['name'] } = {
   fingerprint: 'fingerprint',
   status: 'status',
   remark: 'remark',
+  keyGroup: 'key_group',
+  weight: 'weight',
+  tier: 'tier',
   blockedReason: 'blocked_reason',
   blockedAt: 'blocked_at',
   cooldowns: 'cooldowns',
@@ -53,7 +56,17 @@ export function selection<F extends Field>(...fields: F[]): Selection<F> {
 }
 
 /** What the request path's pool view holds of a key. */
-export const POOL_ROW = selection('id', 'provider', 'key', 'status', 'cooldowns', 'seq')
+export const POOL_ROW = selection(
+  'id',
+  'provider',
+  'key',
+  'status',
+  'cooldowns',
+  'seq',
+  'keyGroup',
+  'weight',
+  'tier',
+)
 export type PoolRow = RowOf<typeof POOL_ROW>
 
 /** What a health check needs of a key. */
@@ -67,6 +80,9 @@ export const ADMIN_ROW = selection(
   'key',
   'status',
   'remark',
+  'keyGroup',
+  'weight',
+  'tier',
   'blockedReason',
   'blockedAt',
   'cooldowns',

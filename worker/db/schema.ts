@@ -26,6 +26,15 @@ export const keys = sqliteTable(
     fingerprint: text('fingerprint'),
     status: text('status', { enum: KEY_STATUSES }).notNull().default('active'),
     remark: text('remark').notNull().default(''),
+    /**
+     * Keys that share a quota (Google AI Studio keys of one Cloud project): a daily-quota 429 or an
+     * out-of-credit answer on one cools them all. Null: a key of its own.
+     */
+    keyGroup: text('key_group'),
+    /** Share of traffic among the keys of its tier (default 1). */
+    weight: integer('weight').notNull().default(1),
+    /** 0 is used first; a key of tier 1 only when no tier-0 key can serve the model, and so on. */
+    tier: integer('tier').notNull().default(0),
     blockedReason: text('blocked_reason'),
     /** Unix seconds. */
     blockedAt: integer('blocked_at'),
@@ -46,6 +55,10 @@ export const keys = sqliteTable(
   (t) => [
     uniqueIndex('keys_provider_key').on(t.provider, t.key),
     uniqueIndex('keys_provider_fingerprint').on(t.provider, t.fingerprint),
+    // Group cooling finds a key's siblings in one statement.
+    index('keys_provider_group')
+      .on(t.provider, t.keyGroup)
+      .where(sql`key_group IS NOT NULL`),
     // Rows stored before encryption, for the cron to seal: empty (free) once they all are.
     index('keys_unsealed')
       .on(t.id)

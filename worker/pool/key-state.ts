@@ -11,7 +11,7 @@ import {
 import type { CooldownScope } from '../db/cooldowns'
 import { markChecked, purgeTombstones, sweepExpiredCooldowns } from '../db/health.repo'
 import { perIsolate } from '../db/per-isolate'
-import { blockKey, setCooldown, unblockKey } from '../db/pool.repo'
+import { blockKey, setCooldown, setGroupCooldown, unblockKey } from '../db/pool.repo'
 import { retryIdempotent } from '../db/retry'
 import type { LiveStatus, PoolRow } from '../db/rows'
 import type { Vault } from '../db/vault'
@@ -37,12 +37,31 @@ export class KeyState {
    */
   async coolDown(provider: ProviderId, id: number, scope: CooldownScope, until: number): Promise<boolean> {
     this.pool.loaded(provider)?.applyLocalCooldown(id, scope, until)
+    this.pool.nudge(provider)
     return this.applied(await retryIdempotent(() => setCooldown(this.d1, id, scope, until)))
+  }
+
+  /**
+   * The same, for the key and every key of its group (a quota they share, such as a Google Cloud
+   * project's daily quota), in one statement. Returns how many keys it cooled.
+   */
+  async coolDownGroup(
+    provider: ProviderId,
+    id: number,
+    scope: CooldownScope,
+    until: number,
+  ): Promise<number> {
+    this.pool.loaded(provider)?.applyLocalGroupCooldown(id, scope, until)
+    this.pool.nudge(provider)
+    const rows = await retryIdempotent(() => setGroupCooldown(this.d1, id, scope, until))
+    for (const row of rows) this.pool.apply(row)
+    return rows.length
   }
 
   /** Blocks an active key; the isolate stops picking it before the write lands. */
   async block(provider: ProviderId, id: number, reason: string, at: number): Promise<boolean> {
     this.pool.loaded(provider)?.applyLocalBlock(id)
+    this.pool.nudge(provider)
     return this.applied(await retryIdempotent(() => blockKey(this.d1, id, reason, at)))
   }
 
@@ -62,6 +81,9 @@ export class KeyState {
     nowSeconds: number
     status?: LiveStatus | undefined
     blockedReason?: string | undefined
+    group?: string | undefined
+    weight?: number | undefined
+    tier?: number | undefined
   }): Promise<{ added: number; ids: number[] }> {
     const [keys, unsealedRemain] = await Promise.all([
       Promise.all(
@@ -133,5 +155,7 @@ export class KeyState {
 
 const states = perIsolate<KeyState>()
 
-export const keyStateFor = (d1: D1Database, config: Pick<Config, 'poolRefreshMs' | 'vault'>): KeyState =>
-  states(d1, () => new KeyState(d1, poolFor(d1, config.poolRefreshMs), config.vault))
+export const keyStateFor = (
+  d1: D1Database,
+  config: Pick<Config, 'poolRefreshMs' | 'selection' | 'vault'>,
+): KeyState => states(d1, () => new KeyState(d1, poolFor(d1, config), config.vault))

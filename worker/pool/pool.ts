@@ -1,3 +1,4 @@
+import type { Config } from '../config'
 import { perIsolate } from '../db/per-isolate'
 import { changedSince, loadProviderPool } from '../db/pool.repo'
 import { ANY_ERROR, retryIdempotent } from '../db/retry'
@@ -6,7 +7,10 @@ import { FULL_RELOAD_MS } from '../db/tombstones'
 import { AppError } from '../http/errors'
 import type { ProviderId } from '../providers/types'
 import { log } from '../log'
-import { ProviderView } from './view'
+import { ProviderView, type Selection } from './view'
+
+/** How soon a view refreshes after its isolate met a limit (see nudge). */
+const NUDGED_REFRESH_MS = 1000
 
 /**
  * The per-isolate view of every provider's pool. The request path reads D1 only to build a view the
@@ -21,6 +25,7 @@ export class Pool {
   constructor(
     private readonly db: D1Database,
     private readonly refreshMs: number,
+    private readonly selection: Selection,
   ) {}
 
   async view(
@@ -52,7 +57,11 @@ export class Pool {
       await view.syncing
       return view
     }
-    if (now - view.refreshedAt >= this.refreshMs && !view.refreshing) {
+    // A nudged view (this isolate just met a limit, so others likely have too) refreshes within a
+    // second instead of the interval: a storm costs one read a second per isolate, not one per 429.
+    const interval = view.nudged ? Math.min(NUDGED_REFRESH_MS, this.refreshMs) : this.refreshMs
+    if (now - view.refreshedAt >= interval && !view.refreshing) {
+      view.nudged = false
       view.refreshing = this.refresh(provider, view, now).finally(() => (view.refreshing = undefined))
       waitUntil(view.refreshing)
     }
@@ -69,6 +78,12 @@ export class Pool {
     this.views.get(row.provider)?.applyRows([row])
   }
 
+  /** This isolate learned a key's limit: read what other isolates learned soon too. */
+  nudge(provider: ProviderId): void {
+    const view = this.views.get(provider)
+    if (view) view.nudged = true
+  }
+
   /** After a change the write did not return rows for: the next request refreshes before it picks. */
   invalidate(provider?: ProviderId): void {
     for (const [id, view] of this.views) if (!provider || id === provider) view.stale = true
@@ -80,7 +95,7 @@ export class Pool {
     if (!pending) {
       pending = retryIdempotent(() => loadProviderPool(this.db, provider), ANY_ERROR)
         .then(({ rows, maxSeq }) => {
-          const view = new ProviderView(rows, maxSeq, now)
+          const view = new ProviderView(rows, maxSeq, now, this.selection)
           this.views.set(provider, view)
           return view
         })
@@ -111,4 +126,5 @@ function errorName(e: unknown): string {
 
 const pools = perIsolate<Pool>()
 
-export const poolFor = (d1: D1Database, refreshMs: number): Pool => pools(d1, () => new Pool(d1, refreshMs))
+export const poolFor = (d1: D1Database, config: Pick<Config, 'poolRefreshMs' | 'selection'>): Pool =>
+  pools(d1, () => new Pool(d1, config.poolRefreshMs, config.selection))

@@ -9,6 +9,9 @@ const row = (id: number, over: Partial<PoolRow> = {}): PoolRow => ({
   status: 'active',
   cooldowns: '{}',
   seq: 1,
+  keyGroup: null,
+  weight: 1,
+  tier: 0,
   ...over,
 })
 

@@ -1,26 +1,48 @@
 import { ALL_MODELS, parseCooldowns, type Cooldowns } from '../db/cooldowns'
 import type { KeyStatus, PoolRow } from '../db/rows'
+import { KeyHealth } from './health'
 
 export interface PoolKey {
   id: number
+  /** As stored (sealed); opened when used. */
   key: string
   /** model → unix seconds until which the key must not be used for it. */
   cooldowns: Cooldowns
   seq: number
+  group: string | null
+  weight: number
+  tier: number
+  /** Smooth weighted round-robin's running credit (this isolate only). */
+  credit: number
 }
 
 export function toPoolKey(row: PoolRow): PoolKey {
-  return { id: row.id, key: row.key, cooldowns: parseCooldowns(row.cooldowns), seq: row.seq }
+  return {
+    id: row.id,
+    key: row.key,
+    cooldowns: parseCooldowns(row.cooldowns),
+    seq: row.seq,
+    group: row.keyGroup,
+    weight: row.weight,
+    tier: row.tier,
+    credit: 0,
+  }
 }
+
+/** `weighted`: operator weights times measured health; `uniform`: operator weights alone. */
+export type Selection = 'weighted' | 'uniform'
 
 export function coolingUntil(key: PoolKey, model: string): number {
   return Math.max(key.cooldowns[model] ?? 0, key.cooldowns[ALL_MODELS] ?? 0)
 }
 
 /**
- * One provider's active keys as this isolate last saw them. Selection walks a ring from a cursor that
- * starts at a random place in every isolate and advances past each key it hands out: load spreads
- * evenly over eligible keys, and a cooling key costs one comparison, not a query.
+ * One provider's active keys as this isolate last saw them. Selection is smooth weighted
+ * round-robin (nginx's): each eligible key earns its effective weight in credit, the richest is
+ * picked and pays the total back. Equal weights give a strict rotation, unequal ones spread picks
+ * in proportion without bursts, and a cooling key costs one comparison, not a query. Only keys of
+ * the lowest tier that can serve the model take part; the effective weight is the operator's
+ * weight times the key's measured health (health.ts), unless SELECTION is `uniform`.
  */
 export class ProviderView {
   /** Every row seen for this provider (its seq and status), so a stale row can be recognised. */
@@ -29,7 +51,7 @@ export class ProviderView {
   private ring: PoolKey[] = []
   /** key id → unix seconds until which this isolate prefers other keys (transient failures). */
   private readonly shaky = new Map<number, number>()
-  private cursor = 0
+  readonly health = new KeyHealth()
   maxSeq = 0
   loadedAt = 0
   refreshedAt = 0
@@ -38,13 +60,19 @@ export class ProviderView {
   stale = false
   /** The refresh every request waits for after such a change. */
   syncing: Promise<void> | undefined
+  /** Set when this isolate learned a key's limit: other isolates' lessons are likely waiting too. */
+  nudged = false
 
-  constructor(rows: PoolRow[], maxSeq: number, now: number) {
+  constructor(
+    rows: PoolRow[],
+    maxSeq: number,
+    now: number,
+    private readonly selection: Selection = 'weighted',
+  ) {
     this.applyRows(rows)
     this.maxSeq = maxSeq
     this.loadedAt = now
     this.refreshedAt = now
-    this.cursor = Math.floor(Math.random() * Math.max(1, this.ring.length))
   }
 
   get activeCount(): number {
@@ -69,8 +97,8 @@ export class ProviderView {
       this.seen.set(row.id, { seq: row.seq, status: row.status })
       const current = this.active.get(row.id)
       if (row.status === 'active' && current) {
-        // Same object stays in the ring: a cooldown change costs no rebuild.
-        Object.assign(current, toPoolKey(row))
+        // Same object stays in the ring: a cooldown change costs no rebuild; it keeps its credit.
+        Object.assign(current, { ...toPoolKey(row), credit: current.credit })
       } else if (row.status === 'active') {
         this.active.set(row.id, toPoolKey(row))
         membershipChanged = true
@@ -79,10 +107,7 @@ export class ProviderView {
         membershipChanged = true
       }
     }
-    if (membershipChanged) {
-      this.ring = shuffled([...this.active.values()])
-      if (this.cursor >= this.ring.length) this.cursor = 0
-    }
+    if (membershipChanged) this.ring = shuffled([...this.active.values()])
   }
 
   /** Takes effect in this isolate before (and even if not) the D1 write lands. */
@@ -91,32 +116,44 @@ export class ProviderView {
     if (k) k.cooldowns[model] = Math.max(k.cooldowns[model] ?? 0, until)
   }
 
+  /** A cooldown for every key of `id`'s group (a shared quota), before the D1 write lands. */
+  applyLocalGroupCooldown(id: number, model: string, until: number): void {
+    const group = this.active.get(id)?.group
+    if (!group) return this.applyLocalCooldown(id, model, until)
+    for (const k of this.ring) if (k.group === group) this.applyLocalCooldown(k.id, model, until)
+  }
+
   applyLocalBlock(id: number): void {
     const held = this.seen.get(id)
     if (held) held.status = 'blocked'
-    if (this.active.delete(id)) {
-      this.ring = shuffled([...this.active.values()])
-      if (this.cursor >= this.ring.length) this.cursor = 0
-    }
+    if (this.active.delete(id)) this.ring = shuffled([...this.active.values()])
   }
 
   /** Next eligible key for `model` that this request has not tried yet. */
   pick(model: string, nowSeconds: number, exclude: ReadonlySet<number>): PoolKey | undefined {
     // First a key that has not just failed transiently; failing that, any eligible key.
-    return this.walk(model, nowSeconds, exclude, true) ?? this.walk(model, nowSeconds, exclude, false)
+    return this.choose(model, nowSeconds, exclude, true) ?? this.choose(model, nowSeconds, exclude, false)
   }
 
-  private walk(model: string, nowSeconds: number, exclude: ReadonlySet<number>, avoidShaky: boolean) {
-    const n = this.ring.length
-    for (let i = 0; i < n; i++) {
-      const index = (this.cursor + i) % n
-      const k = this.ring[index] as PoolKey
-      if (exclude.has(k.id) || coolingUntil(k, model) > nowSeconds) continue
-      if (avoidShaky && (this.shaky.get(k.id) ?? 0) > nowSeconds) continue
-      this.cursor = (index + 1) % n
-      return k
+  private choose(model: string, nowSeconds: number, exclude: ReadonlySet<number>, avoidShaky: boolean) {
+    const eligible = (k: PoolKey) =>
+      !exclude.has(k.id) &&
+      coolingUntil(k, model) <= nowSeconds &&
+      !(avoidShaky && (this.shaky.get(k.id) ?? 0) > nowSeconds)
+    let tier = Infinity
+    for (const k of this.ring) if (k.tier < tier && eligible(k)) tier = k.tier
+    if (tier === Infinity) return undefined
+    let chosen: PoolKey | undefined
+    let total = 0
+    for (const k of this.ring) {
+      if (k.tier !== tier || !eligible(k)) continue
+      const w = k.weight * (this.selection === 'weighted' ? this.health.score(k.id) : 1)
+      k.credit += w
+      total += w
+      if (!chosen || k.credit > chosen.credit) chosen = k
     }
-    return undefined
+    if (chosen) chosen.credit -= total
+    return chosen
   }
 
   /**

@@ -1,5 +1,12 @@
 import * as z from '../http/schema'
-import { classifyCommon, cooldownVerdict, modelAfterModelsSegment, parseJson } from './common'
+import {
+  classifyCommon,
+  cooldownVerdict,
+  latestReset,
+  modelAfterModelsSegment,
+  parseJson,
+  spent,
+} from './common'
 import { parseResetTime, parseRetryAfter } from './rate-limit'
 import type { CooldownPolicy, ProviderAdapter, UpstreamError, Verdict } from './types'
 
@@ -15,7 +22,13 @@ export function classifyAnthropic(error: UpstreamError, policy: CooldownPolicy):
   if (common) return common
   // Anthropic reports an empty prepaid balance as a 400; waiting a minute does not refill it.
   if (error.status === 400 && /credit balance is too low/i.test(parsed.data?.error.message ?? '')) {
-    return { kind: 'cooldown', seconds: policy.creditSeconds, allModels: true, reason: 'insufficient_credit' }
+    return {
+      kind: 'cooldown',
+      seconds: policy.creditSeconds,
+      allModels: true,
+      reason: 'insufficient_credit',
+      shared: true,
+    }
   }
   if (error.status !== 429) return { kind: 'passthrough' }
   const h = error.headers
@@ -26,6 +39,19 @@ export function classifyAnthropic(error: UpstreamError, policy: CooldownPolicy):
       parseResetTime(h.get('anthropic-ratelimit-tokens-reset'), policy.now),
     )
   return cooldownVerdict(hint, policy.defaultSeconds, 'rate_limited')
+}
+
+/**
+ * Anthropic's `anthropic-ratelimit-{requests,tokens,input-tokens,output-tokens}-{remaining,limit,reset}`
+ * on a successful answer (resets are RFC 3339 times): a spent budget rests the key until its reset.
+ */
+export function anthropicExhausted(h: Headers, now: number): number | undefined {
+  return latestReset(
+    ['requests', 'tokens', 'input-tokens', 'output-tokens'].map((budget) => {
+      const name = (part: string) => h.get(`anthropic-ratelimit-${budget}-${part}`)
+      return spent(name('remaining'), name('limit')) ? (parseResetTime(name('reset'), now) ?? 1) : undefined
+    }),
+  )
 }
 
 function maxDefined(...values: (number | undefined)[]): number | undefined {
@@ -41,6 +67,7 @@ export const anthropic: ProviderAdapter = {
   messagesPath: 'v1/messages',
   modelsHeaders: { 'anthropic-version': '2023-06-01' },
   classify: classifyAnthropic,
+  exhaustedFor: anthropicExhausted,
   streamEnd: /event: message_stop/,
   // The same event Anthropic sends when a stream fails on its side.
   streamError: (message) =>

@@ -24,6 +24,7 @@ describe('Google AI Studio', () => {
       seconds: 20 * 3600,
       allModels: false,
       reason: 'daily_quota',
+      shared: true,
     })
   })
 
@@ -73,6 +74,7 @@ describe('OpenAI-style', () => {
       seconds: 21_600,
       allModels: true,
       reason: 'insufficient_quota',
+      shared: true,
     })
   })
 

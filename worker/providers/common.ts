@@ -44,6 +44,24 @@ export function classifyCommon(error: UpstreamError, code: string | undefined): 
   return undefined
 }
 
+/**
+ * A budget is spent when nothing is left, or under 1% of its limit (a token budget that small cannot
+ * carry a real request): then its reset is when the key is usable again.
+ */
+export function spent(remaining: string | null, limit: string | null): boolean {
+  if (remaining === null || remaining.trim() === '') return false
+  const left = Number(remaining)
+  if (!Number.isFinite(left)) return false
+  const cap = Number(limit)
+  return left <= 0 || (Number.isFinite(cap) && cap > 0 && left < cap * 0.01)
+}
+
+/** The latest of several resets (every spent budget must be back), plus the margin; undefined if none. */
+export function latestReset(resets: (number | undefined)[]): number | undefined {
+  const known = resets.filter((r): r is number => r !== undefined)
+  return known.length > 0 ? Math.ceil(Math.max(...known)) + RESET_MARGIN_SECONDS : undefined
+}
+
 /** Minutes-based fallback when a provider gives no hint. */
 export function cooldownVerdict(seconds: number | undefined, fallback: number, reason: string): Verdict {
   const s = seconds === undefined ? fallback : Math.ceil(seconds) + RESET_MARGIN_SECONDS

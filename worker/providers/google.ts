@@ -51,6 +51,8 @@ export function classifyGoogle(error: UpstreamError, policy: CooldownPolicy): Ve
       seconds: secondsUntilPacificMidnight(policy.now),
       allModels: false,
       reason: 'daily_quota',
+      // Quotas belong to the Google Cloud project, not the key: its sibling keys are spent too.
+      shared: true,
     }
   }
   const delay =

@@ -2,6 +2,8 @@ import {
   bearer,
   classifyCommon,
   cooldownVerdict,
+  latestReset,
+  spent,
   modelAfterModelsSegment,
   OpenAiErrorBody,
   parseJson,
@@ -24,7 +26,13 @@ export function classifyOpenAiStyle(error: UpstreamError, policy: CooldownPolicy
     code === 'insufficient_quota' ||
     parsed.data?.error.type === 'insufficient_quota'
   ) {
-    return { kind: 'cooldown', seconds: policy.creditSeconds, allModels: true, reason: 'insufficient_quota' }
+    return {
+      kind: 'cooldown',
+      seconds: policy.creditSeconds,
+      allModels: true,
+      reason: 'insufficient_quota',
+      shared: true,
+    }
   }
   if (error.status === 429) {
     return cooldownVerdict(
@@ -52,6 +60,21 @@ export function openAiRetrySeconds(h: Headers, now: number): number | undefined 
   return parseResetTime(h.get('x-ratelimit-reset'), now)
 }
 
+/**
+ * OpenAI's (and Groq's) `x-ratelimit-remaining-{requests,tokens}` on a successful answer: when one
+ * is spent, its `x-ratelimit-reset-*` duration is how long the key must rest.
+ */
+export function openAiExhausted(h: Headers, _now: number): number | undefined {
+  return latestReset([
+    spent(h.get('x-ratelimit-remaining-requests'), h.get('x-ratelimit-limit-requests'))
+      ? (parseGoDuration(h.get('x-ratelimit-reset-requests')) ?? 1)
+      : undefined,
+    spent(h.get('x-ratelimit-remaining-tokens'), h.get('x-ratelimit-limit-tokens'))
+      ? (parseGoDuration(h.get('x-ratelimit-reset-tokens')) ?? 1)
+      : undefined,
+  ])
+}
+
 /** OpenAI's SDKs raise an APIError for a stream chunk that carries `error`. */
 export const openAiStreamError = (message: string) =>
   `data: ${JSON.stringify({ error: { message, type: 'server_error', code: 'stream_interrupted' } })}\n\n`
@@ -62,6 +85,7 @@ export function openAiStyle(overrides: Partial<ProviderAdapter> = {}): ProviderA
     formatAuth: bearer,
     modelFromPath: modelAfterModelsSegment,
     classify: classifyOpenAiStyle,
+    exhaustedFor: openAiExhausted,
     streamError: openAiStreamError,
     ...overrides,
   }

@@ -37,7 +37,8 @@ export interface CooldownPolicy {
 
 /** What to do with a key after an upstream error. Reasons are short codes: never upstream text, which can quote the key. */
 export type Verdict =
-  | { kind: 'cooldown'; seconds: number; allModels: boolean; reason: string }
+  /** `shared`: the limit belongs to the account or project, so every key of the key's group has met it. */
+  | { kind: 'cooldown'; seconds: number; allModels: boolean; reason: string; shared?: boolean }
   | { kind: 'block'; reason: string }
   | { kind: 'transient'; reason: string }
   | { kind: 'passthrough' }
@@ -83,6 +84,12 @@ export interface ProviderAdapter {
   streamError(message: string): string
   /** What every complete stream of this provider contains at its end, where that is certain. */
   streamEnd?: RegExp
+  /**
+   * From a successful answer's rate-limit headers: seconds until the key has requests (or a useful
+   * token budget) again, when it has none left; undefined while it has, or when the provider sends
+   * no such headers. Lets the isolate rotate past a key before it answers 429.
+   */
+  exhaustedFor?(headers: Headers, now: number): number | undefined
   /** Classifies an error answer from the provider (gateway errors are handled before this). */
   classify(error: UpstreamError, policy: CooldownPolicy): Verdict
 }

@@ -78,7 +78,7 @@ export type Route = Omit<Required<Upstream>, 'model'> & {
 /** The part every route shares: the provider's pool view, then attempts over its keys. */
 export async function dispatch(scope: RequestScope, upstream: Upstream): Promise<Response> {
   const { env, ctx, config } = scope
-  const pool = poolFor(env.DB, config.poolRefreshMs)
+  const pool = poolFor(env.DB, config)
   const stats = statsFor(env.DB, config.statsFlushMs)
   const view = await pool.view(upstream.provider, (p) => ctx.waitUntil(p))
   const route: Route = {
@@ -91,7 +91,8 @@ export async function dispatch(scope: RequestScope, upstream: Upstream): Promise
   }
   await setCacheKey(route.headers, scope.entry, route)
   try {
-    return await forward({ config, keys: keyStateFor(env.DB, config), view, stats, route })
+    const keys = keyStateFor(env.DB, config)
+    return await forward({ config, keys, view, stats, route, background: (p) => ctx.waitUntil(p) })
   } finally {
     stats.schedule((p) => ctx.waitUntil(p))
   }

@@ -21,7 +21,15 @@ export interface ForwardInput {
   view: ProviderView
   /** Counts every upstream call per key and model, in memory. */
   stats: { record(e: UsageEvent): void }
+  /** Work that must finish but must not hold up the answer (ctx.waitUntil). */
+  background: (work: Promise<unknown>) => void
 }
+
+/**
+ * A key that says (in its rate-limit headers) it is spent rests in this isolate alone when the reset
+ * is near; a longer rest matters to other isolates too, and is written to D1.
+ */
+const SHARED_REST_SECONDS = 60
 
 /** How long an isolate prefers other keys after one answered 5xx or could not be reached. */
 const SHAKY_SECONDS = 10
@@ -66,17 +74,24 @@ async function attempts(input: ForwardInput, writes: Promise<void>[]): Promise<R
       unopened++
       continue
     }
+    const started = Date.now()
     const answer = await callUpstream(config, route, { id: key.id, key: secret, attempt })
     switch (answer.kind) {
       case 'unreachable':
         log('upstream_unreachable', { provider: route.provider, keyId: key.id, attempt, error: answer.error })
         count(input, key, 'error', 0, 'network')
         view.markShaky(key.id, Date.now() / 1000 + SHAKY_SECONDS)
+        view.health.record(key.id, { failed: true })
         backoff = true
         continue
-      case 'ok':
+      case 'ok': {
+        const now = Date.now()
+        view.health.record(key.id, { latencyMs: now - started })
+        const spentFor = route.adapter.exhaustedFor?.(answer.res.headers, now)
+        if (spentFor !== undefined) rest(input, { id: key.id, secret }, spentFor, now)
         count(input, key, 'success')
         return relay(answer.res, input)
+      }
       case 'gateway': {
         const { res, failure } = answer
         count(input, key, 'error', res.status, 'gateway_error')
@@ -101,6 +116,7 @@ async function attempts(input: ForwardInput, writes: Promise<void>[]): Promise<R
         if (verdict.kind === 'passthrough') return replay
         last = replay
         backoff = verdict.kind === 'transient'
+        if (backoff) view.health.record(key.id, { failed: true })
         writes.push(record(input, { id: key.id, secret }, verdict, answer.at))
       }
     }
@@ -198,7 +214,12 @@ async function record(
       const scope = verdict.allModels ? ALL_MODELS : model
       const until = Math.ceil(now / 1000) + verdict.seconds
       log('cooldown_set', { ...fields, scope, seconds: verdict.seconds, until, reason: verdict.reason })
-      await input.keys.coolDown(provider, key.id, scope, until)
+      if (verdict.shared) {
+        const cooled = await input.keys.coolDownGroup(provider, key.id, scope, until)
+        if (cooled > 1) log('group_cooled', { provider, keyId: key.id, keys: cooled, reason: verdict.reason })
+      } else {
+        await input.keys.coolDown(provider, key.id, scope, until)
+      }
     } else if (verdict.kind === 'block') {
       log('key_blocked', { ...fields, reason: verdict.reason })
       await input.keys.block(provider, key.id, verdict.reason, Math.floor(now / 1000))
@@ -210,6 +231,31 @@ async function record(
     // The isolate's view already holds the change; a failed write must not fail the client's request.
     log('state_write_failed', { ...fields, error: String(e).slice(0, 200) })
   }
+}
+
+/** The key said it has no budget left until `seconds` from now: stop picking it until then. */
+function rest(input: ForwardInput, key: { id: number; secret: string }, seconds: number, now: number): void {
+  const { provider, model } = input.route
+  const until = Math.ceil(now / 1000) + seconds
+  if (seconds <= SHARED_REST_SECONDS) {
+    input.view.applyLocalCooldown(key.id, model, until)
+    return
+  }
+  log('cooldown_set', {
+    provider,
+    keyId: key.id,
+    key: maskKey(key.secret),
+    model,
+    scope: model,
+    seconds,
+    until,
+    reason: 'spent',
+  })
+  input.background(
+    input.keys.coolDown(provider, key.id, model, until).catch((e: unknown) => {
+      log('state_write_failed', { provider, keyId: key.id, error: String(e).slice(0, 200) })
+    }),
+  )
 }
 
 function backoffMs(attempt: number): number {
