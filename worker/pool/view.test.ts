@@ -81,3 +81,66 @@ describe('ProviderView', () => {
     expect(view.pick('m', 0, new Set())?.id).toBe(1)
   })
 })
+
+describe('weights, tiers and measured health', () => {
+  const picks = (view: ProviderView, n: number, model = 'm', now = 0) => {
+    const counts = new Map<number, number>()
+    for (let i = 0; i < n; i++) {
+      const id = view.pick(model, now, new Set())!.id
+      counts.set(id, (counts.get(id) ?? 0) + 1)
+    }
+    return counts
+  }
+
+  test('operator weights are exact shares among the keys of a tier', () => {
+    const view = new ProviderView([row(1, { weight: 3 }), row(2, { weight: 1 }), row(3, { weight: 4 })], 1, 0)
+    expect(Object.fromEntries(picks(view, 800))).toEqual({ 1: 300, 2: 100, 3: 400 })
+  })
+
+  test('a tier-1 key serves only when no tier-0 key can serve the model', () => {
+    const view = new ProviderView([row(1), row(2), row(3, { tier: 1 })], 1, 0)
+    expect(picks(view, 50).get(3)).toBeUndefined()
+    view.applyLocalCooldown(1, 'm', 100)
+    view.applyLocalCooldown(2, 'm', 100)
+    expect(Object.fromEntries(picks(view, 5, 'm', 50))).toEqual({ 3: 5 })
+    // Another model is still served by tier 0.
+    expect(picks(view, 10, 'other', 50).get(3)).toBeUndefined()
+  })
+
+  test('a key ten times slower than its peers gets a small share; SELECTION=uniform ignores it', () => {
+    const rows = [1, 2, 3, 4, 5].map((i) => row(i))
+    const weighted = new ProviderView(rows, 1, 0)
+    const uniform = new ProviderView(rows, 1, 0, 'uniform')
+    for (const view of [weighted, uniform]) {
+      for (const id of [1, 2, 3, 4]) view.health.record(id, { latencyMs: 200 })
+      view.health.record(5, { latencyMs: 2000 })
+    }
+    expect((picks(weighted, 1000).get(5) ?? 0) / 1000).toBeLessThan(0.05)
+    expect(picks(weighted, 1000).get(5)).toBeGreaterThan(0) // still tried now and then
+    expect(picks(uniform, 1000).get(5)).toBe(200)
+  })
+
+  test('transient failures lower a key’s share; it recovers as it answers again', () => {
+    const view = new ProviderView([row(1), row(2)], 1, 0)
+    for (let i = 0; i < 10; i++) view.health.record(2, { failed: true })
+    view.health.record(1, { latencyMs: 100 })
+    expect(picks(view, 100).get(2) ?? 0).toBeLessThan(25)
+    for (let i = 0; i < 30; i++) view.health.record(2, { latencyMs: 100 })
+    expect(picks(view, 100).get(2)).toBe(50)
+  })
+
+  test('a group cooldown reaches every key of the group, and only them', () => {
+    const view = new ProviderView(
+      [
+        row(1, { keyGroup: 'proj-a' }),
+        row(2, { keyGroup: 'proj-a' }),
+        row(3, { keyGroup: 'proj-b' }),
+        row(4),
+      ],
+      1,
+      0,
+    )
+    view.applyLocalGroupCooldown(1, 'm', 100)
+    expect([...picks(view, 10, 'm', 50).keys()].sort()).toEqual([3, 4])
+  })
+})
