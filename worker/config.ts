@@ -31,6 +31,9 @@ export interface Env {
   MAX_BODY_MB?: string
   CORS_ORIGINS?: string
   SELECTION?: string
+  ALERT_WEBHOOK_URL?: string
+  ALERT_COOLDOWN_MINUTES?: string
+  ALERT_TEMPLATE?: string
 }
 
 const seconds = (fallback: number, max: number) => z._default(wholeNumber(1, max), fallback)
@@ -112,6 +115,10 @@ const EnvSchema = z.object({
   GATEWAY_HEADERS: z.optional(gatewayHeaderList),
   // Bodies keyrelay parses (compat and admin routes); pass-through bodies are not limited here.
   MAX_BODY_MB: z._default(wholeNumber(1, 100), 16),
+  ALERT_WEBHOOK_URL: z.optional(z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' })),
+  // One message per kind of event and provider in this long: a storm sends one, not thousands.
+  ALERT_COOLDOWN_MINUTES: z._default(wholeNumber(1, 10_080), 30),
+  ALERT_TEMPLATE: z.optional(z.string().check(z.refine((t) => t.includes('{{'), 'must contain a {{field}}'))),
   SELECTION: z._default(
     z.enum(['weighted', 'uniform'], { error: 'must be "weighted" or "uniform"' }),
     'weighted',
@@ -156,6 +163,9 @@ export interface Config {
   corsOrigins: '*' | ReadonlySet<string>
   /** How keys of one tier share traffic (pool/view.ts). */
   selection: Selection
+  alertWebhookUrl: string | undefined
+  alertCooldownSeconds: number
+  alertTemplate: string | undefined
 }
 
 // Parsed once per isolate: env is the same object for every request an isolate serves.
@@ -218,6 +228,9 @@ export function loadConfig(env: Env): Config {
     corsOrigins:
       e.CORS_ORIGINS.trim() === '*' ? '*' : new Set(e.CORS_ORIGINS.split(',').map((o) => o.trim())),
     selection: e.SELECTION,
+    alertWebhookUrl: e.ALERT_WEBHOOK_URL,
+    alertCooldownSeconds: e.ALERT_COOLDOWN_MINUTES * 60,
+    alertTemplate: e.ALERT_TEMPLATE,
   }
   cache.set(env, config)
   return config

@@ -25,6 +25,8 @@ export type LogEvent =
   | 'key_undecryptable'
   | 'keys_sealed'
   | 'group_cooled'
+  | 'alert_sent'
+  | 'alert_failed'
 
 export function log(event: LogEvent, fields: Record<string, string | number | boolean | undefined>): void {
   console.log(JSON.stringify({ event, ...fields }))

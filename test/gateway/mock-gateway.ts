@@ -7,6 +7,8 @@
 import { defaultReply } from './defaults'
 
 export const GATEWAY_BASE = 'http://gateway.test/v1/0123456789abcdef0123456789abcdef/keyrelay'
+/** Where the stand-in's webhook receiver listens (a Slack or Discord incoming-webhook URL, say). */
+export const WEBHOOK_BASE = 'http://hooks.test/'
 
 /** Which header carries the provider key, per the gateway's provider table (ai-gateway.md). */
 const KEY_HEADER: Record<string, string> = {
@@ -38,6 +40,9 @@ export class MockGateway {
   forbidden: string[] = []
   /** When set, the gateway itself answers every request this way (a refused token, a missing gateway). */
   refusal: (() => Response) | undefined
+  /** A local webhook receiver (alerts): requests under WEBHOOK_BASE land here, answered `webhookStatus`. */
+  readonly webhooks: { url: string; body: string }[] = []
+  webhookStatus = 200
 
   /**
    * @param base the gateway base URL requests must fall under
@@ -60,6 +65,8 @@ export class MockGateway {
 
   reset(): void {
     this.refusal = undefined
+    this.webhooks.length = 0
+    this.webhookStatus = 200
     this.requests.length = 0
     this.violations.length = 0
     this.behaviours.clear()
@@ -71,6 +78,10 @@ export class MockGateway {
     const url = new URL(request.url)
     const headers: Record<string, string> = {}
     request.headers.forEach((v, k) => (headers[k] = v))
+    if (request.url.startsWith(WEBHOOK_BASE)) {
+      this.webhooks.push({ url: request.url, body })
+      return new Response(this.webhookStatus === 200 ? 'ok' : 'down', { status: this.webhookStatus })
+    }
     const prefix = new URL(`${this.base}/`)
     if (url.origin !== prefix.origin || !url.pathname.startsWith(prefix.pathname)) {
       this.violations.push(`request outside the gateway base: ${url.origin}${url.pathname}`)

@@ -8,6 +8,7 @@ import { addKeys, getKeys, patchKey, patchKeys, previewKeys, removeKeys } from '
 import { getMetrics } from './metrics.routes'
 import { getOverview } from './overview.routes'
 import { login, logout, logoutEverywhere, whoami } from './session.routes'
+import { recentAlerts } from '../db/alerts.repo'
 import { runSetupChecks, worst } from './setup'
 import { getStats } from './stats.routes'
 
@@ -41,6 +42,9 @@ export const adminRouter = Router<IRequest, [Env, ExecutionContext]>({
   .patch('/keys/:id', (req, env) => patchKey(req, env))
   .get('/stats', (req, env) => getStats(req, env))
   .get('/metrics', () => getMetrics())
+  .get('/alerts', async (_req, env) =>
+    Response.json({ alerts: await recentAlerts(env.DB, Math.floor(Date.now() / 1000) - 7 * 86_400) }),
+  )
   .get('/setup', async (_req, env) => {
     const checks = await runSetupChecks(env, loadConfig(env))
     return Response.json({ status: worst(checks), checks })

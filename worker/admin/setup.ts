@@ -2,6 +2,8 @@ import journal from '../../migrations/meta/_journal.json'
 import type { AuthEntry } from '../auth/auth-key'
 import type { Config, Env } from '../config'
 import { hasUnsealedKeys } from '../db/admin.repo'
+import { recentAlerts, type AlertRow } from '../db/alerts.repo'
+import { alertText } from '../health/alerts'
 import { appliedMigrations, LAST_CRON, readMeta } from '../db/setup.repo'
 import { detectGatewayError } from '../proxy/gateway-error'
 import { adminView } from './admin-view'
@@ -53,7 +55,25 @@ export async function runSetupChecks(env: Env, config: Config): Promise<SetupChe
     await keysCheck(env),
     await sealCheck(env.DB),
     await cronCheck(env.DB, now),
+    await alertsCheck(env.DB, config, now),
   ]
+}
+
+async function alertsCheck(d1: D1Database, config: Config, now: number): Promise<SetupCheck> {
+  const recent = await recentAlerts(d1, now - 86_400)
+  const where = config.alertWebhookUrl
+    ? 'sent to ALERT_WEBHOOK_URL'
+    : 'no ALERT_WEBHOOK_URL is set, so they are only listed here'
+  if (recent.length === 0)
+    return { id: 'alerts', title: 'Alerts', status: 'ok', detail: `None in the last 24 hours (${where}).` }
+  const undelivered = recent.filter((a) => a.status === 'pending' || a.status === 'failed').length
+  return {
+    id: 'alerts',
+    title: 'Alerts',
+    status: 'warning',
+    detail: `${recent.length} in the last 24 hours, latest: ${alertText(recent[0] as AlertRow)}${undelivered ? `; ${undelivered} not delivered yet` : ''} (${where}).`,
+    fix: 'See the keys page for the keys concerned; `GET /admin/api/alerts` lists them all.',
+  }
 }
 
 export const worst = (checks: SetupCheck[]): CheckStatus =>

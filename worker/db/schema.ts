@@ -137,3 +137,29 @@ export const meta = sqliteTable('meta', {
   key: text('key').primaryKey(),
   value: text('value').notNull(),
 })
+
+/**
+ * Alerts keyrelay sent (or is still trying to send) to ALERT_WEBHOOK_URL: one row per alert, a few a
+ * day at most (one per kind and provider per ALERT_COOLDOWN_MINUTES). The dashboard and the setup
+ * check list the recent ones; the cron retries those not delivered.
+ */
+export const alerts = sqliteTable(
+  'alerts',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    /** key_blocked, key_restored, no_usable_key. */
+    kind: text('kind').notNull(),
+    provider: text('provider').notNull(),
+    model: text('model'),
+    keyId: integer('key_id'),
+    /** Masked, never the key. */
+    maskedKey: text('masked_key'),
+    reason: text('reason'),
+    /** Unix seconds. */
+    at: integer('at').notNull(),
+    /** pending (not delivered yet), sent, failed (gave up), or local (no webhook configured). */
+    status: text('status').notNull(),
+    attempts: integer('attempts').notNull().default(0),
+  },
+  (t) => [index('alerts_kind_provider_at').on(t.kind, t.provider, t.at), index('alerts_at').on(t.at)],
+)

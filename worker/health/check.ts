@@ -3,6 +3,7 @@ import { ALL_MODELS } from '../db/cooldowns'
 import { blockedToRecheck } from '../db/health.repo'
 import type { CheckRow } from '../db/rows'
 import { log, maskKey } from '../log'
+import { alertsFor } from './alerts'
 import { keyStateFor, type KeyState } from '../pool/key-state'
 import { PROVIDERS } from '../providers/registry'
 import { probeKey, type ProbeResult } from './probe'
@@ -68,15 +69,29 @@ async function checkOne(input: CheckInput, keys: KeyState, row: CheckRow): Promi
   const fields = { provider: row.provider, keyId: row.id, key: report.key }
   const now = Math.floor(Date.now() / 1000)
 
+  const alerts = alertsFor(input.env.DB, input.config)
   if (probe.result === 'valid' && row.status === 'blocked') {
     if (await keys.unblock(row.id)) {
       report.change = 'restored'
       log('key_restored', fields)
+      await alerts.emit({
+        kind: 'key_restored',
+        provider: row.provider,
+        keyId: row.id,
+        maskedKey: report.key,
+      })
     }
   } else if (probe.result === 'invalid' && row.status === 'active') {
     if (await keys.block(row.provider, row.id, probe.reason, now)) {
       report.change = 'blocked'
       log('key_blocked', { ...fields, reason: probe.reason, via: 'check' })
+      await alerts.emit({
+        kind: 'key_blocked',
+        provider: row.provider,
+        keyId: row.id,
+        maskedKey: report.key,
+        reason: probe.reason,
+      })
     }
   } else if (probe.result === 'cooling' && row.status === 'active') {
     // A model list answering 429 says the key as a whole is limited, not one model.

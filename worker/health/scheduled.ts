@@ -5,6 +5,7 @@ import { compactUsage, pruneUsage } from '../db/stats.repo'
 import { TOMBSTONE_DAYS } from '../db/tombstones'
 import { log } from '../log'
 import { keyStateFor } from '../pool/key-state'
+import { alertsFor } from './alerts'
 import { recoverBlockedKeys } from './check'
 
 /**
@@ -40,6 +41,12 @@ export async function runScheduled(env: Env): Promise<void> {
       async () => {
         const sealed = await keys.sealLegacy(SEAL_BATCH)
         if (sealed > 0) log('keys_sealed', { keys: sealed })
+      },
+    ],
+    [
+      'alerts',
+      async () => {
+        await alertsFor(env.DB, config).retry(now)
       },
     ],
     [

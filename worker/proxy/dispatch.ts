@@ -4,6 +4,7 @@ import { clientAddress } from '../auth/throttle'
 import { loadConfig, type Config, type Env } from '../config'
 import { NO_MODEL, type CooldownScope, type ModelName } from '../db/cooldowns'
 import { AppError } from '../http/errors'
+import { alertsFor } from '../health/alerts'
 import { keyStateFor } from '../pool/key-state'
 import { poolFor } from '../pool/pool'
 import type { ProviderAdapter, ProviderId } from '../providers/types'
@@ -92,7 +93,8 @@ export async function dispatch(scope: RequestScope, upstream: Upstream): Promise
   await setCacheKey(route.headers, scope.entry, route)
   try {
     const keys = keyStateFor(env.DB, config)
-    return await forward({ config, keys, view, stats, route, background: (p) => ctx.waitUntil(p) })
+    const alerts = alertsFor(env.DB, config)
+    return await forward({ config, keys, view, stats, route, alerts, background: (p) => ctx.waitUntil(p) })
   } finally {
     stats.schedule((p) => ctx.waitUntil(p))
   }

@@ -2,6 +2,7 @@ import type { Config } from '../config'
 import { ALL_MODELS } from '../db/cooldowns'
 import { AppError, errorResponse } from '../http/errors'
 import { log, maskKey } from '../log'
+import type { Alerts } from '../health/alerts'
 import type { KeyState } from '../pool/key-state'
 import type { PoolKey, ProviderView } from '../pool/view'
 import type { Verdict } from '../providers/types'
@@ -23,6 +24,7 @@ export interface ForwardInput {
   stats: { record(e: UsageEvent): void }
   /** Work that must finish but must not hold up the answer (ctx.waitUntil). */
   background: (work: Promise<unknown>) => void
+  alerts: Alerts
 }
 
 /**
@@ -63,7 +65,18 @@ async function attempts(input: ForwardInput, writes: Promise<void>[]): Promise<R
     const key = view.pick(route.model, Date.now() / 1000, tried)
     if (!key) {
       // The first pick decides whether anything can serve: one walk of the ring, not two.
-      if (tried.size === 0) throw nothingEligible(view, route.model, route.provider)
+      if (tried.size === 0) {
+        const error = nothingEligible(view, route.model, route.provider)
+        input.background(
+          input.alerts.emit({
+            kind: 'no_usable_key',
+            provider: route.provider,
+            model: route.model,
+            reason: error.code,
+          }),
+        )
+        throw error
+      }
       break
     }
     tried.add(key.id)
@@ -222,7 +235,16 @@ async function record(
       }
     } else if (verdict.kind === 'block') {
       log('key_blocked', { ...fields, reason: verdict.reason })
-      await input.keys.block(provider, key.id, verdict.reason, Math.floor(now / 1000))
+      if (await input.keys.block(provider, key.id, verdict.reason, Math.floor(now / 1000))) {
+        const alert = {
+          kind: 'key_blocked' as const,
+          provider,
+          keyId: key.id,
+          maskedKey: fields.key,
+          reason: verdict.reason,
+        }
+        input.background(input.alerts.emit(alert))
+      }
     } else if (verdict.kind === 'transient') {
       input.view.markShaky(key.id, now / 1000 + SHAKY_SECONDS)
       log('upstream_transient', { ...fields, reason: verdict.reason })
