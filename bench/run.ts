@@ -13,6 +13,7 @@ import { ProviderView } from '../worker/pool/view'
 import { buildWorker, compatibilityDate, REPO_BUNDLE, ROOT, workerFirstRoutes } from '../test/build'
 import { startWorker, type Harness } from '../test/harness'
 import { BARE_WORKER, BENCH_GATEWAY, benchGateway, type BenchGateway } from './gateway'
+import { propagation, storm as isolateStorm, weighting } from './isolates'
 import { call, drive, fmt, median, percentile, sleep } from './lib'
 
 const AUTH = 'bench-auth-key'
@@ -40,6 +41,9 @@ function record(measure: string, value: string, baseline = '', ratio = '', targe
   rows.push({ measure, value, baseline, ratio, target, met: met === undefined ? '' : met ? 'yes' : '**no**' })
   console.log(`  ${measure}: ${value}${baseline ? ` (baseline ${baseline}, ratio ${ratio})` : ''}`)
 }
+
+const recordShort = (measure: string, value: string, target = '', met?: boolean) =>
+  record(measure, value, '', '', target, met)
 
 async function keyrelay(
   gw: BenchGateway,
@@ -359,6 +363,9 @@ async function main(): Promise<void> {
     ['scale', poolScale],
     ['encryption', encryptionCost],
     ['storm', storm],
+    ['isolates', () => isolateStorm(recordShort, false).then(() => isolateStorm(recordShort, true))],
+    ['propagation', () => propagation(recordShort)],
+    ['weighting', () => weighting(recordShort)],
   ]
   for (const [name, scenario] of scenarios) if (only.length === 0 || only.includes(name)) await scenario()
   const machine = `${cpus()[0]?.model ?? 'unknown CPU'}, ${cpus().length} cores, Node ${process.version}, ${process.platform}`

@@ -36,10 +36,10 @@ describe('rotating before the 429', () => {
   test('a key whose answer says it has no requests left is not used until its reset; a short reset stays in the isolate', async () => {
     const [spent, other] = fresh(openaiKey, 2)
     const [spentId] = await h.addKeys('openai', [spent!, other!])
-    h.gateway.on(spent!, spentAfter('20s'))
+    h.gateway.on(spent!, spentAfter('8s'))
     for (let i = 0; i < 6; i++) expect((await chat()).status).toBe(200)
     expect(h.gateway.callsFor(spent!)).toBe(1)
-    // Under a minute: other isolates would learn it as fast from their own first answer.
+    // Seconds away: other isolates would learn it as fast from their own answer; no D1 write.
     expect(await cooldowns(spentId!)).toEqual({})
   })
 
@@ -153,4 +153,29 @@ describe('tiers and weights in traffic', () => {
     // Each key is tried once before anything is known; after that the slow one is rarely picked.
     expect(h.gateway.callsFor(keys[0]!)).toBeLessThanOrEqual(6)
   })
+})
+
+test('keys that answer 429 at once may use up to twice MAX_ATTEMPTS, so a request does not fail while a good key waits', async () => {
+  const w = await startWorker({ vars: { MAX_ATTEMPTS: '1' } })
+  try {
+    // Each round a fresh pair, one limited: whichever the shuffled ring offers first, the request succeeds.
+    for (let round = 0; round < 8; round++) {
+      await w.clearKeys()
+      const [limited, good] = fresh(openaiKey, 2)
+      await w.addKeys('openai', [limited!, good!])
+      w.gateway.on(limited!, () => replies.openaiRateLimit({ 'retry-after': '60' }))
+      const res = await w.fetch('/api/openai/chat/completions', openaiInit('gpt-4o-mini'))
+      expect(res.status, `round ${round}`).toBe(200)
+    }
+    // A transient failure still counts in full: one attempt with MAX_ATTEMPTS=1.
+    await w.clearKeys()
+    const [down, good] = fresh(openaiKey, 2)
+    await w.addKeys('openai', [down!, good!])
+    w.gateway.reset()
+    w.gateway.on(down!, () => replies.googleOverloaded()).on(good!, () => replies.googleOverloaded())
+    await w.fetch('/api/openai/chat/completions', openaiInit('gpt-4o-mini'))
+    expect(w.gateway.requests).toHaveLength(1)
+  } finally {
+    await w.dispose()
+  }
 })

@@ -78,6 +78,19 @@ export class Pool {
     this.views.get(row.provider)?.applyRows([row])
   }
 
+  /**
+   * Reads what changed now, unless the view was refreshed in the last `ms` (a storm costs one read
+   * per isolate per `ms`, however many 429s it meets). A refresh already running is waited for.
+   */
+  async refreshIfOlder(provider: ProviderId, ms: number, now = Date.now()): Promise<void> {
+    const view = this.views.get(provider)
+    if (!view) return
+    if (view.refreshing) return view.refreshing
+    if (now - view.refreshedAt < ms) return
+    view.refreshing = this.refresh(provider, view, now).finally(() => (view.refreshing = undefined))
+    return view.refreshing
+  }
+
   /** This isolate learned a key's limit: read what other isolates learned soon too. */
   nudge(provider: ProviderId): void {
     const view = this.views.get(provider)

@@ -76,6 +76,9 @@ export type Route = Omit<Required<Upstream>, 'model'> & {
   metadata: Metadata
 }
 
+/** After a 429 an isolate reads other isolates' lessons at most this often. */
+const CATCH_UP_MS = 100
+
 /** The part every route shares: the provider's pool view, then attempts over its keys. */
 export async function dispatch(scope: RequestScope, upstream: Upstream): Promise<Response> {
   const { env, ctx, config } = scope
@@ -94,7 +97,16 @@ export async function dispatch(scope: RequestScope, upstream: Upstream): Promise
   try {
     const keys = keyStateFor(env.DB, config)
     const alerts = alertsFor(env.DB, config)
-    return await forward({ config, keys, view, stats, route, alerts, background: (p) => ctx.waitUntil(p) })
+    return await forward({
+      config,
+      keys,
+      view,
+      stats,
+      route,
+      alerts,
+      background: (p) => ctx.waitUntil(p),
+      catchUp: () => pool.refreshIfOlder(upstream.provider, CATCH_UP_MS),
+    })
   } finally {
     stats.schedule((p) => ctx.waitUntil(p))
   }

@@ -25,13 +25,19 @@ export interface ForwardInput {
   /** Work that must finish but must not hold up the answer (ctx.waitUntil). */
   background: (work: Promise<unknown>) => void
   alerts: Alerts
+  /**
+   * Reads what other isolates learned (rate-limited inside): called after a key answers 429 or is
+   * dead, before the next key is picked, since in a storm other isolates have likely met others.
+   */
+  catchUp: () => Promise<void>
 }
 
 /**
  * A key that says (in its rate-limit headers) it is spent rests in this isolate alone when the reset
- * is near; a longer rest matters to other isolates too, and is written to D1.
+ * is near (a per-second limit); a longer rest matters to other isolates too, which would each spend a
+ * 429 to find out, and is written to D1 (off the answer's path).
  */
-const SHARED_REST_SECONDS = 60
+const SHARED_REST_SECONDS = 10
 
 /** How long an isolate prefers other keys after one answered 5xx or could not be reached. */
 const SHAKY_SECONDS = 10
@@ -61,7 +67,12 @@ async function attempts(input: ForwardInput, writes: Promise<void>[]): Promise<R
   let unopened = 0
   let last: Response | undefined
   let backoff = false
-  for (let attempt = 1; attempt <= config.maxAttempts; attempt++) {
+  // MAX_ATTEMPTS bounds the calls; keys that answer 429 or are dead may use up to twice as many:
+  // they answer at once, cost the client no wait, and say nothing about the next key. In a storm,
+  // before an isolate has learned which keys are limited, that is what keeps a request from failing
+  // while a good key waits further along the ring.
+  let limit = config.maxAttempts
+  for (let attempt = 1; attempt <= limit; attempt++) {
     const key = view.pick(route.model, Date.now() / 1000, tried)
     if (!key) {
       // The first pick decides whether anything can serve: one walk of the ring, not two.
@@ -129,6 +140,8 @@ async function attempts(input: ForwardInput, writes: Promise<void>[]): Promise<R
         if (verdict.kind === 'passthrough') return replay
         last = replay
         backoff = verdict.kind === 'transient'
+        if (!backoff) limit = Math.min(2 * config.maxAttempts, Math.max(limit, attempt + 1))
+        if (!backoff) await input.catchUp().catch(() => undefined)
         if (backoff) view.health.record(key.id, { failed: true })
         writes.push(record(input, { id: key.id, secret }, verdict, answer.at))
       }

@@ -1,0 +1,239 @@
+/**
+ * Scenarios with many isolates: several Worker instances (workerd each) on one local D1, as
+ * Cloudflare runs many isolates of one Worker. Each prints what issue 16 asks to measure.
+ */
+import { mkdtempSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { googleInvalidKey, googleMinute429 } from '../test/gateway/fixtures'
+import { startWorker, type Harness } from '../test/harness'
+import { call, drive, fmt, sleep } from './lib'
+
+const AUTH = 'bench-auth-key'
+const BASE = 'http://bench-gateway.test/v1/0123456789abcdef0123456789abcdef/bench'
+const OK = JSON.stringify({ candidates: [{ content: { parts: [{ text: 'ok' }] }, finishReason: 'STOP' }] })
+const json = (status: number, body: string, headers: Record<string, string> = {}) =>
+  new Response(body, { status, headers: { 'content-type': 'application/json', ...headers } })
+
+export type Record_ = (measure: string, value: string, target?: string, met?: boolean) => void
+
+interface Upstream {
+  handle: (request: Request) => Promise<Response>
+  calls: Map<string, number>
+  /** 429s answered per key. */
+  limited: Map<string, number>
+}
+
+/**
+ * Google-style keys: `limited` answer 429 (per-minute quota); with `headers`, they first answer one
+ * success that says no requests are left (as OpenAI-style providers do), then 429. `dead` keys are
+ * invalid. `slow` keys answer after `slowMs`.
+ */
+function upstream(opts: {
+  limited: Set<string>
+  dead: Set<string>
+  slow?: Set<string>
+  slowMs?: number
+  headers: boolean
+}): Upstream {
+  const calls = new Map<string, number>()
+  const limited = new Map<string, number>()
+  return {
+    calls,
+    limited,
+    handle: async (request) => {
+      const key = request.headers.get('x-goog-api-key') ?? ''
+      await request.arrayBuffer()
+      const n = (calls.get(key) ?? 0) + 1
+      calls.set(key, n)
+      await sleep(opts.slow?.has(key) ? (opts.slowMs ?? 100) : 10)
+      if (opts.dead.has(key)) return json(400, googleInvalidKey)
+      if (opts.limited.has(key)) {
+        if (opts.headers && n === 1) {
+          return json(200, OK, { 'x-ratelimit-remaining-requests': '0', 'x-ratelimit-reset-requests': '57s' })
+        }
+        limited.set(key, (limited.get(key) ?? 0) + 1)
+        return json(429, googleMinute429)
+      }
+      return json(200, OK)
+    },
+  }
+}
+
+const PATH = '/api/google-ai-studio/v1beta/models/gemini-2.5-flash:generateContent'
+const init: RequestInit = {
+  method: 'POST',
+  headers: { 'x-goog-api-key': AUTH, 'content-type': 'application/json' },
+  body: '{"contents":[{"parts":[{"text":"hi"}]}]}',
+}
+
+async function instances(
+  n: number,
+  up: Upstream,
+  keys: string[],
+  vars: Record<string, string> = {},
+): Promise<Harness[]> {
+  const dir = mkdtempSync(join(tmpdir(), 'keyrelay-isolates-'))
+  const first = await startWorker({
+    authKey: AUTH,
+    d1Persist: dir,
+    upstream: { base: BASE, handle: up.handle },
+    vars,
+    assets: false,
+  })
+  await first.addKeys('google-ai-studio', keys)
+  const rest = await Promise.all(
+    Array.from({ length: n - 1 }, () =>
+      startWorker({
+        authKey: AUTH,
+        d1Persist: dir,
+        applyMigrations: false,
+        upstream: { base: BASE, handle: up.handle },
+        vars,
+        assets: false,
+      }),
+    ),
+  )
+  return [first, ...rest]
+}
+
+async function d1Totals(all: Harness[]) {
+  let read = 0
+  let written = 0
+  for (const h of all) {
+    const res = await fetch(`${h.url}/admin/api/metrics`, { headers: { authorization: `Bearer ${AUTH}` } })
+    const m = ((await res.json()) as { d1: { rowsRead: number; rowsWritten: number } }).d1
+    read += m.rowsRead
+    written += m.rowsWritten
+  }
+  return { read, written }
+}
+
+const keys = (n: number, prefix: string) =>
+  Array.from({ length: n }, (_, i) => `AIzaSy${prefix}-${String(i).padStart(8, '0')}`)
+
+/** Part 6 and 7: a 429 storm over 8 isolates, half the keys limited, two dead; with and without headers. */
+export async function storm(record: Record_, headers: boolean): Promise<void> {
+  const pool = keys(40, headers ? 'HDR' : 'STORM')
+  const limited = new Set(pool.slice(0, 20))
+  const dead = new Set(pool.slice(20, 22))
+  const up = upstream({ limited, dead, headers })
+  const all = await instances(8, up, pool, { STATS_FLUSH_SECONDS: '1' })
+  // Every isolate has loaded its pool before the burst, as busy isolates would have.
+  for (const h of all) await call(`${h.url}${PATH}`, init)
+  const before = await d1Totals(all)
+  const callsBefore = [...up.calls.values()].reduce((a, b) => a + b, 0)
+  const limitedBefore = [...up.limited.values()].reduce((a, b) => a + b, 0)
+  const n = 1600
+  let failures = 0
+  const t = performance.now()
+  await drive(n, 32, async (i) => {
+    const h = all[i % all.length] as Harness
+    const res = await fetch(`${h.url}${PATH}`, init)
+    await res.arrayBuffer()
+    if (res.status !== 200) failures++
+  })
+  const seconds = (performance.now() - t) / 1000
+  await sleep(1500)
+  const after = await d1Totals(all)
+  const upstreamCalls = [...up.calls.values()].reduce((a, b) => a + b, 0) - callsBefore
+  const answered429 = [...up.limited.values()].reduce((a, b) => a + b, 0) - limitedBefore
+  const deadCalls = [...dead].reduce((s, k) => s + (up.calls.get(k) ?? 0), 0)
+  const wasted = (upstreamCalls - n) / n
+  const label = headers ? 'with rate-limit headers' : 'without rate-limit headers'
+  record(
+    `8 isolates, ${n} requests in ${fmt(seconds, 1)} s, 20 of 40 keys limited, 2 dead, ${label}: client failures`,
+    String(failures),
+    '0',
+    failures === 0,
+  )
+  record(
+    `  429s per limited key (${label})`,
+    fmt(answered429 / limited.size, 1),
+    '≤ 2',
+    answered429 / limited.size <= 2,
+  )
+  record(`  calls per dead key (${label})`, fmt(deadCalls / dead.size, 1), '≤ 2', deadCalls / dead.size <= 2)
+  const goal = headers ? 0.01 : 0.02
+  record(`  wasted upstream attempts per request (${label})`, fmt(wasted, 3), `≤ ${goal}`, wasted <= goal)
+  record(
+    `  D1 rows read / written per request (${label})`,
+    `${fmt((after.read - before.read) / n, 3)} / ${fmt((after.written - before.written) / n, 3)}`,
+  )
+  await Promise.all(all.map((h) => h.dispose()))
+}
+
+/** How long a cooldown learned by one isolate takes to stop traffic to that key on another, and its D1 cost. */
+export async function propagation(record: Record_): Promise<void> {
+  const pool = keys(6, 'PROP')
+  const target = pool[0] as string
+  const limited = new Set<string>()
+  const up = upstream({ limited, dead: new Set(), headers: false })
+  const [a, b] = await instances(2, up, pool)
+  for (let i = 0; i < 12; i++) {
+    await call(`${a!.url}${PATH}`, init)
+    await call(`${b!.url}${PATH}`, init)
+  }
+  const before = await d1Totals([a!, b!])
+  limited.add(target)
+  // A learns the key is limited…
+  while ((up.limited.get(target) ?? 0) === 0) await call(`${a!.url}${PATH}`, init)
+  const learned = performance.now()
+  // …and B, for which the key still answers (so B cannot learn it for itself), keeps sending it
+  // traffic until its view has A's cooldown from D1.
+  limited.delete(target)
+  let lastB = learned
+  const deadline = learned + 15_000
+  while (performance.now() < deadline) {
+    const calls = up.calls.get(target) ?? 0
+    const res = await fetch(`${b!.url}${PATH}`, init)
+    await res.arrayBuffer()
+    if ((up.calls.get(target) ?? 0) > calls) lastB = performance.now()
+    await sleep(50)
+  }
+  const after = await d1Totals([a!, b!])
+  record(
+    'a cooldown learned by one isolate stops traffic on another within (s, POOL_REFRESH_SECONDS 5)',
+    fmt((lastB - learned) / 1000, 1),
+    '≤ 5',
+    lastB - learned <= 5500,
+  )
+  record(
+    '  D1 rows read / written for it, both isolates, 15 s',
+    `${after.read - before.read} / ${after.written - before.written}`,
+  )
+  await Promise.all([a!, b!].map((h) => h.dispose()))
+}
+
+/** Part 3 and 4: a 10× slower key's share, and tiers. */
+export async function weighting(record: Record_): Promise<void> {
+  const pool = keys(10, 'SLOW')
+  const slow = pool[0] as string
+  const up = upstream({
+    limited: new Set(),
+    dead: new Set(),
+    slow: new Set([slow]),
+    slowMs: 100,
+    headers: false,
+  })
+  const [h] = await instances(1, up, pool)
+  const paid = 'AIzaSyPAID-00000001'
+  const added = await fetch(`${h!.url}/admin/api/keys`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${AUTH}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ provider: 'google-ai-studio', keys: [paid], tier: 1 }),
+  })
+  if (!added.ok) throw new Error(`adding a tier-1 key: ${added.status}`)
+  const n = 1000
+  await drive(n, 4, () => call(`${h!.url}${PATH}`, init))
+  const share = (up.calls.get(slow) ?? 0) / n
+  record(
+    'share of traffic to a key 10× slower than its 9 peers',
+    `${fmt(share * 100, 1)} %`,
+    '< 5 %',
+    share < 0.05,
+  )
+  const paidCalls = up.calls.get(paid) ?? 0
+  record('requests to a tier-1 key while tier-0 keys can serve', String(paidCalls), '0', paidCalls === 0)
+  await h!.dispose()
+}
