@@ -169,15 +169,17 @@ export async function propagation(record: Record_): Promise<void> {
   const target = pool[0] as string
   const limited = new Set<string>()
   const up = upstream({ limited, dead: new Set(), headers: false })
-  const [a, b] = await instances(2, up, pool)
+  const pair = await instances(2, up, pool)
+  const a = pair[0] as Harness
+  const b = pair[1] as Harness
   for (let i = 0; i < 12; i++) {
-    await call(`${a!.url}${PATH}`, init)
-    await call(`${b!.url}${PATH}`, init)
+    await call(`${a.url}${PATH}`, init)
+    await call(`${b.url}${PATH}`, init)
   }
-  const before = await d1Totals([a!, b!])
+  const before = await d1Totals([a, b])
   limited.add(target)
   // A learns the key is limited…
-  while ((up.limited.get(target) ?? 0) === 0) await call(`${a!.url}${PATH}`, init)
+  while ((up.limited.get(target) ?? 0) === 0) await call(`${a.url}${PATH}`, init)
   const learned = performance.now()
   // …and B, for which the key still answers (so B cannot learn it for itself), keeps sending it
   // traffic until its view has A's cooldown from D1.
@@ -186,12 +188,12 @@ export async function propagation(record: Record_): Promise<void> {
   const deadline = learned + 15_000
   while (performance.now() < deadline) {
     const calls = up.calls.get(target) ?? 0
-    const res = await fetch(`${b!.url}${PATH}`, init)
+    const res = await fetch(`${b.url}${PATH}`, init)
     await res.arrayBuffer()
     if ((up.calls.get(target) ?? 0) > calls) lastB = performance.now()
     await sleep(50)
   }
-  const after = await d1Totals([a!, b!])
+  const after = await d1Totals([a, b])
   record(
     'a cooldown learned by one isolate stops traffic on another within (s, POOL_REFRESH_SECONDS 5)',
     fmt((lastB - learned) / 1000, 1),
@@ -202,7 +204,7 @@ export async function propagation(record: Record_): Promise<void> {
     '  D1 rows read / written for it, both isolates, 15 s',
     `${after.read - before.read} / ${after.written - before.written}`,
   )
-  await Promise.all([a!, b!].map((h) => h.dispose()))
+  await Promise.all([a, b].map((h) => h.dispose()))
 }
 
 /** Part 3 and 4: a 10× slower key's share, and tiers. */
@@ -216,16 +218,16 @@ export async function weighting(record: Record_): Promise<void> {
     slowMs: 100,
     headers: false,
   })
-  const [h] = await instances(1, up, pool)
+  const h = (await instances(1, up, pool))[0] as Harness
   const paid = 'AIzaSyPAID-00000001'
-  const added = await fetch(`${h!.url}/admin/api/keys`, {
+  const added = await fetch(`${h.url}/admin/api/keys`, {
     method: 'POST',
     headers: { authorization: `Bearer ${AUTH}`, 'content-type': 'application/json' },
     body: JSON.stringify({ provider: 'google-ai-studio', keys: [paid], tier: 1 }),
   })
   if (!added.ok) throw new Error(`adding a tier-1 key: ${added.status}`)
   const n = 1000
-  await drive(n, 4, () => call(`${h!.url}${PATH}`, init))
+  await drive(n, 4, () => call(`${h.url}${PATH}`, init))
   const share = (up.calls.get(slow) ?? 0) / n
   record(
     'share of traffic to a key 10× slower than its 9 peers',
@@ -235,5 +237,5 @@ export async function weighting(record: Record_): Promise<void> {
   )
   const paidCalls = up.calls.get(paid) ?? 0
   record('requests to a tier-1 key while tier-0 keys can serve', String(paidCalls), '0', paidCalls === 0)
-  await h!.dispose()
+  await h.dispose()
 }
