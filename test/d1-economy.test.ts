@@ -64,7 +64,7 @@ describe('the cost of a 429', () => {
   })
   afterAll(() => h.dispose())
 
-  test('one cooldown statement: a handful of rows read and written, whatever the pool size', async () => {
+  test('one cooldown statement and one catch-up read: a handful of rows, whatever the pool size', async () => {
     const key = googleKey(5)
     h.gateway.on(key, () => replies.googleMinute429())
     const before = await usage(h)
@@ -73,11 +73,13 @@ describe('the cost of a 429', () => {
     }
     expect(h.gateway.callsFor(key)).toBe(1)
     const after = await usage(h)
-    expect(after.queries - before.queries).toBe(1)
+    // The cooldown, and the read of rows other isolates changed that a 429 triggers (at most every
+    // 100 ms per isolate: in a storm they have likely met other limited keys).
+    expect(after.queries - before.queries).toBeLessThanOrEqual(2)
     // The row, and its entries in the (provider, seq) and partial indexes.
     expect(after.rowsWritten - before.rowsWritten).toBeGreaterThan(0)
     expect(after.rowsWritten - before.rowsWritten).toBeLessThanOrEqual(6)
-    expect(after.rowsRead - before.rowsRead).toBeLessThanOrEqual(4)
+    expect(after.rowsRead - before.rowsRead).toBeLessThanOrEqual(6)
   })
 })
 

@@ -312,7 +312,7 @@ describe('Anthropic Messages API on /api/compat/messages', () => {
 
   test('rotation past a 429, and keyrelay’s own errors as typed Anthropic errors', async () => {
     h.gateway.on(googleKey(2), () => replies.openaiRateLimit({ 'retry-after': '40' }))
-    for (let i = 0; i < 2; i++) {
+    for (let i = 0; i < 10 && h.gateway.callsFor(googleKey(2)) === 0; i++) {
       const msg = await anthropic().messages.create({
         model: GEMINI,
         max_tokens: 10,

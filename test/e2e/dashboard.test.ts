@@ -80,14 +80,14 @@ describe('the dashboard', () => {
 
   test('adds pasted keys, suggesting the provider from their shape and previewing first', async () => {
     await page.getByRole('link', { name: 'Add keys' }).first().click()
-    await page.getByLabel('Keys').fill(`${keys.join('\n')}\n${keys[0]}, ключ`)
+    await page.getByLabel('Keys', { exact: true }).fill(`${keys.join('\n')}\n${keys[0]}, ключ`)
     await expect.poll(() => page.locator('#add-hint').textContent()).toContain('google-ai-studio')
     expect(await page.getByLabel('Provider').inputValue()).toBe('google-ai-studio')
     await page.getByRole('button', { name: 'Preview' }).click()
     await expect
       .poll(() => page.locator('#add-preview').textContent())
       .toBe('4 new, 0 already stored, 1 duplicates, 1 malformed')
-    await page.getByLabel('Keys').fill(`${keys.join('\n')}\n${keys[0]}`)
+    await page.getByLabel('Keys', { exact: true }).fill(`${keys.join('\n')}\n${keys[0]}`)
     await page.getByRole('button', { name: 'Add', exact: true }).click()
     await page.getByRole('heading', { name: 'google-ai-studio' }).waitFor()
     await expect.poll(() => rows().count()).toBe(4)
@@ -144,20 +144,21 @@ describe('the dashboard', () => {
 
   test('exports the selection, full keys only when asked', async () => {
     await page.getByRole('checkbox', { name: 'Select all on this page' }).check()
-    answers = [true]
+    // Two plain choices, not an OK/Cancel riddle.
+    await page.locator('#bulk').getByRole('button', { name: 'Export text' }).click()
     const [download] = await Promise.all([
       page.waitForEvent('download'),
-      page.locator('#bulk').getByRole('button', { name: 'Export text' }).click(),
+      page.getByRole('dialog').getByRole('button', { name: 'Export full keys' }).click(),
     ])
     const text = readFileSync((await download.path()) as string, 'utf8')
       .trim()
       .split('\n')
     expect(text).toHaveLength(3)
     for (const line of text) expect(keys).toContain(line)
-    answers = [false]
+    await page.locator('#bulk').getByRole('button', { name: 'Export CSV' }).click()
     const [masked] = await Promise.all([
       page.waitForEvent('download'),
-      page.locator('#bulk').getByRole('button', { name: 'Export CSV' }).click(),
+      page.getByRole('dialog').getByRole('button', { name: 'Export masked' }).click(),
     ])
     const csv = readFileSync((await masked.path()) as string, 'utf8')
     expect(csv.split('\n')[0]).toBe('id,provider,key,state,remark,blocked_reason')

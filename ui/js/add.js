@@ -1,4 +1,4 @@
-import { api } from './api.js'
+import { api, explain } from './api.js'
 import { h, toast } from './dom.js'
 
 /** Key shapes that name their provider unambiguously. */
@@ -35,6 +35,9 @@ export function renderAdd(view, providers, preselect) {
     providers.map((p) => h('option', { value: p, selected: p === preselect }, p)),
   )
   const remark = h('input', { id: 'add-remark', maxlength: 200 })
+  const group = h('input', { id: 'add-group', maxlength: 64, placeholder: 'e.g. the Google Cloud project' })
+  const tier = h('input', { id: 'add-tier', type: 'number', min: 0, max: 9, value: 0 })
+  const weight = h('input', { id: 'add-weight', type: 'number', min: 1, max: 1000, value: 1 })
   const hint = h('p', { class: 'hint', id: 'add-hint' })
   const preview = h('p', { id: 'add-preview', 'aria-live': 'polite' })
   const keys = () => splitKeys(text.value)
@@ -55,8 +58,11 @@ export function renderAdd(view, providers, preselect) {
     preview.textContent = `${r.new} new, ${r.existing} already stored, ${r.duplicates} duplicates, ${r.malformed} malformed`
     return r
   }
-  const add = async (event) => {
+  const add = (event) => {
     event.preventDefault()
+    addKeys().catch((e) => toast(explain(e, 'add the keys'), 'error'))
+  }
+  const addKeys = async () => {
     const r = await doPreview()
     if (r.malformed > 0) {
       toast('Remove the malformed entries first (keys have no spaces inside).', 'error')
@@ -64,7 +70,14 @@ export function renderAdd(view, providers, preselect) {
     }
     const added = await api('/keys', {
       method: 'POST',
-      body: { provider: provider.value, keys: keys(), remark: remark.value || undefined },
+      body: {
+        provider: provider.value,
+        keys: keys(),
+        remark: remark.value || undefined,
+        group: group.value.trim() || undefined,
+        tier: Number(tier.value),
+        weight: Number(weight.value),
+      },
     })
     toast(`Added ${added.added}, skipped ${added.skipped}.`)
     location.hash = `#/keys/${encodeURIComponent(provider.value)}`
@@ -83,6 +96,19 @@ export function renderAdd(view, providers, preselect) {
       hint,
       h('label', { for: 'add-remark' }, 'Remark (optional)'),
       remark,
+      h('label', { for: 'add-group' }, 'Group (optional): keys that share one quota cool down together'),
+      group,
+      h(
+        'div',
+        { class: 'row' },
+        h('label', { for: 'add-tier' }, 'Tier ', tier),
+        h('label', { for: 'add-weight' }, 'Weight ', weight),
+      ),
+      h(
+        'p',
+        { class: 'hint' },
+        'Tier 0 keys are used first; tier 1 only when no tier-0 key can serve. Weight is a share among keys of one tier.',
+      ),
       h(
         'div',
         { class: 'row' },
@@ -91,7 +117,7 @@ export function renderAdd(view, providers, preselect) {
           {
             type: 'button',
             class: 'secondary',
-            onclick: () => doPreview().catch((e) => toast(e.message, 'error')),
+            onclick: () => doPreview().catch((e) => toast(explain(e, 'preview the keys'), 'error')),
           },
           'Preview',
         ),

@@ -8,6 +8,29 @@ export class ApiError extends Error {
   }
 }
 
+/** Why something failed, in words a person reads: never the server's raw validation text. */
+const REASONS = {
+  invalid_body: 'the request was not accepted',
+  invalid_json: 'the request was not accepted',
+  invalid_query: 'the request was not accepted',
+  invalid_key: 'one of the entries is not a key (no spaces inside, at most 1 KB)',
+  body_too_large: 'it is too large for one request',
+  storage_unavailable: 'the key store is unavailable; try again in a moment',
+  session_expired: 'your session has ended; log in again',
+  missing_auth_key: 'your session has ended; log in again',
+  bad_origin: 'the change did not come from this page',
+  auth_throttled: 'there were too many failed attempts; wait a little',
+  key_not_found: 'that key no longer exists',
+  config_invalid: "the deployment's configuration is invalid (see the setup panel)",
+  internal_error: 'the server ran into an error',
+}
+
+/** "Could not delete the keys: the request was not accepted." */
+export function explain(error, doing) {
+  const reason = REASONS[error?.code] ?? `the server answered ${error?.status ?? 'with an error'}`
+  return `Could not ${doing}: ${reason}.`
+}
+
 export async function api(path, { method = 'GET', body } = {}) {
   const res = await fetch(`/admin/api${path}`, {
     method,

@@ -1,4 +1,4 @@
-import { api, ApiError } from './api.js'
+import { api, ApiError, explain } from './api.js'
 import { renderAdd } from './add.js'
 import { toast } from './dom.js'
 import { renderKeys } from './keys.js'
@@ -23,8 +23,8 @@ async function route() {
   $('login').hidden = true
   $('nav').hidden = false
   try {
-    if (page === 'keys' && arg) {
-      current = renderKeys(view, decodeURIComponent(arg))
+    if (page === 'keys') {
+      current = renderKeys(view, arg ? decodeURIComponent(arg) : '')
     } else if (page === 'add') {
       const { knownProviders } = await api('/overview')
       renderAdd(view, knownProviders, arg ? decodeURIComponent(arg) : undefined)
@@ -38,7 +38,7 @@ async function route() {
     await current.refresh()
   } catch (e) {
     if (e instanceof ApiError && e.status === 401) showLogin()
-    else toast(e.message, 'error')
+    else toast(explain(e, 'load this page'), 'error')
   }
 }
 
@@ -64,4 +64,8 @@ setInterval(() => {
   if (document.visibilityState === 'visible' && current && $('login').hidden) current.refresh()
 }, REFRESH_MS)
 
-api('/session').then(route, () => showLogin())
+// Answered 200 either way, so a page with no session loads with a clean console.
+api('/session').then(
+  ({ authenticated }) => (authenticated ? route() : showLogin()),
+  () => showLogin(),
+)

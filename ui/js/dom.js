@@ -17,40 +17,6 @@ export function h(tag, attrs = {}, ...children) {
   return el
 }
 
-const SVG = 'http://www.w3.org/2000/svg'
-
-/** A small bar chart of hourly values (24 hours ending now). */
-export function sparkline(hourly, label) {
-  const now = Math.floor(Date.now() / 1000)
-  const start = now - (now % 3600) - 23 * 3600
-  const values = Array.from({ length: 24 }, (_, i) => hourly.find((x) => x.hour === start + i * 3600) ?? null)
-  const max = Math.max(1, ...values.map((v) => v?.requests ?? 0))
-  const svg = document.createElementNS(SVG, 'svg')
-  svg.setAttribute('viewBox', '0 0 96 24')
-  svg.setAttribute('class', 'spark')
-  svg.setAttribute('role', 'img')
-  svg.setAttribute('aria-label', label)
-  values.forEach((v, i) => {
-    if (!v) return
-    const total = (v.requests / max) * 22
-    const limited = (v.rateLimited / max) * 22
-    for (const [y, height, cls] of [
-      [24 - total, total - limited, 'ok'],
-      [24 - limited, limited, 'limited'],
-    ]) {
-      if (height <= 0) continue
-      const rect = document.createElementNS(SVG, 'rect')
-      rect.setAttribute('x', String(i * 4))
-      rect.setAttribute('y', String(y))
-      rect.setAttribute('width', '3')
-      rect.setAttribute('height', String(height))
-      rect.setAttribute('class', cls)
-      svg.append(rect)
-    }
-  })
-  return svg
-}
-
 export function ago(seconds) {
   if (!seconds) return '—'
   const d = Math.max(0, Math.floor(Date.now() / 1000 - seconds))
@@ -65,6 +31,12 @@ export function left(until) {
   if (d < 60) return `${d}s`
   if (d < 3600) return `${Math.floor(d / 60)}m ${d % 60}s`
   return `${Math.floor(d / 3600)}h ${Math.floor((d % 3600) / 60)}m`
+}
+
+/** The last action's message goes when the next action starts. */
+export function clearToast() {
+  clearTimeout(toast.timer)
+  document.getElementById('toast').hidden = true
 }
 
 export function toast(text, kind = 'info') {

@@ -42,43 +42,76 @@ export function drawHead(head, { state, onSelectPage, onSort }) {
   )
 }
 
-/** One key as a table row, with its own actions. */
-export function keyRow(k, { selected, onSelect, actions, act, onRemoved }) {
+/** Group, tier and weight, where they differ from the defaults. */
+function settings(k) {
+  return [
+    k.group && `group ${k.group}`,
+    k.tier ? `tier ${k.tier}` : '',
+    k.weight !== 1 ? `weight ${k.weight}` : '',
+  ]
+    .filter(Boolean)
+    .join(' · ')
+}
+
+/**
+ * One key as a table row, with its own actions. Each cell names its column (`data-label`), so on a
+ * phone the row reads as a card.
+ */
+export function keyRow(k, { selected, onSelect, actions, act, onRemoved, showProvider }) {
   const cooldowns = Object.entries(k.cooldowns).map(
     ([model, c]) => `${model === '*' ? 'all models' : model}: ${left(c.until)}`,
   )
-  const button = (label, run, cls) => h('button', { type: 'button', class: cls, onclick: act(run) }, label)
+  const button = (label, run, doing, cls) =>
+    h('button', { type: 'button', class: cls, onclick: act(run, doing) }, label)
+  const cell = (label, attrs, ...content) => h('td', { 'data-label': label, ...attrs }, ...content)
   return h(
     'tr',
     { 'data-id': k.id, class: selected ? 'selected' : '' },
     h(
       'td',
-      {},
+      { class: 'select' },
       h('input', {
         type: 'checkbox',
-        'aria-label': `Select ${k.key}`,
+        'aria-label': `Select key ${k.id}`,
         checked: selected,
         onchange: (e) => onSelect(k.id, e.target.checked),
       }),
     ),
-    h('td', { class: 'mono' }, k.key),
-    h('td', {}, h('span', { class: `badge ${k.state}` }, k.state)),
-    h('td', { class: 'cooldowns' }, cooldowns.length ? cooldowns.join(', ') : '—'),
-    h('td', {}, k.blockedReason ? `${k.blockedReason}, ${ago(k.blockedAt)}` : '—'),
-    h('td', { class: 'num' }, String(k.usage.requests)),
-    h('td', { class: 'num' }, String(k.usage.errors + k.usage.rateLimited)),
-    h('td', {}, ago(k.usage.lastUsed)),
-    h('td', { class: 'remark' }, k.remark),
+    // The id tells apart keys whose masked forms look alike.
+    cell(
+      'Key',
+      { class: 'keycell' },
+      h('span', { class: 'mono' }, k.key),
+      ' ',
+      h('span', { class: 'muted' }, `#${k.id}`),
+      showProvider ? h('span', { class: 'muted' }, ` ${k.provider}`) : null,
+      settings(k) ? h('div', { class: 'settings muted' }, settings(k)) : null,
+    ),
+    cell('Status', {}, h('span', { class: `badge ${k.state}` }, k.state)),
+    cell('Cooldowns', { class: 'cooldowns' }, cooldowns.length ? cooldowns.join(', ') : '—'),
+    cell('Blocked', {}, k.blockedReason ? `${k.blockedReason}, ${ago(k.blockedAt)}` : '—'),
+    cell('Requests', { class: 'num' }, String(k.usage.requests)),
+    cell('Errors', { class: 'num' }, String(k.usage.errors + k.usage.rateLimited)),
+    cell('Last used', {}, ago(k.usage.lastUsed)),
+    cell('Remark', { class: 'remark' }, k.remark),
     h(
       'td',
       { class: 'actions' },
-      button('Check', () => actions.check([k.id])),
+      button('Check', () => actions.check([k.id]), 'check the key'),
       k.status === 'blocked'
-        ? button('Unblock', () => actions.unblock([k.id]))
-        : button('Block', () => actions.block([k.id])),
-      Object.keys(k.cooldowns).length ? button('Clear', () => actions.clearCooldowns([k.id])) : null,
-      button('Remark', () => actions.editRemark([k.id], k.remark)),
-      button('Delete', async () => (await actions.remove([k.id])) && onRemoved([k.id]), 'danger'),
+        ? button('Unblock', () => actions.unblock([k.id]), 'unblock the key')
+        : button('Block', () => actions.block([k.id]), 'block the key'),
+      Object.keys(k.cooldowns).length
+        ? button('Clear', () => actions.clearCooldowns([k.id]), 'clear its cooldowns')
+        : null,
+      button('Remark', () => actions.editRemark([k.id], k.remark), 'edit the remark'),
+      button('Settings', () => actions.editSettings([k.id], k), 'change its settings'),
+      button(
+        'Delete',
+        async () => (await actions.remove([k.id])) && onRemoved([k.id]),
+        'delete the key',
+        'danger',
+      ),
     ),
   )
 }

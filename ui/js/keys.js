@@ -1,5 +1,5 @@
-import { api } from './api.js'
-import { h, toast } from './dom.js'
+import { api, explain } from './api.js'
+import { clearToast, h, toast } from './dom.js'
 import { keyActions } from './key-actions.js'
 import { filters } from './keys-filters.js'
 import { drawHead, keyRow } from './keys-table.js'
@@ -7,11 +7,16 @@ import { drawToolbar } from './keys-toolbar.js'
 
 const PAGE = 50
 
-/** The keys of one provider: filters, the bulk toolbar, the table and the pager. Every change re-queries. */
+/**
+ * The keys of one provider, or of every provider (`provider` ''): filters, the bulk toolbar, the
+ * table (cards on a phone) and the pager. Every change re-queries.
+ */
 export function renderKeys(view, provider) {
   const state = {
     q: '',
     status: '',
+    group: '',
+    provider,
     sort: 'id',
     order: 'asc',
     offset: 0,
@@ -34,28 +39,32 @@ export function renderKeys(view, provider) {
 
   const load = async () => {
     const params = new URLSearchParams({
-      provider,
       sort: state.sort,
       order: state.order,
       limit: String(PAGE),
       offset: String(state.offset),
     })
-    if (state.q) params.set('q', state.q)
-    if (state.status) params.set('status', state.status)
+    for (const name of ['provider', 'q', 'status', 'group']) if (state[name]) params.set(name, state[name])
     const data = await api(`/keys?${params}`)
     state.rows = data.keys
     state.total = data.total
     draw()
   }
-  /** Runs a change, then shows the keys as they are now; errors become a toast. */
-  const act = (fn) => async () => {
-    try {
-      await fn()
-      await load()
-    } catch (e) {
-      toast(e.message, 'error')
+  /**
+   * Runs a change, then shows the keys as they are now. The last action's message goes first; a
+   * failure says in words what could not be done (`doing`), never the server's raw text.
+   */
+  const act =
+    (fn, doing = 'do that') =>
+    async () => {
+      clearToast()
+      try {
+        await fn()
+        await load()
+      } catch (e) {
+        toast(explain(e, doing), 'error')
+      }
     }
-  }
   const select = (id, on) => (on ? state.selected.add(id) : state.selected.delete(id))
   const onRemoved = (ids) => ids.forEach((id) => state.selected.delete(id))
   const toolbar = () => drawToolbar(bulk, { selected: state.selected, actions, act, onRemoved })
@@ -72,15 +81,16 @@ export function renderKeys(view, provider) {
           state.order = state.sort === sort && state.order === 'asc' ? 'desc' : 'asc'
           state.sort = sort
           state.offset = 0
-        })(),
+        }, 'sort the keys')(),
     })
     const onSelect = (id, on) => {
       select(id, on)
       toolbar()
     }
+    const showProvider = !provider
     table.replaceChildren(
       ...state.rows.map((k) =>
-        keyRow(k, { selected: state.selected.has(k.id), onSelect, actions, act, onRemoved }),
+        keyRow(k, { selected: state.selected.has(k.id), onSelect, actions, act, onRemoved, showProvider }),
       ),
     )
     const last = Math.min(state.total, state.offset + PAGE)
@@ -92,28 +102,56 @@ export function renderKeys(view, provider) {
 
   const prev = h(
     'button',
-    { type: 'button', onclick: act(async () => (state.offset = Math.max(0, state.offset - PAGE))) },
+    {
+      type: 'button',
+      onclick: act(async () => (state.offset = Math.max(0, state.offset - PAGE)), 'turn the page'),
+    },
     'Previous',
   )
-  const next = h('button', { type: 'button', onclick: act(async () => (state.offset += PAGE)) }, 'Next')
+  const next = h(
+    'button',
+    { type: 'button', onclick: act(async () => (state.offset += PAGE), 'turn the page') },
+    'Next',
+  )
   const onFilter = (patch) => Object.assign(state, patch, { offset: 0 })
+  const title = provider || 'All keys'
+  const filterBar = h('div')
 
   view.replaceChildren(
     h(
       'div',
       { class: 'title-row' },
-      h('h1', {}, provider),
-      h('a', { class: 'button', href: `#/add/${encodeURIComponent(provider)}` }, 'Add keys'),
+      h('h1', {}, title),
+      h(
+        'a',
+        { class: 'button', href: provider ? `#/add/${encodeURIComponent(provider)}` : '#/add' },
+        'Add keys',
+      ),
     ),
-    filters({ provider, act, onChange: onFilter }),
+    filterBar,
     progress,
     bulk,
     h(
       'div',
       { class: 'table-wrap' },
-      h('table', {}, h('caption', {}, `${provider} keys`), h('thead', {}, head), table),
+      h('table', {}, h('caption', {}, `${title} keys`), h('thead', {}, head), table),
     ),
     h('div', { class: 'pager' }, prev, info, next),
   )
-  return { refresh: () => load().catch((e) => toast(e.message, 'error')) }
+  // The provider list (for the all-keys page's filter) comes once, with the first load.
+  const providers = provider ? Promise.resolve([]) : api('/overview').then((o) => o.knownProviders)
+  let filtersShown = false
+  return {
+    refresh: async () => {
+      try {
+        if (!filtersShown) {
+          filterBar.replaceWith(filters({ provider, providers: await providers, act, onChange: onFilter }))
+          filtersShown = true
+        }
+        await load()
+      } catch (e) {
+        toast(explain(e, 'load the keys'), 'error')
+      }
+    },
+  }
 }

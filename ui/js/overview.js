@@ -1,5 +1,6 @@
 import { api } from './api.js'
-import { h, percent, sparkline } from './dom.js'
+import { hourlyChart } from './chart.js'
+import { ago, h, percent } from './dom.js'
 
 /** One card per provider: key states now, traffic over the last 24 hours; the setup panel above. */
 export async function renderOverview(view, setup) {
@@ -27,7 +28,7 @@ export async function renderOverview(view, setup) {
         h('dt', {}, '429s'),
         h('dd', {}, String(p.usage.rateLimited)),
       ),
-      sparkline(p.hourly, `${p.provider}: requests per hour over the last 24 hours`),
+      hourlyChart(p.hourly, `${p.provider}: requests per hour over the last 24 hours`),
     )
   })
   view.replaceChildren(
@@ -38,8 +39,41 @@ export async function renderOverview(view, setup) {
       h('a', { class: 'button', href: '#/add' }, 'Add keys'),
     ),
     setup,
+    await recentAlerts(),
     cards.length > 0
       ? h('div', { class: 'cards' }, cards)
       : h('p', { class: 'empty' }, 'No keys yet. ', h('a', { href: '#/add' }, 'Add your first keys'), '.'),
   )
+}
+
+/** The last alerts (blocked and restored keys, providers with no usable key), newest first. */
+async function recentAlerts() {
+  const { alerts } = await api('/alerts')
+  if (alerts.length === 0) return null
+  return h(
+    'section',
+    { class: 'alerts', id: 'alerts', 'aria-labelledby': 'alerts-title' },
+    h('h2', { id: 'alerts-title' }, 'Recent alerts'),
+    h(
+      'ul',
+      {},
+      alerts
+        .slice(0, 8)
+        .map((a) =>
+          h(
+            'li',
+            { 'data-kind': a.kind },
+            h('span', { class: 'muted' }, ago(a.at)),
+            ' ',
+            ALERT_TEXT[a.kind]?.(a) ?? a.kind,
+          ),
+        ),
+    ),
+  )
+}
+
+const ALERT_TEXT = {
+  key_blocked: (a) => `${a.provider} key ${a.maskedKey ?? ''} blocked: ${a.reason ?? 'unknown reason'}`,
+  key_restored: (a) => `${a.provider} key ${a.maskedKey ?? ''} works again and was restored`,
+  no_usable_key: (a) => `${a.provider} had no usable key for ${a.model ?? 'a model'} (${a.reason ?? ''})`,
 }

@@ -12,8 +12,12 @@ import { recentAlerts } from '../db/alerts.repo'
 import { runSetupChecks, worst } from './setup'
 import { getStats } from './stats.routes'
 
-/** Logging in and out are the only admin calls open without admin auth: they start and end a session. */
-const OPEN = new Set(['POST /admin/api/session', 'DELETE /admin/api/session'])
+/**
+ * The only admin calls open without admin auth: logging in and out (they start and end a session),
+ * and asking whether one is open (the dashboard asks on load; a page with no session must not log a
+ * 401 in the browser's console).
+ */
+const OPEN = new Set(['POST /admin/api/session', 'DELETE /admin/api/session', 'GET /admin/api/session'])
 
 /** Authenticates every admin call once, before any route runs (a new route cannot forget it). */
 async function adminOnly(request: IRequest, env: Env): Promise<undefined> {
@@ -27,7 +31,7 @@ export const adminRouter = Router<IRequest, [Env, ExecutionContext]>({
   base: '/admin/api',
   before: [adminOnly],
 })
-  .get('/session', () => whoami())
+  .get('/session', (req, env) => whoami(req, env))
   .post('/session', (req, env) => login(req, env))
   .delete('/session', (req, env) => logout(req, env))
   .delete('/sessions', (req, env) => logoutEverywhere(req, env))

@@ -1,6 +1,8 @@
 import { authenticateAdmin } from '../auth/client-auth'
 import { clientAddress } from '../auth/throttle'
 import { loadConfig, type Env } from '../config'
+import { AppError } from '../http/errors'
+import { requireAdmin } from './guard'
 import { endAllSessions, endSession } from '../db/sessions.repo'
 import { adminBody } from './body'
 import * as z from '../http/schema'
@@ -50,7 +52,15 @@ export async function logoutEverywhere(request: Request, env: Env): Promise<Resp
   return Response.json({ ended }, { headers: { 'set-cookie': sessionCookie(request, '', 0) } })
 }
 
-/** `GET /admin/api/session`: 200 while logged in (the dashboard asks on load); the router answers 401 otherwise. */
-export function whoami(): Response {
-  return Response.json({ authenticated: true })
+/** `GET /admin/api/session`: `{authenticated}`, always 200: whether this cookie (or Bearer) is an admin's. */
+export async function whoami(request: Request, env: Env): Promise<Response> {
+  const authenticated = await requireAdmin(request, env).then(
+    () => true,
+    (e: unknown) => {
+      // Only "who are you?" is answered here; a broken configuration or a throttled client is not a no.
+      if (e instanceof AppError && (e.status === 401 || e.status === 403)) return false
+      throw e
+    },
+  )
+  return Response.json({ authenticated })
 }
