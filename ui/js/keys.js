@@ -134,7 +134,13 @@ export function renderKeys(view, provider) {
     h(
       'div',
       { class: 'table-wrap' },
-      h('table', {}, h('caption', {}, `${title} keys`), h('thead', {}, head), table),
+      h(
+        'table',
+        {},
+        h('caption', {}, provider ? `${provider} keys` : 'Keys of every provider'),
+        h('thead', {}, head),
+        table,
+      ),
     ),
     h('div', { class: 'pager' }, prev, info, next),
   )
