@@ -29,6 +29,9 @@ export function toPoolKey(row: PoolRow): PoolKey {
   }
 }
 
+/** Keys weighed per pick: all of a tier up to this many (exact shares), a moving slice beyond. */
+const WINDOW = 64
+
 /** `weighted`: operator weights times measured health; `uniform`: operator weights alone. */
 export type Selection = 'weighted' | 'uniform'
 
@@ -49,6 +52,8 @@ export class ProviderView {
   private readonly seen = new Map<number, { seq: number; status: KeyStatus }>()
   private readonly active = new Map<number, PoolKey>()
   private ring: PoolKey[] = []
+  /** The ring split by tier, lowest first, each with the cursor its window starts from. */
+  private tiers: { keys: PoolKey[]; cursor: number }[] = []
   /** key id → unix seconds until which this isolate prefers other keys (transient failures). */
   private readonly shaky = new Map<number, number>()
   readonly health = new KeyHealth()
@@ -107,7 +112,21 @@ export class ProviderView {
         membershipChanged = true
       }
     }
-    if (membershipChanged) this.ring = shuffled([...this.active.values()])
+    if (membershipChanged) this.rebuild()
+  }
+
+  /** The ring (shuffled: keys added together, often failing together, do not sit side by side) by tier. */
+  private rebuild(): void {
+    this.ring = shuffled([...this.active.values()])
+    const byTier = new Map<number, PoolKey[]>()
+    for (const k of this.ring) {
+      const keys = byTier.get(k.tier)
+      if (keys) keys.push(k)
+      else byTier.set(k.tier, [k])
+    }
+    this.tiers = [...byTier]
+      .sort(([a], [b]) => a - b)
+      .map(([, keys]) => ({ keys, cursor: Math.floor(Math.random() * keys.length) }))
   }
 
   /** Takes effect in this isolate before (and even if not) the D1 write lands. */
@@ -126,7 +145,7 @@ export class ProviderView {
   applyLocalBlock(id: number): void {
     const held = this.seen.get(id)
     if (held) held.status = 'blocked'
-    if (this.active.delete(id)) this.ring = shuffled([...this.active.values()])
+    if (this.active.delete(id)) this.rebuild()
   }
 
   /** Next eligible key for `model` that this request has not tried yet. */
@@ -140,20 +159,35 @@ export class ProviderView {
       !exclude.has(k.id) &&
       coolingUntil(k, model) <= nowSeconds &&
       !(avoidShaky && (this.shaky.get(k.id) ?? 0) > nowSeconds)
-    let tier = Infinity
-    for (const k of this.ring) if (k.tier < tier && eligible(k)) tier = k.tier
-    if (tier === Infinity) return undefined
-    let chosen: PoolKey | undefined
-    let total = 0
-    for (const k of this.ring) {
-      if (k.tier !== tier || !eligible(k)) continue
-      const w = k.weight * (this.selection === 'weighted' ? this.health.score(k.id) : 1)
-      k.credit += w
-      total += w
-      if (!chosen || k.credit > chosen.credit) chosen = k
+    for (const tier of this.tiers) {
+      // A window of the tier's ring from its cursor: the whole tier when small (exact shares), a
+      // bounded slice of a big one (a pick stays cheap with 10,000 keys; the cursor moves on, so
+      // every key has its turn). Scanning stops once the window is full of eligible keys.
+      const ring = tier.keys
+      const n = ring.length
+      let chosen: PoolKey | undefined
+      let chosenAt = 0
+      let total = 0
+      let seen = 0
+      for (let i = 0; i < n && seen < WINDOW; i++) {
+        const at = (tier.cursor + i) % n
+        const k = ring[at] as PoolKey
+        if (!eligible(k)) continue
+        seen++
+        const w = k.weight * (this.selection === 'weighted' ? this.health.score(k.id) : 1)
+        k.credit += w
+        total += w
+        if (!chosen || k.credit > chosen.credit) {
+          chosen = k
+          chosenAt = at
+        }
+      }
+      if (!chosen) continue
+      chosen.credit -= total
+      if (n > WINDOW) tier.cursor = (chosenAt + 1) % n
+      return chosen
     }
-    if (chosen) chosen.credit -= total
-    return chosen
+    return undefined
   }
 
   /**
