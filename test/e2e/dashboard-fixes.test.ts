@@ -115,6 +115,33 @@ describe('dashboard fixes', () => {
     await page.screenshot({ path: `${SHOTS}/overview-alerts.png`, fullPage: true })
   })
 
+  test("a key's detail view: its cooldowns with time left, its block, its recent errors by status and reason", async () => {
+    h.gateway.on(keys[2]!, () => replies.googleMinute429())
+    for (let i = 0; i < 6; i++) await h.fetch(GEMINI_PATH, googleInit())
+    await page.goto(`${h.url}/#/key/3`)
+    await expect
+      .poll(() => page.locator('#detail-cooldowns').textContent())
+      .toMatch(/^gemini-2\.5-flash: \d+s left/)
+    await page.goto(`${h.url}/#/key/2`)
+    await page.locator('h1', { hasText: '#2' }).waitFor()
+    expect(await page.locator('.detail').textContent()).toContain('API_KEY_INVALID')
+    // Usage reaches D1 within STATS_FLUSH_SECONDS: the page shows it at its next refresh.
+    await expect
+      .poll(
+        async () => {
+          await page.reload()
+          await page.getByRole('heading', { name: 'Recent errors' }).waitFor()
+          return (await page.locator('#detail-errors tbody').textContent()) ?? ''
+        },
+        { timeout: 20_000, interval: 1500 },
+      )
+      .toContain('400API_KEY_INVALIDgemini-2.5-flash')
+    await page.screenshot({ path: `${SHOTS}/key-detail.png`, fullPage: true })
+    await page.setViewportSize({ width: 390, height: 844 })
+    await page.screenshot({ path: `${SHOTS}/key-detail-phone.png`, fullPage: true })
+    await page.setViewportSize({ width: 1280, height: 900 })
+  }, 40_000)
+
   test('on a phone each key is a card with its actions in view, and nothing scrolls sideways', async () => {
     await page.setViewportSize({ width: 390, height: 844 })
     await page.getByRole('link', { name: 'Keys', exact: true }).click()

@@ -1,6 +1,7 @@
 import { api, ApiError, explain } from './api.js'
 import { renderAdd } from './add.js'
 import { toast } from './dom.js'
+import { renderKeyDetail } from './key-detail.js'
 import { renderKeys } from './keys.js'
 import { renderOverview } from './overview.js'
 import { setupPanel } from './setup.js'
@@ -23,7 +24,9 @@ async function route() {
   $('login').hidden = true
   $('nav').hidden = false
   try {
-    if (page === 'keys') {
+    if (page === 'key' && arg) {
+      current = renderKeyDetail(view, decodeURIComponent(arg))
+    } else if (page === 'keys') {
       current = renderKeys(view, arg ? decodeURIComponent(arg) : '')
     } else if (page === 'add') {
       const { knownProviders } = await api('/overview')

@@ -81,7 +81,7 @@ export function keyRow(k, { selected, onSelect, actions, act, onRemoved, showPro
     cell(
       'Key',
       { class: 'keycell' },
-      h('span', { class: 'mono' }, k.key),
+      h('a', { class: 'mono', href: `#/key/${k.id}`, title: 'Details' }, k.key),
       ' ',
       h('span', { class: 'muted' }, `#${k.id}`),
       showProvider ? h('span', { class: 'muted' }, ` ${k.provider}`) : null,

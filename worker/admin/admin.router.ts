@@ -4,7 +4,7 @@ import { AppError } from '../http/errors'
 import { checkKeysRoute } from './check.routes'
 import { exportKeys } from './export.routes'
 import { requireAdmin } from './guard'
-import { addKeys, getKeys, patchKey, patchKeys, previewKeys, removeKeys } from './keys.routes'
+import { addKeys, getKey, getKeys, patchKey, patchKeys, previewKeys, removeKeys } from './keys.routes'
 import { getMetrics } from './metrics.routes'
 import { getOverview } from './overview.routes'
 import { login, logout, logoutEverywhere, whoami } from './session.routes'
@@ -44,6 +44,7 @@ export const adminRouter = Router<IRequest, [Env, ExecutionContext]>({
   .post('/keys/check', (req, env) => checkKeysRoute(req, env))
   .post('/keys/export', (req, env) => exportKeys(req, env))
   .patch('/keys/:id', (req, env) => patchKey(req, env))
+  .get('/keys/:id', (req, env) => getKey(req, env))
   .get('/stats', (req, env) => getStats(req, env))
   .get('/metrics', () => getMetrics())
   .get('/alerts', async (_req, env) =>

@@ -19,6 +19,8 @@ import {
 } from './keys.schemas'
 import { presentKey } from './present'
 import { recentUsage, usageByKey } from './usage-cache'
+import { addCounts, zeroCounts, type Counts } from '../db/counts'
+import { parseLastError, usageSince } from '../db/stats.repo'
 
 const nowSeconds = () => Date.now() / 1000
 const keyState = (env: Env) => keyStateFor(env.DB, loadConfig(env))
@@ -104,4 +106,37 @@ export async function patchKeys(request: Request, env: Env): Promise<Response> {
   const { ids, ...changes } = await adminBody(request, env, PatchKeysBody)
   const updated = await keyState(env).update([...new Set(ids)], changes, Math.floor(nowSeconds()))
   return Response.json({ updated })
+}
+
+/**
+ * `GET /admin/api/keys/:id`: one key with everything the dashboard's detail view shows: its state,
+ * its usage per hour over seven days, and its recent errors (status, reason code, model, time;
+ * never a provider's text). Reads that key's usage rows only.
+ */
+export async function getKey(request: IRequest, env: Env): Promise<Response> {
+  const id = KeyIdParam.safeParse(request.params.id)
+  if (!id.success) throw new AppError(400, 'invalid_id', 'The key id must be a positive integer')
+  const row = (await adminView(env)).get(id.data)
+  if (!row) throw new AppError(404, 'key_not_found', `No key with id ${id.data}`)
+  const now = Math.floor(Date.now() / 1000)
+  const since = now - 7 * 86_400
+  const usage = await usageSince(env.DB, { since: since - (since % 3600), keyId: id.data })
+  const hourly = new Map<number, Counts & { hour: number }>()
+  for (const r of usage) {
+    const h = hourly.get(r.hour) ?? { hour: r.hour, ...zeroCounts() }
+    addCounts(h, r)
+    hourly.set(r.hour, h)
+  }
+  const errors = usage
+    .flatMap((r) => {
+      const e = parseLastError(r.lastError)
+      return e ? [{ ...e, model: r.model }] : []
+    })
+    .sort((a, b) => b.at - a.at)
+    .slice(0, 20)
+  return Response.json({
+    key: presentKey(row, now, usageByKey(usage).get(id.data)),
+    hourly: [...hourly.values()].sort((a, b) => a.hour - b.hour),
+    errors,
+  })
 }

@@ -1,0 +1,97 @@
+import { api } from './api.js'
+import { hourlyChart } from './chart.js'
+import { ago, h, left } from './dom.js'
+
+/** One key: its state, cooldowns with time left, block, settings, usage (24 h and 7 days), recent errors. */
+export function renderKeyDetail(view, id) {
+  const load = async () => {
+    const { key: k, hourly, errors } = await api(`/keys/${encodeURIComponent(id)}`)
+    const week = hourly.reduce(
+      (t, x) => ({
+        requests: t.requests + x.requests,
+        rateLimited: t.rateLimited + x.rateLimited,
+        errors: t.errors + x.errors,
+      }),
+      { requests: 0, rateLimited: 0, errors: 0 },
+    )
+    const cooldowns = Object.entries(k.cooldowns)
+    view.replaceChildren(
+      h('p', {}, h('a', { href: `#/keys/${encodeURIComponent(k.provider)}` }, `← ${k.provider} keys`)),
+      h(
+        'div',
+        { class: 'title-row' },
+        h('h1', {}, h('span', { class: 'mono' }, k.key), ' ', h('span', { class: 'muted' }, `#${k.id}`)),
+        h('span', { class: `badge ${k.state}` }, k.state),
+      ),
+      h(
+        'dl',
+        { class: 'figures detail' },
+        h('dt', {}, 'Provider'),
+        h('dd', {}, k.provider),
+        h('dt', {}, 'Group · tier · weight'),
+        h('dd', {}, `${k.group ?? 'none'} · ${k.tier} · ${k.weight}`),
+        h('dt', {}, 'Blocked'),
+        h('dd', {}, k.blockedReason ? `${k.blockedReason}, ${ago(k.blockedAt)}` : 'no'),
+        h('dt', {}, 'Last checked'),
+        h('dd', {}, ago(k.checkedAt)),
+        h('dt', {}, 'Remark'),
+        h('dd', {}, k.remark || '—'),
+      ),
+      h('h2', {}, 'Cooldowns'),
+      cooldowns.length
+        ? h(
+            'ul',
+            { id: 'detail-cooldowns' },
+            cooldowns.map(([model, c]) =>
+              h(
+                'li',
+                {},
+                `${model === '*' ? 'every model' : model}: ${left(c.until)} left (until ${new Date(c.until * 1000).toLocaleString()})`,
+              ),
+            ),
+          )
+        : h('p', { class: 'muted' }, 'None running.'),
+      h('h2', {}, 'Usage'),
+      h('p', {}, `Last 7 days: ${week.requests} requests, ${week.rateLimited} × 429, ${week.errors} errors.`),
+      h(
+        'div',
+        { class: 'card detail-chart' },
+        hourlyChart(hourly, `Key #${k.id}: requests per hour over the last 24 hours`),
+      ),
+      h('h2', {}, 'Recent errors'),
+      errors.length
+        ? h(
+            'table',
+            { id: 'detail-errors' },
+            h(
+              'thead',
+              {},
+              h(
+                'tr',
+                {},
+                h('th', {}, 'When'),
+                h('th', {}, 'Status'),
+                h('th', {}, 'Reason'),
+                h('th', {}, 'Model'),
+              ),
+            ),
+            h(
+              'tbody',
+              {},
+              errors.map((e) =>
+                h(
+                  'tr',
+                  {},
+                  h('td', { 'data-label': 'When' }, ago(e.at)),
+                  h('td', { 'data-label': 'Status' }, String(e.status || 'no answer')),
+                  h('td', { 'data-label': 'Reason' }, e.reason),
+                  h('td', { 'data-label': 'Model' }, e.model),
+                ),
+              ),
+            ),
+          )
+        : h('p', { class: 'muted' }, 'None in the last 7 days.'),
+    )
+  }
+  return { refresh: load }
+}
