@@ -7,13 +7,14 @@ import {
   unsealedKeys,
   updateKeys,
   type KeyChanges,
+  type NewKeys,
 } from '../db/admin.repo'
 import type { CooldownScope } from '../db/cooldowns'
 import { markChecked, purgeTombstones, sweepExpiredCooldowns } from '../db/health.repo'
 import { perIsolate } from '../db/per-isolate'
 import { blockKey, setCooldown, setGroupCooldown, unblockKey } from '../db/pool.repo'
 import { retryIdempotent } from '../db/retry'
-import type { LiveStatus, PoolRow } from '../db/rows'
+import type { PoolRow } from '../db/rows'
 import type { Vault } from '../db/vault'
 import type { ProviderId } from '../providers/types'
 import { poolFor, type Pool } from './pool'
@@ -74,17 +75,9 @@ export class KeyState {
    * Adds keys, sealed (db/vault.ts), skipping ones already stored; this isolate's next request sees
    * them. Returns how many were new, and every given key's id in order.
    */
-  async add(input: {
-    provider: ProviderId
-    keys: string[]
-    remark: string
-    nowSeconds: number
-    status?: LiveStatus | undefined
-    blockedReason?: string | undefined
-    group?: string | undefined
-    weight?: number | undefined
-    tier?: number | undefined
-  }): Promise<{ added: number; ids: number[] }> {
+  async add(
+    input: Omit<NewKeys, 'keys' | 'unsealedRemain'> & { keys: string[] },
+  ): Promise<{ added: number; ids: number[] }> {
     const [keys, unsealedRemain] = await Promise.all([
       Promise.all(
         input.keys.map(async (plain) => ({

@@ -1,3 +1,12 @@
+import { AppError } from '../../http/errors'
+
+/** A request or response body as the translations read it (validated field by field). */
+export type Json = Record<string, unknown>
+
+/** A field a translation cannot carry: refused with a 400 naming it, never silently dropped. */
+export const refuse = (field: string, why: string): AppError =>
+  new AppError(400, 'unsupported_field', `${field} is not supported for this model: ${why}`)
+
 /**
  * The OpenAI Chat Completions shapes every dialect translates to and from: the one API every
  * provider behind AI Gateway's unified endpoint speaks. Only the fields the translations use.

@@ -5,17 +5,14 @@
 import { AppError, type ErrorBody } from '../../http/errors'
 import {
   newId,
+  refuse,
+  type Json,
   type ChatCompletion,
   type ChatMessage,
   type ChatPart,
   type ChatRequest,
   type ChatTool,
 } from './chat'
-
-type Json = Record<string, unknown>
-
-const refuse = (field: string, why: string) =>
-  new AppError(400, 'unsupported_field', `${field} is not supported for this model: ${why}`)
 
 export function messagesToChat(body: Json, model: string): ChatRequest {
   const messages: ChatMessage[] = []

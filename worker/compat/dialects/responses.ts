@@ -5,6 +5,8 @@
 import { AppError } from '../../http/errors'
 import {
   newId,
+  refuse,
+  type Json,
   type ChatCompletion,
   type ChatMessage,
   type ChatPart,
@@ -12,11 +14,6 @@ import {
   type ChatTool,
   type ChatUsage,
 } from './chat'
-
-type Json = Record<string, unknown>
-
-const refuse = (field: string, why: string) =>
-  new AppError(400, 'unsupported_field', `${field} is not supported for this model: ${why}`)
 
 const STATE = 'keyrelay stores no responses (only openai/… models run on OpenAI’s own Responses API)'
 
