@@ -296,21 +296,24 @@ async function encryptionCost(): Promise<void> {
   const provider = 'google-ai-studio'
   await run('insertKeys', { provider, keys: keys(10_000, 'AIzaSySEAL'), remark: '', nowSeconds: 1 })
   const load: number[] = []
+  const first: number[] = []
   const open: number[] = []
-  for (let i = 0; i < 7; i++) {
+  for (let i = 0; i < 9; i++) {
     load.push(await run('loadProviderPool', provider))
+    first.push(await run('openFirst', provider))
     open.push(await run('openAll', provider))
   }
-  const added = median(open) - median(load)
+  const added = Math.max(0, median(first) - median(load))
   record('cold pool load of 10,000 keys (ms, sealed pages)', fmt(median(load)))
   record(
-    'opening all 10,000 keys at once (ms, the most sealing adds to a cold load)',
+    'what sealing adds to that cold load (ms: the one key its first request opens)',
     fmt(added),
     '',
     '',
     '< 100 ms',
     added < 100,
   )
+  record('  for reference: opening all 10,000 keys at once (ms)', fmt(median(open) - median(load)))
   await h.dispose()
 }
 

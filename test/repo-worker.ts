@@ -42,6 +42,11 @@ const functions: Record<string, Fn> = {
     const opened = await Promise.all(rows.map((r) => fresh.open(r.key)))
     return opened.length
   },
+  /** Loads a provider's pool and opens one key: what a cold isolate's first request does. */
+  openFirst: async (d1: D1Database, provider: ProviderId) => {
+    const { rows } = await loadProviderPool(d1, provider)
+    return new Vault(SECRET).open((rows[0] as { key: string }).key)
+  },
   /** A stored (sealed) key as the provider knows it. */
   openKey: (_d1: D1Database, stored: string) => vault.open(stored),
   /** Reads one key row as stored. */
