@@ -16,6 +16,11 @@ export type CooldownScope = ModelName | typeof ALL_MODELS | typeof NO_MODEL
 
 export type Cooldowns = Record<string, number>
 
+/** When a key may serve `model` again: its own cooldown for that model or one for every model. */
+export function cooledUntil(cooldowns: Cooldowns, model: string): number {
+  return Math.max(cooldowns[model] ?? 0, cooldowns[ALL_MODELS] ?? 0)
+}
+
 /**
  * A corrupt or hand-edited map must not take a key out of rotation, nor show a phantom cooldown:
  * anything unreadable counts as no cooldown, and so does any entry that is not a number.

@@ -1,4 +1,4 @@
-import { ALL_MODELS, parseCooldowns, type Cooldowns } from '../db/cooldowns'
+import { cooledUntil, parseCooldowns, type Cooldowns } from '../db/cooldowns'
 import type { KeyStatus, PoolRow } from '../db/rows'
 import { KeyHealth } from './health'
 
@@ -36,7 +36,7 @@ const WINDOW = 64
 export type Selection = 'weighted' | 'uniform'
 
 export function coolingUntil(key: PoolKey, model: string): number {
-  return Math.max(key.cooldowns[model] ?? 0, key.cooldowns[ALL_MODELS] ?? 0)
+  return cooledUntil(key.cooldowns, model)
 }
 
 /**
