@@ -1,5 +1,5 @@
 import { api } from './api.js'
-import { hourlyChart } from './chart.js'
+import { hourlyChart, returningChart } from './chart.js'
 import { ago, h, percent } from './dom.js'
 
 /** One card per provider: key states now, traffic over the last 24 hours; the setup panel above. */
@@ -28,7 +28,18 @@ export async function renderOverview(view, setup) {
         h('dt', {}, '429s'),
         h('dd', {}, String(p.usage.rateLimited)),
       ),
+      h('h3', {}, 'Requests per hour, last 24 h'),
       hourlyChart(p.hourly, `${p.provider}: requests per hour over the last 24 hours`),
+      poolHealth(p.health),
+      p.returning.length > 0
+        ? [
+            h('h3', {}, 'Keys coming back, next 24 h'),
+            returningChart(
+              p.returning,
+              `${p.provider}: keys coming back from cooldown over the next 24 hours`,
+            ),
+          ]
+        : null,
     )
   })
   view.replaceChildren(
@@ -43,6 +54,39 @@ export async function renderOverview(view, setup) {
     cards.length > 0
       ? h('div', { class: 'cards' }, cards)
       : h('p', { class: 'empty' }, 'No keys yet. ', h('a', { href: '#/add' }, 'Add your first keys'), '.'),
+  )
+}
+
+/**
+ * Per model with traffic: the share of keys usable right now, and a warning when none is, since every
+ * request for that model fails until one comes back.
+ */
+function poolHealth(health) {
+  if (health.length === 0) return null
+  return h(
+    'section',
+    { class: 'health' },
+    h('h3', {}, 'Usable now, by model'),
+    h(
+      'ul',
+      {},
+      health.map((m) => {
+        const none = m.usable === 0
+        return h(
+          'li',
+          { class: none ? 'none' : '', 'data-model': m.model },
+          h('span', { class: 'model' }, m.model),
+          // A native meter: the CSP allows no inline style, and it is announced by screen readers.
+          h('meter', {
+            min: 0,
+            max: Math.max(1, m.total),
+            value: m.usable,
+            'aria-label': `${m.model}: ${m.usable} of ${m.total} keys usable`,
+          }),
+          h('span', { class: 'share' }, none ? 'no usable key' : `${m.usable} of ${m.total}`),
+        )
+      }),
+    ),
   )
 }
 
