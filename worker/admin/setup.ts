@@ -7,7 +7,9 @@ import { alertText } from '../health/alerts'
 import { appliedMigrations, LAST_CRON, readMeta } from '../db/setup.repo'
 import { detectGatewayError } from '../proxy/gateway-error'
 import { adminView } from './admin-view'
-import { displayStatus } from './present'
+import { ALL_MODELS, cooledUntil, parseCooldowns } from '../db/cooldowns'
+import { modelHealth } from './pool-health'
+import { recentUsage } from './usage-cache'
 
 /**
  * The setup check behind `GET /admin/api/setup`, the dashboard's setup panel and `pnpm doctor`: what
@@ -219,13 +221,19 @@ function authKeyCheck(entries: AuthEntry[], now: number): SetupCheck {
       }
 }
 
+/**
+ * Keys per provider: usable unless blocked or cooling for every model. A key cooling for one model
+ * still serves the others, so the per-model view (pool-health.ts, over the models with traffic in
+ * 24 h) says which models have no usable key at all.
+ */
 async function keysCheck(env: Env): Promise<SetupCheck> {
   const now = Date.now() / 1000
+  const [view, usage] = await Promise.all([adminView(env), recentUsage(env.DB)])
   const byProvider = new Map<string, { total: number; usable: number }>()
-  for (const row of (await adminView(env)).list()) {
+  for (const row of view.list()) {
     const p = byProvider.get(row.provider) ?? { total: 0, usable: 0 }
     p.total++
-    if (displayStatus(row, now) === 'active') p.usable++
+    if (row.status === 'active' && cooledUntil(parseCooldowns(row.cooldowns), ALL_MODELS) <= now) p.usable++
     byProvider.set(row.provider, p)
   }
   if (byProvider.size === 0) {
@@ -238,16 +246,27 @@ async function keysCheck(env: Env): Promise<SetupCheck> {
     }
   }
   const empty = [...byProvider].filter(([, p]) => p.usable === 0).map(([name]) => name)
+  const starved = [...modelHealth(view.list(), usage, now)]
+    .flatMap(([provider, models]) =>
+      models.filter((m) => m.usable === 0).map((m) => `${provider} ${m.model}`),
+    )
+    .filter((name) => !empty.some((p) => name.startsWith(`${p} `)))
   const detail = [...byProvider]
     .map(([name, p]) => `${name}: ${p.usable} of ${p.total} usable now`)
     .join('; ')
-  return empty.length > 0
+  const fixes = [
+    empty.length > 0 ? `No key of ${empty.join(', ')} can serve right now (all cooling or blocked).` : '',
+    starved.length > 0
+      ? `No usable key for ${starved.join(', ')} (its keys are cooling for it or blocked).`
+      : '',
+  ].filter(Boolean)
+  return fixes.length > 0
     ? {
         id: 'keys',
         title: 'Provider keys',
         status: 'warning',
         detail: `${detail}.`,
-        fix: `No key of ${empty.join(', ')} can serve right now (all cooling or blocked): see the keys page.`,
+        fix: `${fixes.join(' ')} See the overview's "Usable now, by model" and the keys page.`,
       }
     : { id: 'keys', title: 'Provider keys', status: 'ok', detail: `${detail}.` }
 }
