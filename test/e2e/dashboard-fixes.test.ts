@@ -154,6 +154,12 @@ describe('dashboard fixes', () => {
     expect(await rows().first().locator('td[data-label="Status"]').isVisible()).toBe(true)
     await page.screenshot({ path: `${SHOTS}/keys-phone.png`, fullPage: true })
     await page.setViewportSize({ width: 1280, height: 900 })
+    // At 1280 px the table fits its box: every row's buttons, Delete last, stay inside it.
+    const wrap = await page.locator('.table-wrap').boundingBox()
+    for (const del of await page.locator('td.actions').getByRole('button', { name: 'Delete' }).all()) {
+      const b = await del.boundingBox()
+      expect(b && wrap && b.x + b.width).toBeLessThanOrEqual(wrap!.x + wrap!.width)
+    }
     await page.screenshot({ path: `${SHOTS}/keys-all.png`, fullPage: true })
     // The one error the browser logs is the 400 the remark test asked for; nothing else.
     expect(consoleErrors).toEqual([expect.stringContaining('400')])

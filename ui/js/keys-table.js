@@ -94,23 +94,28 @@ export function keyRow(k, { selected, onSelect, actions, act, onRemoved, showPro
     cell('Errors', { class: 'num' }, String(k.usage.errors + k.usage.rateLimited)),
     cell('Last used', {}, ago(k.usage.lastUsed)),
     cell('Remark', { class: 'remark' }, k.remark),
+    // The buttons sit in a div: a flex td stops being a table cell and spills out of the table.
     h(
       'td',
       { class: 'actions' },
-      button('Check', () => actions.check([k.id]), 'check the key'),
-      k.status === 'blocked'
-        ? button('Unblock', () => actions.unblock([k.id]), 'unblock the key')
-        : button('Block', () => actions.block([k.id]), 'block the key'),
-      Object.keys(k.cooldowns).length
-        ? button('Clear', () => actions.clearCooldowns([k.id]), 'clear its cooldowns')
-        : null,
-      button('Remark', () => actions.editRemark([k.id], k.remark), 'edit the remark'),
-      button('Settings', () => actions.editSettings([k.id], k), 'change its settings'),
-      button(
-        'Delete',
-        async () => (await actions.remove([k.id])) && onRemoved([k.id]),
-        'delete the key',
-        'danger',
+      h(
+        'div',
+        { class: 'buttons' },
+        button('Check', () => actions.check([k.id]), 'check the key'),
+        k.status === 'blocked'
+          ? button('Unblock', () => actions.unblock([k.id]), 'unblock the key')
+          : button('Block', () => actions.block([k.id]), 'block the key'),
+        Object.keys(k.cooldowns).length
+          ? button('Clear', () => actions.clearCooldowns([k.id]), 'clear its cooldowns')
+          : null,
+        button('Remark', () => actions.editRemark([k.id], k.remark), 'edit the remark'),
+        button('Settings', () => actions.editSettings([k.id], k), 'change its settings'),
+        button(
+          'Delete',
+          async () => (await actions.remove([k.id])) && onRemoved([k.id]),
+          'delete the key',
+          'danger',
+        ),
       ),
     ),
   )
