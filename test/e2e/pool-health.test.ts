@@ -15,8 +15,15 @@ const keys = Array.from(
 const path = (model: string) => `/api/google-ai-studio/v1beta/models/${model}:generateContent`
 const auth = { authorization: `Bearer ${AUTH_KEY}` }
 
+interface Counts {
+  requests: number
+  successes: number
+  rateLimited: number
+  errors: number
+}
 interface Card {
   provider: string
+  hourly: ({ hour: number } & Counts)[]
   health: { model: string; usable: number; total: number }[]
   returning: { hour: number; keys: number; models: Record<string, number> }[]
 }
@@ -108,10 +115,29 @@ describe('pool health on the overview', () => {
     const setup = await page.locator('.setup').textContent()
     expect(setup).toContain('google-ai-studio: 3 of 4 usable now')
     expect(setup).toContain('No usable key for google-ai-studio gemini-2.5-pro')
+    // The hourly chart says the figures the API counted from the traffic above.
+    const hour = (await googleCard())!.hourly.at(-1)!
+    expect(await card.locator('svg.chart').first().locator('g.bar title').last().textContent()).toMatch(
+      new RegExp(
+        `: ${hour.requests} requests, ${hour.successes} ok, ${hour.rateLimited} × 429, ${hour.errors} errors$`,
+      ),
+    )
     await page.screenshot({ path: `${SHOTS}/overview-health.png`, fullPage: true })
     await page.setViewportSize({ width: 390, height: 844 })
     expect(await page.evaluate<number>('document.documentElement.scrollWidth - window.innerWidth')).toBe(0)
     await page.screenshot({ path: `${SHOTS}/overview-health-phone.png`, fullPage: true })
+    await page.setViewportSize({ width: 1280, height: 900 })
+    // A key's detail: its usage per hour (24 h) and per day (7 days), with the API's figures.
+    const detail = (await (await h.fetch(`/admin/api/keys/${ids[2]}`, { headers: auth })).json()) as {
+      hourly: Counts[]
+    }
+    const week = detail.hourly.reduce((t, x) => t + x.requests, 0)
+    expect(week).toBeGreaterThan(0)
+    await page.goto(`${h.url}/#/key/${ids[2]}`)
+    const daily = page.locator('svg.chart.daily')
+    await daily.waitFor()
+    expect(await daily.locator('g.bar').count()).toBe(1)
+    expect(await daily.locator('g.bar title').textContent()).toMatch(new RegExp(`: ${week} requests, `))
     // No CSP violation or failed request behind the scenes.
     expect(consoleErrors).toEqual([])
   })

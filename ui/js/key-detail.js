@@ -1,5 +1,5 @@
 import { api } from './api.js'
-import { hourlyChart } from './chart.js'
+import { dailyChart, hourlyChart } from './chart.js'
 import { ago, h, left } from './dom.js'
 
 /** One key: its state, cooldowns with time left, block, settings, usage (24 h and 7 days), recent errors. */
@@ -52,11 +52,26 @@ export function renderKeyDetail(view, id) {
           )
         : h('p', { class: 'muted' }, 'None running.'),
       h('h2', {}, 'Usage'),
-      h('p', {}, `Last 7 days: ${week.requests} requests, ${week.rateLimited} × 429, ${week.errors} errors.`),
+      h(
+        'p',
+        {},
+        `Last 7 days: ${week.requests} ${week.requests === 1 ? 'request' : 'requests'}, ${week.rateLimited} × 429, ${week.errors} errors.`,
+      ),
       h(
         'div',
-        { class: 'card detail-chart' },
-        hourlyChart(hourly, `Key #${k.id}: requests per hour over the last 24 hours`),
+        { class: 'detail-charts' },
+        h(
+          'figure',
+          { class: 'card detail-chart' },
+          h('figcaption', {}, 'Per hour, last 24 h'),
+          hourlyChart(hourly, `Key #${k.id}: requests per hour over the last 24 hours`),
+        ),
+        h(
+          'figure',
+          { class: 'card detail-chart' },
+          h('figcaption', {}, 'Per day, last 7 days'),
+          dailyChart(hourly, `Key #${k.id}: requests per day over the last 7 days`),
+        ),
       ),
       h('h2', {}, 'Recent errors'),
       errors.length
