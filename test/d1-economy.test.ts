@@ -43,11 +43,18 @@ describe('a pool of 1,000 keys', () => {
     }
     await new Promise((r) => setTimeout(r, 1500)) // let the last refresh and stats flush finish
     const after = await usage(h)
+    const seconds = (Date.now() - started) / 1000
     // The only writes are the usage counters, flushed as one upsert per (key, model, hour) per interval.
     expect(after.rowsWritten - before.rowsWritten).toBeGreaterThan(0)
     expect((after.rowsWritten - before.rowsWritten) / n).toBeLessThan(0.1)
     expect(after.queries - before.queries).toBeGreaterThan(0) // the view was refreshed…
-    expect((after.rowsRead - before.rowsRead) / n).toBeLessThan(0.05) // …without reading the pool again
+    // …without reading the pool again: what is read is a handful of rows per refresh (one a second
+    // here), so it follows the clock, not the requests. On a loaded machine fewer requests fit in
+    // the same seconds, so a per-request bound flakes (quiet: 750 requests, 4 s, 10 rows). One row
+    // per request, or one reload of the pool, breaks the bound many times over.
+    const read = after.rowsRead - before.rowsRead
+    expect(read / seconds).toBeLessThan(5)
+    expect(read).toBeLessThan(100)
   })
 })
 
