@@ -179,10 +179,20 @@ describe('changing a key by hand', () => {
     expect((await h.fetch(GEMINI_PATH, googleInit())).status).toBe(429)
     expect((await h.fetch(GEMINI_PATH, googleInit())).status).toBe(429) // all cooling now
     expect(h.gateway.callsFor(k!)).toBe(1)
+    const cooling = (await (await h.fetch(`/admin/api/keys/${id}`, { headers: adminHeaders() })).json()) as {
+      key: { cooldowns: Record<string, { reason: string }> }
+    }
+    expect(cooling.key.cooldowns['gemini-2.5-flash']?.reason).toBe('rate_limited')
 
     h.gateway.on(k!, () => replies.googleOk())
     const cleared = await patch(id!, { clearCooldowns: true })
     expect(await cleared.json()).toMatchObject({ cooldowns: {} })
+    // Their reasons go with them.
+    const stored = await h.d1
+      .prepare('SELECT cooldown_reasons AS r FROM keys WHERE id = ?1')
+      .bind(id)
+      .first('r')
+    expect(stored).toBe('{}')
     expect((await h.fetch(GEMINI_PATH, googleInit())).status).toBe(200)
   })
 

@@ -44,15 +44,20 @@ const one = async <T>(fn: string, ...args: unknown[]) => (await run([fn, ...args
 const cooldownsOf = async (id: number) =>
   JSON.parse((await one<{ cooldowns: string }>('row', id)).cooldowns) as Record<string, number>
 
+const reasonsOf = async (id: number) =>
+  JSON.parse((await one<{ cooldown_reasons: string }>('row', id)).cooldown_reasons) as Record<string, string>
+
 describe('setCooldown', () => {
   test('a longer cooldown replaces a shorter one; a shorter one never shortens it', async () => {
     const id = ids[0]!
-    await one('setCooldown', id, 'gpt-4o', 1000)
-    await one('setCooldown', id, 'gpt-4o', 5000)
+    await one('setCooldown', id, 'gpt-4o', 1000, 'rate_limited')
+    await one('setCooldown', id, 'gpt-4o', 5000, 'daily_quota')
     expect((await cooldownsOf(id))['gpt-4o']).toBe(5000)
-    const row = await one<PoolRow>('setCooldown', id, 'gpt-4o', 2000)
+    const row = await one<PoolRow>('setCooldown', id, 'gpt-4o', 2000, 'rate_limited')
     expect((await cooldownsOf(id))['gpt-4o']).toBe(5000)
     expect(JSON.parse(row.cooldowns)['gpt-4o']).toBe(5000)
+    // The reason goes with the cooldown that wins: the shorter one did not replace it.
+    expect(await reasonsOf(id)).toEqual({ 'gpt-4o': 'daily_quota' })
     // The soonest expiry is kept for the sweep: never later than a running cooldown.
     expect((await one<{ cooldown_next: number }>('row', id)).cooldown_next).toBe(1000)
   })
@@ -60,23 +65,25 @@ describe('setCooldown', () => {
   test('concurrent cooldowns for different models of one key are all kept', async () => {
     const id = ids[1]!
     const models = Array.from({ length: 20 }, (_, i) => `model-${i}.v1:latest`)
-    await run(...models.map((m, i): [string, ...unknown[]] => ['setCooldown', id, m, 10_000 + i]))
+    await run(...models.map((m, i): [string, ...unknown[]] => ['setCooldown', id, m, 10_000 + i, `r${i}`]))
     const stored = await cooldownsOf(id)
     for (const [i, m] of models.entries()) expect(stored[m]).toBe(10_000 + i)
+    const reasons = await reasonsOf(id)
+    for (const [i, m] of models.entries()) expect(reasons[m]).toBe(`r${i}`)
   })
 
   test('the scope is bound as a value: a name that would break a JSON path is stored as it is', async () => {
     const id = ids[3]!
     // Names the Worker never admits (toModelName), written straight to storage: nothing may escape.
     const scopes = ['a"b', 'x.y', '$', "it's", '[0]']
-    for (const [i, s] of scopes.entries()) await one('setCooldown', id, s, 20_000 + i)
+    for (const [i, s] of scopes.entries()) await one('setCooldown', id, s, 20_000 + i, 'rate_limited')
     expect(await cooldownsOf(id)).toEqual(Object.fromEntries(scopes.map((s, i) => [s, 20_000 + i])))
   })
 
   test('does nothing to a key that is no longer active', async () => {
     const id = ids[2]!
     expect(await one('blockKey', id, 'API_KEY_INVALID', 123)).toMatchObject({ status: 'blocked' })
-    expect(await one('setCooldown', id, 'gpt-4o', 9999)).toBeNull()
+    expect(await one('setCooldown', id, 'gpt-4o', 9999, 'rate_limited')).toBeNull()
     expect(await cooldownsOf(id)).toEqual({})
     // Blocking twice changes nothing: the write is idempotent, so retrying it is safe.
     expect(await one('blockKey', id, 'other', 456)).toBeNull()
@@ -87,7 +94,7 @@ describe('setCooldown', () => {
 describe('incremental refresh', () => {
   test('every write moves the row past the provider maximum, so changedSince finds exactly it', async () => {
     const { maxSeq } = await one<{ maxSeq: number }>('loadProviderPool', 'openai')
-    const row = await one<PoolRow>('setCooldown', ids[10]!, 'gpt-4o', 7777)
+    const row = await one<PoolRow>('setCooldown', ids[10]!, 'gpt-4o', 7777, 'rate_limited')
     expect(row.seq).toBe(maxSeq + 1)
     expect((await one<PoolRow[]>('changedSince', 'openai', maxSeq)).map((r) => r.id)).toEqual([ids[10]])
     expect(await one('changedSince', 'openai', row.seq)).toEqual([])
@@ -96,7 +103,7 @@ describe('incremental refresh', () => {
   test('a refresh reads only changed rows, and a write reads and writes a handful, not the pool', async () => {
     const { maxSeq } = await one<{ maxSeq: number }>('loadProviderPool', 'openai')
     expect((await run(['changedSince', 'openai', maxSeq])).usage.rowsRead).toBeLessThanOrEqual(1)
-    const write = (await run(['setCooldown', ids[20]!, 'gpt-4o', 8888])).usage
+    const write = (await run(['setCooldown', ids[20]!, 'gpt-4o', 8888, 'rate_limited'])).usage
     expect(write.queries).toBe(1)
     expect(write.rowsRead).toBeLessThanOrEqual(4)
     expect(write.rowsWritten).toBeGreaterThan(0)

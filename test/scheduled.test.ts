@@ -86,10 +86,16 @@ test('expired cooldowns are cleared, running ones kept, reading only keys that h
   h = await startWorker()
   const ids = await h.addKeys('google-ai-studio', [googleKey(1), googleKey(2), googleKey(3)])
   const now = Math.floor(Date.now() / 1000)
-  const set = (id: number, cooldowns: object, next: number) =>
+  // Each scope's reason is its name reversed, so a kept reason shows it belongs to its scope.
+  const set = (id: number, cooldowns: Record<string, number>, next: number) =>
     h!.d1
-      .prepare('UPDATE keys SET cooldowns = ?1, cooldown_next = ?2 WHERE id = ?3')
-      .bind(JSON.stringify(cooldowns), next, id)
+      .prepare('UPDATE keys SET cooldowns = ?1, cooldown_next = ?2, cooldown_reasons = ?4 WHERE id = ?3')
+      .bind(
+        JSON.stringify(cooldowns),
+        next,
+        id,
+        JSON.stringify(Object.fromEntries(Object.keys(cooldowns).map((k) => [k, [...k].reverse().join('')]))),
+      )
       .run()
   await set(ids[0]!, { 'gemini-2.5-flash': now - 10, 'gemini-2.5-pro': now + 600 }, now - 10)
   await set(ids[1]!, { '*': now - 1 }, now - 1)
@@ -98,6 +104,11 @@ test('expired cooldowns are cleared, running ones kept, reading only keys that h
   expect(await keyRow(h.d1, ids[0]!)).toMatchObject({
     cooldowns: JSON.stringify({ 'gemini-2.5-pro': now + 600 }),
   })
+  // The reasons of expired cooldowns go with them.
+  const reasons = (id: number) =>
+    h!.d1.prepare('SELECT cooldown_reasons AS r FROM keys WHERE id = ?1').bind(id).first<string>('r')
+  expect(await reasons(ids[0]!)).toBe(JSON.stringify({ 'gemini-2.5-pro': 'orp-5.2-inimeg' }))
+  expect(await reasons(ids[1]!)).toBe('{}')
   expect(await keyRow(h.d1, ids[1]!)).toMatchObject({ cooldowns: '{}' })
   expect(await keyRow(h.d1, ids[2]!)).toMatchObject({
     cooldowns: JSON.stringify({ 'gemini-2.5-flash': now + 900 }),

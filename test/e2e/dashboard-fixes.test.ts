@@ -121,7 +121,7 @@ describe('dashboard fixes', () => {
     await page.goto(`${h.url}/#/key/3`)
     await expect
       .poll(() => page.locator('#detail-cooldowns').textContent())
-      .toMatch(/^gemini-2\.5-flash: \d+s left/)
+      .toMatch(/^gemini-2\.5-flash: \d+s left \(until .+\), rate_limited$/)
     await page.goto(`${h.url}/#/key/2`)
     await page.locator('h1', { hasText: '#2' }).waitFor()
     expect(await page.locator('.detail').textContent()).toContain('API_KEY_INVALID')

@@ -83,8 +83,11 @@ describe('pool health on the overview', () => {
   test('the keys coming back: one hour (midnight Pacific), each key counted once, by model', async () => {
     const card = await googleCard()
     const detail = (await (await h.fetch(`/admin/api/keys/${ids[0]}`, { headers: auth })).json()) as {
-      key: { cooldowns: Record<string, { until: number }> }
+      key: { cooldowns: Record<string, { until: number; reason: string | null }> }
     }
+    // Each cooldown says why it was set: Google's daily quota, for both models.
+    expect(detail.key.cooldowns['gemini-2.5-flash']!.reason).toBe('daily_quota')
+    expect(detail.key.cooldowns['gemini-2.5-pro']!.reason).toBe('daily_quota')
     const until = detail.key.cooldowns['gemini-2.5-flash']!.until
     expect(card?.returning).toEqual([
       // Key 0 has two cooldowns ending then but returns once; keys 2 and 3 return for pro. The

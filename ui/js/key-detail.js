@@ -46,7 +46,7 @@ export function renderKeyDetail(view, id) {
               h(
                 'li',
                 {},
-                `${model === '*' ? 'every model' : model}: ${left(c.until)} left (until ${new Date(c.until * 1000).toLocaleString()})`,
+                `${model === '*' ? 'every model' : model}: ${left(c.until)} left (until ${new Date(c.until * 1000).toLocaleString()})${c.reason ? `, ${c.reason}` : ''}`,
               ),
             ),
           )

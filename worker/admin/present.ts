@@ -1,16 +1,17 @@
-import { parseCooldowns } from '../db/cooldowns'
+import { parseCooldownReasons, parseCooldowns } from '../db/cooldowns'
 import type { AdminRow } from '../db/rows'
 import { maskKey } from '../log'
 import { NO_USAGE, type KeyUsage } from './usage-cache'
 
-/** The cooldowns still running, as the admin API shows them. */
+/** The cooldowns still running, as the admin API shows them, each with why it was set (if known). */
 export function runningCooldowns(
-  row: Pick<AdminRow, 'cooldowns'>,
+  row: Pick<AdminRow, 'cooldowns'> & Partial<Pick<AdminRow, 'cooldownReasons'>>,
   nowSeconds: number,
-): Record<string, { until: number }> {
-  const running: Record<string, { until: number }> = {}
+): Record<string, { until: number; reason: string | null }> {
+  const running: Record<string, { until: number; reason: string | null }> = {}
+  const reasons = parseCooldownReasons(row.cooldownReasons ?? '{}')
   for (const [model, until] of Object.entries(parseCooldowns(row.cooldowns))) {
-    if (until > nowSeconds) running[model] = { until }
+    if (until > nowSeconds) running[model] = { until, reason: reasons[model] ?? null }
   }
   return running
 }

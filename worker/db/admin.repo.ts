@@ -171,7 +171,7 @@ export async function deleteKeys(
   const [tombstones] = await batch(d1, [
     d1
       .prepare(
-        `UPDATE keys SET status = 'deleted', key = 'deleted:' || id, fingerprint = NULL, cooldowns = '{}', cooldown_next = NULL,
+        `UPDATE keys SET status = 'deleted', key = 'deleted:' || id, fingerprint = NULL, cooldowns = '{}', cooldown_reasons = '{}', cooldown_next = NULL,
            remark = '', deleted_at = ?2, seq = ${NEXT_SEQ}
          WHERE id IN (SELECT value FROM json_each(?1)) AND status != 'deleted'`,
       )
@@ -211,6 +211,7 @@ export async function updateKeys(
          blocked_reason = CASE WHEN ?2 = 'active' THEN NULL WHEN ?2 = 'blocked' AND status != 'blocked' THEN 'manual' ELSE blocked_reason END,
          blocked_at = CASE WHEN ?2 = 'active' THEN NULL WHEN ?2 = 'blocked' AND status != 'blocked' THEN ?5 ELSE blocked_at END,
          cooldowns = CASE WHEN ?3 THEN '{}' ELSE cooldowns END,
+         cooldown_reasons = CASE WHEN ?3 THEN '{}' ELSE cooldown_reasons END,
          cooldown_next = CASE WHEN ?3 THEN NULL ELSE cooldown_next END,
          remark = coalesce(?4, remark),
          key_group = CASE WHEN ?6 THEN ?7 ELSE key_group END,

@@ -26,16 +26,30 @@ export function cooledUntil(cooldowns: Cooldowns, model: string): number {
  * anything unreadable counts as no cooldown, and so does any entry that is not a number.
  */
 export function parseCooldowns(text: string): Cooldowns {
+  const cooldowns: Cooldowns = {}
+  for (const [model, until] of Object.entries(jsonObject(text))) {
+    if (typeof until === 'number' && Number.isFinite(until)) cooldowns[model] = until
+  }
+  return cooldowns
+}
+
+/** The `cooldown_reasons` column, `{scope: reason code}`, read as leniently: non-strings are dropped. */
+export function parseCooldownReasons(text: string): Record<string, string> {
+  const reasons: Record<string, string> = {}
+  for (const [scope, reason] of Object.entries(jsonObject(text))) {
+    if (typeof reason === 'string') reasons[scope] = reason
+  }
+  return reasons
+}
+
+function jsonObject(text: string): Record<string, unknown> {
   let parsed: unknown
   try {
     parsed = JSON.parse(text)
   } catch {
     return {}
   }
-  const cooldowns: Cooldowns = {}
-  if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) return cooldowns
-  for (const [model, until] of Object.entries(parsed)) {
-    if (typeof until === 'number' && Number.isFinite(until)) cooldowns[model] = until
-  }
-  return cooldowns
+  return parsed && typeof parsed === 'object' && !Array.isArray(parsed)
+    ? (parsed as Record<string, unknown>)
+    : {}
 }

@@ -71,6 +71,8 @@ export async function sweepExpiredCooldowns(d1: D1Database, now: number): Promis
         `UPDATE keys SET
            cooldowns = (SELECT coalesce(json_group_object(j.key, j.value), '{}') FROM json_each(keys.cooldowns) AS j WHERE j.value > ?1),
            cooldown_next = (SELECT min(j.value) FROM json_each(keys.cooldowns) AS j WHERE j.value > ?1),
+           cooldown_reasons = (SELECT coalesce(json_group_object(r.key, r.value), '{}') FROM json_each(keys.cooldown_reasons) AS r
+             WHERE EXISTS (SELECT 1 FROM json_each(keys.cooldowns) AS j WHERE j.key = r.key AND j.value > ?1)),
            seq = ${NEXT_SEQ}
          WHERE cooldown_next IS NOT NULL AND cooldown_next <= ?1`,
       )

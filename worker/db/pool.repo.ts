@@ -56,23 +56,32 @@ async function changeOne(statement: D1PreparedStatement): Promise<PoolRow | unde
 }
 
 /**
+ * The reason goes with the cooldown that wins: set when the new expiry is at least the running one
+ * (SET expressions see the row as it was), kept otherwise.
+ */
+const REASON_SET = `CASE WHEN CAST(?2 AS INTEGER) >= coalesce(
+             (SELECT j.value FROM json_each(keys.cooldowns) AS j WHERE j.key = ?1), 0)
+           THEN json_patch(cooldown_reasons, json_object(?1, ?4)) ELSE cooldown_reasons END`
+
+/**
  * Sets a cooldown for (key, scope) unless a longer one is already running, in one statement: D1 runs
  * statements one at a time, so concurrent 429s for other models or keys never overwrite each other.
  * The scope is bound as a value (a JSON object key, matched against `json_each`), never spliced into
  * a JSON path, so no model name can change what the statement does. Returns the row as stored, or
  * undefined when the key is no longer active.
  */
-export function setCooldown(d1: D1Database, id: number, scope: CooldownScope, until: number) {
+export function setCooldown(d1: D1Database, id: number, scope: CooldownScope, until: number, reason: string) {
   return changeOne(
     d1
       .prepare(
         `UPDATE keys SET
            cooldowns = json_patch(cooldowns, json_object(?1, max(CAST(?2 AS INTEGER), coalesce(
              (SELECT j.value FROM json_each(keys.cooldowns) AS j WHERE j.key = ?1), 0)))),
+           cooldown_reasons = ${REASON_SET},
            cooldown_next = min(coalesce(cooldown_next, ?2), ?2), seq = ${NEXT_SEQ}
          WHERE id = ?3 AND status = 'active' RETURNING ${POOL_ROW.sql}`,
       )
-      .bind(scope, until, id),
+      .bind(scope, until, id, reason),
   )
 }
 
@@ -85,6 +94,7 @@ export async function setGroupCooldown(
   id: number,
   scope: CooldownScope,
   until: number,
+  reason: string,
 ): Promise<PoolRow[]> {
   const r = await all<PoolRow>(
     d1
@@ -92,12 +102,13 @@ export async function setGroupCooldown(
         `UPDATE keys SET
            cooldowns = json_patch(cooldowns, json_object(?1, max(CAST(?2 AS INTEGER), coalesce(
              (SELECT j.value FROM json_each(keys.cooldowns) AS j WHERE j.key = ?1), 0)))),
+           cooldown_reasons = ${REASON_SET},
            cooldown_next = min(coalesce(cooldown_next, ?2), ?2), seq = ${NEXT_SEQ}
          WHERE status = 'active' AND (id = ?3 OR (key_group IS NOT NULL
            AND (provider, key_group) = (SELECT provider, key_group FROM keys WHERE id = ?3)))
          RETURNING ${POOL_ROW.sql}`,
       )
-      .bind(scope, until, id),
+      .bind(scope, until, id, reason),
   )
   return r.results
 }

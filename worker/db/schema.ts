@@ -40,6 +40,11 @@ export const keys = sqliteTable(
     blockedAt: integer('blocked_at'),
     cooldowns: text('cooldowns').notNull().default('{}'),
     /**
+     * Why each cooldown was set, `{scope: reason code}` (ours or the provider's code, never its text):
+     * for the dashboard only, so the pool never reads it. Written in the same statement as `cooldowns`.
+     */
+    cooldownReasons: text('cooldown_reasons').notNull().default('{}'),
+    /**
      * Unix seconds at or before which some cooldown expires (null: none). Never later than the true
      * soonest expiry, so the sweep that clears expired cooldowns reads only rows that have one.
      */

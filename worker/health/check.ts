@@ -95,7 +95,7 @@ async function checkOne(input: CheckInput, keys: KeyState, row: CheckRow): Promi
     }
   } else if (probe.result === 'cooling' && row.status === 'active') {
     // A model list answering 429 says the key as a whole is limited, not one model.
-    if (await keys.coolDown(row.provider, row.id, ALL_MODELS, now + probe.seconds)) {
+    if (await keys.coolDown(row.provider, row.id, ALL_MODELS, now + probe.seconds, probe.reason)) {
       report.change = 'cooling'
       log('cooldown_set', {
         ...fields,

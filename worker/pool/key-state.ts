@@ -34,12 +34,20 @@ export class KeyState {
 
   /**
    * Cools (key, scope) until `until` (unix seconds) unless a longer cooldown runs. The isolate stops
-   * picking the key before the write lands. Returns whether the key was still active.
+   * picking the key before the write lands. Returns whether the key was still active. `reason` is a
+   * code (ours or the provider's), kept for the dashboard.
    */
-  async coolDown(provider: ProviderId, id: number, scope: CooldownScope, until: number): Promise<boolean> {
+  async coolDown(
+    provider: ProviderId,
+    id: number,
+    scope: CooldownScope,
+    until: number,
+    reason: string,
+  ): Promise<boolean> {
     this.pool.loaded(provider)?.applyLocalCooldown(id, scope, until)
     this.pool.nudge(provider)
-    return this.applied(await retryIdempotent(() => setCooldown(this.d1, id, scope, until)))
+    const code = reasonCode(reason)
+    return this.applied(await retryIdempotent(() => setCooldown(this.d1, id, scope, until, code)))
   }
 
   /**
@@ -51,10 +59,11 @@ export class KeyState {
     id: number,
     scope: CooldownScope,
     until: number,
+    reason: string,
   ): Promise<number> {
     this.pool.loaded(provider)?.applyLocalGroupCooldown(id, scope, until)
     this.pool.nudge(provider)
-    const rows = await retryIdempotent(() => setGroupCooldown(this.d1, id, scope, until))
+    const rows = await retryIdempotent(() => setGroupCooldown(this.d1, id, scope, until, reasonCode(reason)))
     for (const row of rows) this.pool.apply(row)
     return rows.length
   }
@@ -152,3 +161,6 @@ export const keyStateFor = (
   d1: D1Database,
   config: Pick<Config, 'poolRefreshMs' | 'selection' | 'vault'>,
 ): KeyState => states(d1, () => new KeyState(d1, poolFor(d1, config), config.vault))
+
+/** A reason is a short code; anything longer is cut, so no stray text can grow a row. */
+const reasonCode = (reason: string) => reason.slice(0, 64)

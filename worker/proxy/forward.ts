@@ -241,10 +241,10 @@ async function record(
       const until = Math.ceil(now / 1000) + verdict.seconds
       log('cooldown_set', { ...fields, scope, seconds: verdict.seconds, until, reason: verdict.reason })
       if (verdict.shared) {
-        const cooled = await input.keys.coolDownGroup(provider, key.id, scope, until)
+        const cooled = await input.keys.coolDownGroup(provider, key.id, scope, until, verdict.reason)
         if (cooled > 1) log('group_cooled', { provider, keyId: key.id, keys: cooled, reason: verdict.reason })
       } else {
-        await input.keys.coolDown(provider, key.id, scope, until)
+        await input.keys.coolDown(provider, key.id, scope, until, verdict.reason)
       }
     } else if (verdict.kind === 'block') {
       log('key_blocked', { ...fields, reason: verdict.reason })
@@ -287,7 +287,7 @@ function rest(input: ForwardInput, key: { id: number; secret: string }, seconds:
     reason: 'spent',
   })
   input.background(
-    input.keys.coolDown(provider, key.id, model, until).catch((e: unknown) => {
+    input.keys.coolDown(provider, key.id, model, until, 'spent').catch((e: unknown) => {
       log('state_write_failed', { provider, keyId: key.id, error: String(e).slice(0, 200) })
     }),
   )

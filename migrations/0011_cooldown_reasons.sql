@@ -1,0 +1,1 @@
+ALTER TABLE `keys` ADD `cooldown_reasons` text DEFAULT '{}' NOT NULL;
