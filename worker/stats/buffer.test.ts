@@ -1,4 +1,4 @@
-import { describe, expect, test } from 'vitest'
+import { afterEach, describe, expect, test, vi } from 'vitest'
 import { StatsBuffer } from './buffer'
 
 /** A D1 stand-in that fails the next batches with the given errors, then records what it is sent. */
@@ -49,5 +49,48 @@ describe('StatsBuffer', () => {
         .map((e) => e[0])
         .sort(),
     ).toEqual([1, 2])
+  })
+
+  describe('when it flushes', () => {
+    afterEach(() => vi.useRealTimers())
+
+    /**
+     * Requests once a second for `seconds`, then silence; records how long each piece of background
+     * work handed to `waitUntil` took to settle (Cloudflare cancels it after 30 s).
+     */
+    async function traffic(flushMs: number, seconds: number) {
+      vi.useFakeTimers()
+      const { d1, written } = fakeD1([])
+      const buffer = new StatsBuffer(d1, flushMs)
+      const lifetimes: number[] = []
+      const waitUntil = (p: Promise<unknown>) => {
+        const from = Date.now()
+        void p.then(() => lifetimes.push(Date.now() - from))
+      }
+      for (let i = 0; i < seconds; i++) {
+        buffer.record(event(i % 3))
+        buffer.schedule(waitUntil)
+        await vi.advanceTimersByTimeAsync(1000)
+      }
+      await vi.advanceTimersByTimeAsync(60_000)
+      const requests = entries(written).reduce((t, e) => t + Number(e[3]), 0)
+      return { batches: written.length, requests, lifetimes }
+    }
+
+    test('a busy isolate with a 60 s interval writes once a minute, and every count lands', async () => {
+      const { batches, requests, lifetimes } = await traffic(60_000, 180)
+      // The first request, then one a minute (at 60, 120 s), then the trailing flush after traffic stops.
+      expect(batches).toBe(4)
+      expect(requests).toBe(180)
+      // No background work outlives what Cloudflare allows a request (30 s).
+      expect(Math.max(...lifetimes)).toBeLessThanOrEqual(20_000)
+    })
+
+    test('a 5 s interval writes about every 5 s while busy, and what is left 5 s after it stops', async () => {
+      const { batches, requests } = await traffic(5_000, 60)
+      expect(requests).toBe(60)
+      expect(batches).toBeGreaterThanOrEqual(12)
+      expect(batches).toBeLessThanOrEqual(14)
+    })
   })
 })

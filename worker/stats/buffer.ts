@@ -20,18 +20,26 @@ export interface UsageEvent {
 /** Beyond this many buckets an isolate that cannot reach D1 stops growing: the newest are dropped. */
 const MAX_BUCKETS = 20_000
 
-/** One armed flush loop stays within the 30 s that `waitUntil` keeps work alive after a response. */
-const MAX_LOOP_MS = 20_000
+/**
+ * Cloudflare cancels `waitUntil` work 30 s after its request's response, so no timer may wait longer
+ * than this: a longer interval is kept by flushing on a request instead (see schedule).
+ */
+const MAX_TRAILING_MS = 20_000
+/** A request arms a new trailing timer at most this often; the newest one supersedes the others. */
+const REARM_MS = 5_000
 
 /**
- * Usage counted in this isolate's memory and flushed to D1 as aggregated increments at most once per
- * interval. A flush is scheduled through `waitUntil` when the first event after the last one arrives,
- * so counts reach D1 within one interval even if traffic stops. What an isolate that dies (evicted,
- * crashed) has not flushed yet is lost: at most one interval of its counts.
+ * Usage counted in this isolate's memory and flushed to D1 as aggregated increments. A busy isolate
+ * flushes on the first request after STATS_FLUSH_SECONDS have passed since its last flush, so any
+ * interval costs what the README's table says; when traffic stops, a trailing timer (at most 20 s,
+ * inside the 30 s Cloudflare keeps a request's background work) writes what is left. What an isolate
+ * that dies (evicted, crashed) has not flushed yet is lost: at most one interval of its counts.
  */
 export class StatsBuffer {
   private buckets = new Map<string, StatsDelta>()
-  private pending: Promise<void> | undefined
+  private lastFlushAt = 0
+  private trailingArmedAt = -Infinity
+  private generation = 0
 
   constructor(
     private readonly d1: D1Database,
@@ -71,25 +79,31 @@ export class StatsBuffer {
   }
 
   /**
-   * Arms a flush one interval from now unless one is already armed. The armed loop keeps flushing
-   * while events keep arriving (they land in the buffer during a flush), so none is left behind
-   * waiting for a next request that may never come.
+   * Called after each request that recorded usage, with that request's `waitUntil`. Flushes now when
+   * the interval has passed; otherwise makes sure a trailing timer will flush after the isolate goes
+   * quiet. Every timer lives inside the request that armed it (under 30 s), and the newest one always
+   * fires after every count recorded since it was armed (it waits at least REARM_MS, and a later
+   * request arms a newer one), so no count waits for a request that may never come.
    */
-  schedule(waitUntil: (p: Promise<unknown>) => void): void {
-    if (this.pending || this.buckets.size === 0) return
-    this.pending = this.loop(Date.now())
-    waitUntil(this.pending)
-  }
-
-  private async loop(started: number): Promise<void> {
-    for (;;) {
-      await new Promise((resolve) => setTimeout(resolve, this.flushMs))
-      await this.flush()
-      // Checked and cleared in one synchronous step: an event recorded after this re-arms a loop.
-      if (this.buckets.size === 0 || Date.now() - started > MAX_LOOP_MS) {
-        this.pending = undefined
-        return
-      }
+  schedule(waitUntil: (p: Promise<unknown>) => void, now = Date.now()): void {
+    if (this.buckets.size === 0) return
+    if (now - this.lastFlushAt >= this.flushMs) {
+      // Set before the flush starts, so concurrent requests do not each start one.
+      this.lastFlushAt = now
+      waitUntil(this.flush())
+    }
+    const trailingMs = Math.min(this.flushMs, MAX_TRAILING_MS)
+    if (now - this.trailingArmedAt >= Math.min(REARM_MS, trailingMs)) {
+      this.trailingArmedAt = now
+      const generation = ++this.generation
+      waitUntil(
+        new Promise((resolve) => setTimeout(resolve, trailingMs)).then(() => {
+          // A newer timer covers everything this one would; only the newest flushes.
+          if (generation !== this.generation) return
+          this.lastFlushAt = Date.now()
+          return this.flush()
+        }),
+      )
     }
   }
 
