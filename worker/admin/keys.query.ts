@@ -1,5 +1,5 @@
 import type { AdminRow } from '../db/rows'
-import { displayStatus, runningCooldowns } from './present'
+import { displayStatus, runningUntil } from './present'
 import type { KeyUsage } from './usage-cache'
 
 export const SORTS = [
@@ -55,7 +55,7 @@ export function queryKeys(
       case 'remark':
         return r.remark.toLowerCase()
       case 'cooldown':
-        return Math.max(0, ...Object.values(runningCooldowns(r, now)).map((c) => c.until))
+        return Math.max(0, ...Object.values(runningUntil(r, now)))
       case 'requests':
         return usage.get(r.id)?.requests ?? 0
       case 'errors':

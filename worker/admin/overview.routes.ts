@@ -41,7 +41,8 @@ export async function getOverview(env: Env): Promise<Response> {
     }
     return c
   }
-  for (const row of view.list()) {
+  const rows = view.list()
+  for (const row of rows) {
     const c = card(row.provider)
     c.keys[displayStatus(row, now)]++
     c.keys.total++
@@ -60,8 +61,8 @@ export async function getOverview(env: Env): Promise<Response> {
     addCounts(h, row)
   }
   for (const c of cards.values()) c.hourly.sort((a, b) => a.hour - b.hour)
-  for (const [provider, health] of modelHealth(view.list(), usage, now)) card(provider).health = health
-  for (const [provider, returning] of returningByHour(view.list(), now)) card(provider).returning = returning
+  for (const [provider, health] of modelHealth(rows, usage, now)) card(provider).health = health
+  for (const [provider, returning] of returningByHour(rows, now)) card(provider).returning = returning
   return Response.json({
     generatedAt: Math.floor(now),
     knownProviders: PROVIDER_IDS,

@@ -56,12 +56,16 @@ async function changeOne(statement: D1PreparedStatement): Promise<PoolRow | unde
 }
 
 /**
- * The reason goes with the cooldown that wins: set when the new expiry is at least the running one
- * (SET expressions see the row as it was), kept otherwise.
+ * What a cooldown of scope ?1 until ?2 with reason ?4 sets, for one key or a group: the longer expiry
+ * wins; the reason goes with the cooldown that wins (SET expressions see the row as it was); the
+ * soonest expiry is kept for the sweep; the row moves past the provider's seq.
  */
-const REASON_SET = `CASE WHEN CAST(?2 AS INTEGER) >= coalesce(
-             (SELECT j.value FROM json_each(keys.cooldowns) AS j WHERE j.key = ?1), 0)
-           THEN json_patch(cooldown_reasons, json_object(?1, ?4)) ELSE cooldown_reasons END`
+const RUNNING = '(SELECT j.value FROM json_each(keys.cooldowns) AS j WHERE j.key = ?1)'
+const COOLDOWN_SET = `
+           cooldowns = json_patch(cooldowns, json_object(?1, max(CAST(?2 AS INTEGER), coalesce(${RUNNING}, 0)))),
+           cooldown_reasons = CASE WHEN CAST(?2 AS INTEGER) >= coalesce(${RUNNING}, 0)
+             THEN json_patch(cooldown_reasons, json_object(?1, ?4)) ELSE cooldown_reasons END,
+           cooldown_next = min(coalesce(cooldown_next, ?2), ?2), seq = ${NEXT_SEQ}`
 
 /**
  * Sets a cooldown for (key, scope) unless a longer one is already running, in one statement: D1 runs
@@ -74,11 +78,7 @@ export function setCooldown(d1: D1Database, id: number, scope: CooldownScope, un
   return changeOne(
     d1
       .prepare(
-        `UPDATE keys SET
-           cooldowns = json_patch(cooldowns, json_object(?1, max(CAST(?2 AS INTEGER), coalesce(
-             (SELECT j.value FROM json_each(keys.cooldowns) AS j WHERE j.key = ?1), 0)))),
-           cooldown_reasons = ${REASON_SET},
-           cooldown_next = min(coalesce(cooldown_next, ?2), ?2), seq = ${NEXT_SEQ}
+        `UPDATE keys SET ${COOLDOWN_SET}
          WHERE id = ?3 AND status = 'active' RETURNING ${POOL_ROW.sql}`,
       )
       .bind(scope, until, id, reason),
@@ -99,11 +99,7 @@ export async function setGroupCooldown(
   const r = await all<PoolRow>(
     d1
       .prepare(
-        `UPDATE keys SET
-           cooldowns = json_patch(cooldowns, json_object(?1, max(CAST(?2 AS INTEGER), coalesce(
-             (SELECT j.value FROM json_each(keys.cooldowns) AS j WHERE j.key = ?1), 0)))),
-           cooldown_reasons = ${REASON_SET},
-           cooldown_next = min(coalesce(cooldown_next, ?2), ?2), seq = ${NEXT_SEQ}
+        `UPDATE keys SET ${COOLDOWN_SET}
          WHERE status = 'active' AND (id = ?3 OR (key_group IS NOT NULL
            AND (provider, key_group) = (SELECT provider, key_group FROM keys WHERE id = ?3)))
          RETURNING ${POOL_ROW.sql}`,
