@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import type { PoolRow } from '../worker/db/rows'
 import { REPO_BUNDLE } from './build'
 import { startWorker, type Harness } from './harness'
-import { openaiKey } from './helpers'
+import { anthropicKey, openaiKey } from './helpers'
 
 // The request path's SQL, run inside workerd as the Worker runs it, against a local D1 with the
 // committed migrations; each answer carries the D1 rows the calls read and wrote.
@@ -142,5 +142,44 @@ describe('a cold load', () => {
     expect(after.rows).toHaveLength(2490)
     expect(after.rows.some((r) => gone.includes(r.id))).toBe(false)
     expect(JSON.stringify(after.rows)).not.toContain('deleted:')
+  })
+})
+
+describe('samplePoolStates', () => {
+  test('counts each provider’s keys, cooling and blocked, reading only the keys not in their default state', async () => {
+    const keys = Array.from({ length: 300 }, (_, i) => anthropicKey(i))
+    await one('insertKeys', { provider: 'anthropic', keys, remark: '', nowSeconds: 1 })
+    const rows = await one<{ id: number }[]>(
+      'sql',
+      "SELECT id FROM keys WHERE provider = 'anthropic' ORDER BY id",
+    )
+    const [a, b, c, d, e, f] = rows.map((r) => r.id)
+    const now = 50_000
+    await run(
+      ['blockKey', a, 'invalid_key', now - 10],
+      ['blockKey', b, 'invalid_key', now - 10],
+      ['setCooldown', c, 'claude-sonnet-4', now + 60, 'rate_limited'],
+      // A key blocked while cooling counts once, as blocked.
+      ['setCooldown', a, 'claude-sonnet-4', now + 60, 'rate_limited'],
+      ['setCooldown', d, '*', now + 3600, 'out_of_credit'],
+      // A cooldown that has ended (not swept yet) is not cooling.
+      ['setCooldown', e, 'claude-sonnet-4', now - 1, 'rate_limited'],
+    )
+    expect(f).toBeDefined()
+    const { usage } = await run(['samplePoolStates', now])
+    // The database holds about 3,000 keys by now (openai, groq, anthropic). The sample reads their
+    // pages and the few keys blocked or cooling (with their cooldowns' entries): about 50 rows, not
+    // one per key. It writes one.
+    expect(usage.rowsRead).toBeLessThan(100)
+    expect(usage.rowsWritten).toBe(1)
+    const samples = await one<
+      Record<string, { at: number; total: number; cooling: number; blocked: number }[]>
+    >('samplesSince', now)
+    expect(samples.anthropic).toEqual([{ at: now, total: 300, cooling: 2, blocked: 2 }])
+    // Deleting keys lowers the total at the next sample.
+    await one('deleteKeys', [f, c])
+    await one('samplePoolStates', now + 600)
+    const later = await one<Record<string, unknown[]>>('samplesSince', now + 1)
+    expect(later.anthropic).toEqual([{ at: now + 600, total: 298, cooling: 1, blocked: 2 }])
   })
 })

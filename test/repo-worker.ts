@@ -9,6 +9,7 @@ import { Vault } from '../worker/db/vault'
 import type { ProviderId } from '../worker/providers/types'
 import { d1Usage } from '../worker/db/meter'
 import { blockKey, changedSince, loadProviderPool, setCooldown } from '../worker/db/pool.repo'
+import { samplePoolStates, samplesSince } from '../worker/db/samples.repo'
 
 type Fn = (d1: D1Database, ...args: never[]) => Promise<unknown>
 
@@ -20,6 +21,9 @@ const functions: Record<string, Fn> = {
   changedSince,
   loadProviderPool,
   setCooldown,
+  samplePoolStates,
+  /** The samples as plain JSON (a Map does not cross the wire). */
+  samplesSince: async (d1: D1Database, since: number) => Object.fromEntries(await samplesSince(d1, since)),
   /** Plain keys in, sealed as the Worker seals them. */
   insertKeys: async (
     d1: D1Database,

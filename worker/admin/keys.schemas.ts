@@ -122,6 +122,9 @@ export const CheckKeysBody = z.union([
   }),
 ])
 
+/** The overview's charts: the last 24 hours (default) or the last 7 days. */
+export const OverviewQuery = z.object({ range: z._default(z.enum(['24h', '7d']), '24h') })
+
 export const StatsQuery = z.object({
   provider: z.optional(provider),
   keyId: z.optional(wholeNumber(1, Number.MAX_SAFE_INTEGER)),

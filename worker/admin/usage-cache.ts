@@ -1,12 +1,42 @@
 import { addCounts, zeroCounts, type Counts } from '../db/counts'
-import { parseLastError, usageSince, type StatsRow } from '../db/stats.repo'
+import { samplesSince } from '../db/samples.repo'
+import { parseLastError, providerUsageSince, usageSince, type StatsRow } from '../db/stats.repo'
 
 /**
- * The dashboard's last-24-hours usage, read at most every 2 s per isolate: concurrent admin calls
- * share one read, and counts show within STATS_FLUSH_SECONDS plus 2 s of the requests they count.
+ * A read shared by every admin call of this isolate for `ttlMs`: concurrent calls share one query,
+ * and a failed read is not kept.
  */
-const TTL_MS = 2_000
-const cache = new WeakMap<D1Database, { at: number; rows: Promise<StatsRow[]> }>()
+function shared<T>(ttlMs: number, read: (d1: D1Database, now: number) => Promise<T>) {
+  const cache = new WeakMap<D1Database, { at: number; value: Promise<T> }>()
+  return (d1: D1Database, now = Date.now()): Promise<T> => {
+    const hit = cache.get(d1)
+    if (hit && now - hit.at < ttlMs) return hit.value
+    const value = read(d1, now)
+    cache.set(d1, { at: now, value })
+    value.catch(() => cache.delete(d1))
+    return value
+  }
+}
+
+const hourStart = (unixSeconds: number) => unixSeconds - (unixSeconds % 3600)
+
+/**
+ * The dashboard's last-24-hours usage, read at most every 2 s per isolate: counts show within
+ * STATS_FLUSH_SECONDS plus 2 s of the requests they count.
+ */
+export const recentUsage = shared(2_000, (d1, now) =>
+  usageSince(d1, { since: hourStart(Math.floor(now / 1000) - 24 * 3600) }),
+)
+
+/** The overview's 7-day usage per provider and hour: a minute old at most, as a week's chart can be. */
+export const weekUsage = shared(60_000, (d1, now) =>
+  providerUsageSince(d1, hourStart(Math.floor(now / 1000) - 7 * 24 * 3600)),
+)
+
+/** Key-state samples of the last 7 days (the cron writes one every 10 minutes). */
+export const weekSamples = shared(60_000, (d1, now) =>
+  samplesSince(d1, Math.floor(now / 1000) - 7 * 24 * 3600),
+)
 
 export interface KeyUsage extends Counts {
   lastUsed: number | null
@@ -14,16 +44,6 @@ export interface KeyUsage extends Counts {
 }
 
 export const NO_USAGE: Readonly<KeyUsage> = { ...zeroCounts(), lastUsed: null, lastError: null }
-
-export function recentUsage(d1: D1Database, now = Date.now()): Promise<StatsRow[]> {
-  const hit = cache.get(d1)
-  if (hit && now - hit.at < TTL_MS) return hit.rows
-  const since = Math.floor(now / 1000) - 24 * 3600
-  const rows = usageSince(d1, { since: since - (since % 3600) })
-  cache.set(d1, { at: now, rows })
-  rows.catch(() => cache.delete(d1))
-  return rows
-}
 
 /** Folds usage rows into one figure per key, keeping its latest use and latest error. */
 export function usageByKey(rows: StatsRow[]): Map<number, KeyUsage> {

@@ -168,3 +168,15 @@ export const alerts = sqliteTable(
   },
   (t) => [index('alerts_kind_provider_at').on(t.kind, t.provider, t.at), index('alerts_at').on(t.at)],
 )
+
+/**
+ * How many keys each provider had, and how many were cooling or blocked, sampled by every cron run
+ * (every 10 minutes by default): one row per run for all providers, so a day costs 144 rows written
+ * and the dashboard's 7-day chart reads about 1,000. The cron prunes rows older than 8 days.
+ */
+export const poolSamples = sqliteTable('pool_samples', {
+  /** Unix seconds of the cron run. */
+  at: integer('at').primaryKey(),
+  /** JSON `{ provider: [total, cooling, blocked] }`. */
+  counts: text('counts').notNull(),
+})

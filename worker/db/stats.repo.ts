@@ -100,6 +100,25 @@ export async function usageSince(
   return r.results
 }
 
+/** Usage per (hour, provider) from `since` on: the overview's 7-day series, one row per hour and provider. */
+export async function providerUsageSince(
+  d1: D1Database,
+  since: number,
+): Promise<({ provider: string; hour: number } & Counts)[]> {
+  const r = await all<{ provider: string; hour: number } & Counts>(
+    d1
+      .prepare(
+        `SELECT b.hour AS hour, json_extract(j.value, '$[1]') AS provider,
+           sum(json_extract(j.value, '$[3]')) AS requests, sum(json_extract(j.value, '$[4]')) AS successes,
+           sum(json_extract(j.value, '$[5]')) AS rateLimited, sum(json_extract(j.value, '$[6]')) AS errors
+         FROM usage_batches AS b, json_each(b.entries) AS j
+         WHERE b.hour >= ?1 GROUP BY b.hour, provider`,
+      )
+      .bind(since),
+  )
+  return r.results
+}
+
 export function parseLastError(text: string | null): { at: number; status: number; reason: string } | null {
   if (!text) return null
   const [at, status, ...reason] = text.split('|')

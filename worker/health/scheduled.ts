@@ -1,4 +1,5 @@
 import { loadConfig, type Env } from '../config'
+import { pruneSamples, samplePoolStates } from '../db/samples.repo'
 import { pruneSessions } from '../db/sessions.repo'
 import { LAST_CRON, writeMeta } from '../db/setup.repo'
 import { compactUsage, pruneUsage } from '../db/stats.repo'
@@ -9,13 +10,16 @@ import { alertsFor } from './alerts'
 import { recoverBlockedKeys } from './check'
 
 /**
- * The Cron Trigger (wrangler.toml `[triggers]`): clears expired cooldowns, purges old tombstones,
- * seals keys stored before encryption,
- * deletes expired dashboard sessions, re-checks blocked keys (unless SCHEDULED_RECOVERY=off), compacts the usage batches of finished
- * hours and prunes usage older than STATS_RETENTION_DAYS. Each part runs even if another fails.
+ * The Cron Trigger (wrangler.toml `[triggers]`): clears expired cooldowns, samples key states for the
+ * dashboard, purges old tombstones, seals keys stored before encryption, deletes expired dashboard
+ * sessions, re-checks blocked keys (unless SCHEDULED_RECOVERY=off), compacts the usage batches of
+ * finished hours and prunes usage older than STATS_RETENTION_DAYS. Each part runs even if another fails.
  */
+
 /** Keys stored before encryption sealed per run: 10,000 take an hour at most (one batch each run). */
 const SEAL_BATCH = 2000
+/** A day more than the dashboard's longest chart, so its first bar is full. */
+const SAMPLE_DAYS = 8
 
 export async function runScheduled(env: Env): Promise<void> {
   const config = loadConfig(env)
@@ -27,6 +31,14 @@ export async function runScheduled(env: Env): Promise<void> {
       async () => {
         const swept = await keys.sweepExpired(now)
         if (swept > 0) log('cooldowns_swept', { keys: swept })
+      },
+    ],
+    [
+      // The dashboard's "keys by state" chart: one row per run, kept for 8 days.
+      'samples',
+      async () => {
+        await samplePoolStates(env.DB, now)
+        await pruneSamples(env.DB, now - SAMPLE_DAYS * 86_400)
       },
     ],
     [
