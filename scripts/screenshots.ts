@@ -12,10 +12,12 @@ const ROOT = join(import.meta.dirname, '..')
 const FROM = join(ROOT, 'test-results')
 const TO = join(ROOT, 'docs', 'screenshots')
 
-/** What the README shows: overview, keys and key detail, at 1280 and 390 px. */
+/** What the README shows: overview (24 h and 7 days), keys and key detail, at 1280 and 390 px. */
 const SHOTS = [
   'overview-health.png',
   'overview-health-phone.png',
+  'overview-week.png',
+  'overview-week-phone.png',
   'keys-all.png',
   'keys-phone.png',
   'key-detail.png',

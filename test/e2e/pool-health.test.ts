@@ -49,6 +49,9 @@ beforeAll(async () => {
   }
   for (let i = 0; i < 4; i++) await h.fetch(path('gemini-2.5-flash'), googleInit())
   for (let i = 0; i < 2; i++) await h.fetch(path('gemini-2.5-pro'), googleInit())
+  await seedHistory()
+  // The Cron Trigger's sample of now: 4 keys, 3 cooling (0 for every model, 2 and 3 for pro), 1 blocked.
+  await (await h.mf.getWorker()).scheduled({ cron: '*/10 * * * *' })
   browser = await chromium.launch({
     executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run'],
@@ -62,6 +65,38 @@ afterAll(async () => {
   await browser?.close()
   await h?.dispose()
 })
+
+const now = Math.floor(Date.now() / 1000)
+const hourStart = now - (now % 3600)
+const threeDaysAgo = hourStart - 3 * 86_400
+/** The hour, five hours ago, that holds two samples: its bar shows the worse one. */
+const twoSampleHour = hourStart - 5 * 3600
+
+/**
+ * What earlier cron runs and flushes would have left: a sample in each of the last 23 hours (a
+ * storm 2 to 7 hours ago) and 5 requests three days ago.
+ */
+async function seedHistory(): Promise<void> {
+  const samples: [number, string][] = []
+  for (let k = 1; k <= 23; k++) {
+    const cooling = k >= 2 && k <= 7 ? 2 : 0
+    samples.push([hourStart - k * 3600 + 600, JSON.stringify({ 'google-ai-studio': [4, cooling, 0] })])
+  }
+  samples.push([twoSampleHour + 1800, JSON.stringify({ 'google-ai-studio': [4, 3, 1] })])
+  await h.d1.batch([
+    ...samples.map(([at, counts]) =>
+      h.d1.prepare('INSERT INTO pool_samples (at, counts) VALUES (?1, ?2)').bind(at, counts),
+    ),
+    h.d1
+      .prepare('INSERT INTO usage_batches (hour, entries) VALUES (?1, ?2)')
+      .bind(
+        threeDaysAgo,
+        JSON.stringify([
+          [ids[3], 'google-ai-studio', 'gemini-2.5-flash', 5, 4, 1, 0, threeDaysAgo + 60, null],
+        ]),
+      ),
+  ])
+}
 
 async function googleCard(): Promise<Card | undefined> {
   const res = await h.fetch('/admin/api/overview', { headers: auth })
@@ -142,6 +177,91 @@ describe('pool health on the overview', () => {
     expect(await daily.locator('g.bar').count()).toBe(1)
     expect(await daily.locator('g.bar title').textContent()).toMatch(new RegExp(`: ${week} requests, `))
     // No CSP violation or failed request behind the scenes.
+    expect(consoleErrors).toEqual([])
+  })
+})
+
+describe('history on the overview', () => {
+  test('key states per hour (the worst sample of each), read by tapping a bar, kept across a redraw', async () => {
+    await page.goto(h.url)
+    const card = page.locator('.card[data-provider="google-ai-studio"]')
+    const states = card.locator('svg.states')
+    await states.waitFor()
+    // 23 seeded hours and the cron's sample of this hour.
+    expect(await states.locator('g.bar').count()).toBe(24)
+    const last = states.locator('g.bar').last()
+    expect(await last.getAttribute('data-usable')).toBe('0')
+    expect(await last.locator('title').textContent()).toMatch(/: 0 usable, 3 cooling, 1 blocked of 4$/)
+    // Two samples five hours ago (2 cooling, then 3 cooling and 1 blocked): the bar shows the worse.
+    const five = states.locator(`g.bar[data-at="${twoSampleHour + 1800}"]`)
+    expect(await five.getAttribute('data-usable')).toBe('0')
+    // Tapping a bar says its figures under the chart; the page stays where it is.
+    const readout = card.locator('.chart-box:has(svg.states) .readout')
+    expect(await readout.textContent()).toBe('Point at or tap a bar for its figures.')
+    const earliest = states.locator('g.bar').first()
+    await earliest.click()
+    expect(await readout.textContent()).toBe(await earliest.locator('title').textContent())
+    expect(await readout.textContent()).toMatch(/: 4 usable, 0 cooling, 0 blocked of 4$/)
+    expect(new URL(page.url()).hash).toBe('')
+    // The arrow keys move along the bars.
+    await states.focus()
+    await page.keyboard.press('ArrowRight')
+    expect(await readout.textContent()).toBe(
+      await states.locator('g.bar').nth(1).locator('title').textContent(),
+    )
+    // A redraw (the page re-reads every few seconds, or the period changes back) keeps the reading.
+    const reading = await readout.textContent()
+    await page.getByRole('link', { name: 'Last 7 days' }).click()
+    await card.locator('svg.daily').waitFor()
+    await page.getByRole('link', { name: 'Last 24 h' }).click()
+    await card.locator('svg.daily').waitFor({ state: 'detached' })
+    expect(await card.locator('.chart-box:has(svg.states) .readout').textContent()).toBe(reading)
+  })
+
+  test('7 days: requests per day and key states per 6 hours, with the week’s figures, at both widths', async () => {
+    await page.goto(`${h.url}/#/overview/7d`)
+    await page.locator('.range a[aria-current="true"]', { hasText: 'Last 7 days' }).waitFor()
+    const card = page.locator('.card[data-provider="google-ai-studio"]')
+    const daily = card.locator('svg.daily')
+    await daily.waitFor()
+    const week = (await (await h.fetch('/admin/api/overview?range=7d', { headers: auth })).json()) as {
+      providers: (Card & { usage: Counts })[]
+    }
+    const google = week.providers.find((p) => p.provider === 'google-ai-studio')!
+    // The seeded 5 requests three days ago and today's traffic: two days with bars, the week's total.
+    expect(await daily.locator('g.bar').count()).toBe(2)
+    expect(await daily.locator('g.bar title').first().textContent()).toMatch(
+      /: 5 requests, 4 ok, 1 × 429, 0 errors$/,
+    )
+    expect(await card.locator('.figures dd').first().textContent()).toBe(String(google.usage.requests))
+    expect(google.usage.requests).toBe(
+      5 + google.hourly.filter((x) => x.hour > threeDaysAgo).reduce((t, x) => t + x.requests, 0),
+    )
+    // 24 samples a day apart at most fall into 6-hour slots: the last 24 hours span 4 or 5 of them.
+    const bars = await card.locator('svg.states g.bar').count()
+    expect(bars).toBeGreaterThanOrEqual(4)
+    expect(bars).toBeLessThanOrEqual(5)
+    await page.screenshot({ path: `${SHOTS}/overview-week.png`, fullPage: true })
+    // On a touch phone (same session), a tap on a bar reads it rather than leaving the page.
+    const phone = await browser.newContext({
+      storageState: await page.context().storageState(),
+      viewport: { width: 390, height: 844 },
+      hasTouch: true,
+      isMobile: true,
+    })
+    const mobile = await phone.newPage()
+    mobile.on('console', (m) => {
+      if (m.type() === 'error') consoleErrors.push(m.text())
+    })
+    await mobile.goto(`${h.url}/#/overview/7d`)
+    const small = mobile.locator('.card[data-provider="google-ai-studio"]')
+    await small.locator('svg.daily').waitFor()
+    expect(await mobile.evaluate<number>('document.documentElement.scrollWidth - window.innerWidth')).toBe(0)
+    await small.locator('svg.daily g.bar').first().tap()
+    expect(await small.locator('.chart-box:has(svg.daily) .readout').textContent()).toMatch(/: 5 requests, /)
+    expect(new URL(mobile.url()).hash).toBe('#/overview/7d')
+    await mobile.screenshot({ path: `${SHOTS}/overview-week-phone.png`, fullPage: true })
+    await phone.close()
     expect(consoleErrors).toEqual([])
   })
 })

@@ -36,7 +36,8 @@ async function route() {
     } else {
       // The setup check runs once per visit; refreshes redraw the cards around the same panel.
       const setup = setupPanel()
-      current = { refresh: () => renderOverview(view, setup) }
+      const range = page === 'overview' && arg === '7d' ? '7d' : '24h'
+      current = { refresh: () => renderOverview(view, setup, range) }
     }
     await current.refresh()
   } catch (e) {

@@ -11,13 +11,19 @@ const hourLabel = (unix) =>
   new Date(unix * 1000).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' })
 const dayLabel = (unix) => new Date(unix * 1000).toLocaleDateString([], { weekday: 'short', day: 'numeric' })
 
+/** The bar each chart (by its label) last showed, so a refresh every few seconds keeps the reading. */
+const chosen = new Map()
+
 /**
- * A small bar chart as SVG (no library: about 2 KiB for the three charts below): a labelled value
- * axis (0 and the largest bar), labels under chosen slots, and each bar's figures on hover. A bar is
- * a stack of segments drawn bottom up, each with its CSS class.
+ * A small bar chart as SVG, hand-written rather than a library (see the README's "Dashboard" for the
+ * measured comparison with uPlot): a value axis (0, half and the largest bar, with its unit), labels
+ * under chosen slots, a legend, and each bar's figures in a readout line on hover, on tap (phones
+ * have no hover) and with the arrow keys, as well as in the bar's <title>. A bar is a stack of
+ * segments drawn bottom up, each with its CSS class. The numbers stay in the DOM, so screen readers
+ * and tests read exactly what is drawn.
  */
-function barChart({ slots, bars, ticks, label, className = '' }) {
-  const [left, top, width, height] = [22, 4, 192, 44]
+function barChart({ slots, bars, ticks, label, unit, legend, className = '' }) {
+  const [left, top, width, height] = [22, 8, 192, 40]
   const step = width / slots
   const max = Math.max(1, ...bars.map((b) => b.segments.reduce((t, s) => t + s.value, 0)))
   const svg = el('svg', {
@@ -25,18 +31,28 @@ function barChart({ slots, bars, ticks, label, className = '' }) {
     class: `chart ${className}`.trim(),
     role: 'img',
     'aria-label': label,
+    tabindex: 0,
   })
+  const y = (v) => top + height - (v / max) * height
+  svg.append(el('text', { x: left + 2, y: 5, class: 'axis unit' }, unit))
+  for (const v of max >= 2 ? [max, Math.round(max / 2)] : [max]) {
+    svg.append(
+      el('line', { x1: left, y1: y(v), x2: left + width, y2: y(v), class: 'grid' }),
+      el('text', { x: left - 3, y: y(v) + 2.5, class: 'axis', 'text-anchor': 'end' }, String(v)),
+    )
+  }
   svg.append(
-    el('text', { x: left - 3, y: top + 6, class: 'axis', 'text-anchor': 'end' }, String(max)),
-    el('text', { x: left - 3, y: top + height, class: 'axis', 'text-anchor': 'end' }, '0'),
+    el('text', { x: left - 3, y: top + height + 2.5, class: 'axis', 'text-anchor': 'end' }, '0'),
     el('line', { x1: left, y1: top + height, x2: left + width, y2: top + height, class: 'base' }),
   )
   for (const t of ticks) {
     svg.append(el('text', { x: left + t.at * step, y: 62, class: 'axis', 'text-anchor': t.anchor }, t.text))
   }
-  for (const bar of bars) {
+  const groups = bars.map((bar) => {
     const group = el('g', { class: 'bar', ...bar.data })
     group.append(el('title', {}, bar.title))
+    // An invisible full-height target, so a short bar is as easy to tap as a tall one.
+    group.append(el('rect', { x: left + bar.slot * step, y: top, width: step, height, class: 'hit' }))
     let base = top + height
     for (const s of bar.segments) {
       const tall = (s.value / max) * height
@@ -52,19 +68,67 @@ function barChart({ slots, bars, ticks, label, className = '' }) {
       )
     }
     svg.append(group)
+    return group
+  })
+  const hint = bars.length > 0 ? 'Point at or tap a bar for its figures.' : 'No data in this period yet.'
+  const readout = document.createElement('p')
+  readout.className = 'readout'
+  readout.setAttribute('aria-live', 'polite')
+  readout.textContent = hint
+  const pick = (i) => {
+    for (const [j, g] of groups.entries()) g.classList.toggle('selected', j === i)
+    readout.textContent = i === undefined ? hint : bars[i].title
+    if (i === undefined) chosen.delete(label)
+    else chosen.set(label, bars[i].slot)
   }
-  return svg
+  for (const [i, g] of groups.entries()) {
+    g.addEventListener('pointerenter', () => pick(i))
+    g.addEventListener('click', () => pick(i))
+  }
+  svg.addEventListener('keydown', (event) => {
+    if (groups.length === 0 || !['ArrowLeft', 'ArrowRight'].includes(event.key)) return
+    event.preventDefault()
+    const at = groups.findIndex((g) => g.classList.contains('selected'))
+    const next = event.key === 'ArrowRight' ? at + 1 : at < 0 ? groups.length - 1 : at - 1
+    pick((next + groups.length) % groups.length)
+  })
+  const kept = bars.findIndex((b) => b.slot === chosen.get(label))
+  if (kept >= 0) pick(kept)
+  const figure = document.createElement('figure')
+  figure.className = 'chart-box'
+  figure.append(svg, legendOf(legend), readout)
+  return figure
+}
+
+function legendOf(entries) {
+  const list = document.createElement('ul')
+  list.className = 'legend'
+  for (const [cls, text] of entries) {
+    const item = document.createElement('li')
+    const swatch = document.createElement('span')
+    swatch.className = `swatch ${cls}`
+    item.append(swatch, text)
+    list.append(item)
+  }
+  return list
 }
 
 const usageTitle = (when, v) =>
   `${when}: ${v.requests} requests, ${v.successes} ok, ${v.rateLimited} × 429, ${v.errors ?? 0} errors`
 
-const usageSegments = (v) => [
-  { value: v.requests - v.rateLimited, class: 'ok' },
-  { value: v.rateLimited, class: 'limited' },
+const USAGE_LEGEND = [
+  ['ok', 'success'],
+  ['limited', '429'],
+  ['blocked', 'other error'],
 ]
 
-/** Requests per hour over the last 24 hours, with 429s stacked on top. */
+const usageSegments = (v) => [
+  { value: v.successes, class: 'ok' },
+  { value: v.rateLimited, class: 'limited' },
+  { value: v.errors ?? 0, class: 'blocked' },
+]
+
+/** Requests per hour over the last 24 hours: successes, 429s and other errors stacked. */
 export function hourlyChart(hourly, label) {
   const now = Math.floor(Date.now() / 1000)
   const start = now - (now % 3600) - 23 * 3600
@@ -78,10 +142,10 @@ export function hourlyChart(hourly, label) {
     [12, 'middle'],
     [23, 'end'],
   ].map(([i, anchor]) => ({ at: i + 0.5, anchor, text: hourLabel(start + i * 3600) }))
-  return barChart({ slots: 24, bars, ticks, label })
+  return barChart({ slots: 24, bars, ticks, label, unit: 'requests / h', legend: USAGE_LEGEND })
 }
 
-/** Requests per day over the last 7 days (local days), with 429s stacked on top. */
+/** Requests per day over the last 7 days (local days), stacked as hourlyChart's. */
 export function dailyChart(hourly, label) {
   const today = new Date()
   today.setHours(0, 0, 0, 0)
@@ -109,7 +173,15 @@ export function dailyChart(hourly, label) {
     { at: 0, anchor: 'start', text: dayLabel(start) },
     { at: 7, anchor: 'end', text: 'today' },
   ]
-  return barChart({ slots: 7, bars, ticks, label, className: 'daily' })
+  return barChart({
+    slots: 7,
+    bars,
+    ticks,
+    label,
+    unit: 'requests / day',
+    legend: USAGE_LEGEND,
+    className: 'daily',
+  })
 }
 
 /**
@@ -139,5 +211,69 @@ export function returningChart(returning, label) {
     { at: 12, anchor: 'middle', text: hourLabel(start + 12 * 3600) },
     { at: 24, anchor: 'end', text: hourLabel(start + 24 * 3600) },
   ]
-  return barChart({ slots: 24, bars, ticks, label, className: 'returning' })
+  return barChart({
+    slots: 24,
+    bars,
+    ticks,
+    label,
+    unit: 'keys',
+    legend: [['back', 'keys whose cooldown ends that hour']],
+    className: 'returning',
+  })
+}
+
+/**
+ * Keys by state over the last 24 hours (a bar per hour) or 7 days (a bar per 6 hours), from the
+ * cron's samples (one every 10 minutes). Each bar shows the sample in its slot with the fewest usable
+ * keys: the worst moment is what an operator needs to see, not an average that hides a dry spell.
+ */
+export function statesChart(states, range, label) {
+  const slotSeconds = range === '7d' ? 6 * 3600 : 3600
+  const slots = range === '7d' ? 28 : 24
+  const now = Math.floor(Date.now() / 1000)
+  const end = now - (now % slotSeconds) + slotSeconds
+  const start = end - slots * slotSeconds
+  const usable = (s) => s.total - s.cooling - s.blocked
+  const worst = new Map()
+  for (const s of states) {
+    const slot = Math.floor((s.at - start) / slotSeconds)
+    if (slot < 0 || slot >= slots) continue
+    const seen = worst.get(slot)
+    if (!seen || usable(s) < usable(seen)) worst.set(slot, s)
+  }
+  const when = (t) => (range === '7d' ? `${dayLabel(t)} ${hourLabel(t)}` : hourLabel(t))
+  const bars = [...worst].map(([slot, s]) => ({
+    slot,
+    data: { 'data-at': s.at, 'data-usable': usable(s) },
+    title: `${when(s.at)}: ${usable(s)} usable, ${s.cooling} cooling, ${s.blocked} blocked of ${s.total}`,
+    segments: [
+      { value: usable(s), class: 'ok' },
+      { value: s.cooling, class: 'limited' },
+      { value: s.blocked, class: 'blocked' },
+    ],
+  }))
+  const ticks =
+    range === '7d'
+      ? [
+          { at: 0, anchor: 'start', text: dayLabel(start) },
+          { at: slots, anchor: 'end', text: 'now' },
+        ]
+      : [
+          { at: 0.5, anchor: 'start', text: hourLabel(start) },
+          { at: 12.5, anchor: 'middle', text: hourLabel(start + 12 * 3600) },
+          { at: 23.5, anchor: 'end', text: hourLabel(start + 23 * 3600) },
+        ]
+  return barChart({
+    slots,
+    bars,
+    ticks,
+    label,
+    unit: 'keys',
+    legend: [
+      ['ok', 'usable'],
+      ['limited', 'cooling'],
+      ['blocked', 'blocked'],
+    ],
+    className: 'states',
+  })
 }

@@ -1,16 +1,35 @@
 import { api } from './api.js'
-import { hourlyChart, returningChart } from './chart.js'
+import { dailyChart, hourlyChart, returningChart, statesChart } from './chart.js'
 import { ago, h, percent } from './dom.js'
 
-/** One card per provider: key states now, traffic over the last 24 hours; the setup panel above. */
-export async function renderOverview(view, setup) {
-  const data = await api('/overview')
+const RANGES = [
+  ['24h', 'Last 24 h', '#/'],
+  ['7d', 'Last 7 days', '#/overview/7d'],
+]
+
+/**
+ * One card per provider: key states now, traffic and key states over the chosen range (24 h or 7
+ * days), usable keys per model, keys coming back; the setup panel above. A card is a section with a
+ * linked title (not one big link), so tapping a chart reads it instead of leaving the page.
+ */
+export async function renderOverview(view, setup, range = '24h') {
+  const data = await api(`/overview?range=${range}`)
+  const week = range === '7d'
+  const span = week ? '7 days' : '24 h'
   const cards = data.providers.map((p) => {
     const done = p.usage.requests
     return h(
-      'a',
-      { class: 'card', href: `#/keys/${encodeURIComponent(p.provider)}`, 'data-provider': p.provider },
-      h('h2', {}, p.provider),
+      'section',
+      { class: 'card', 'data-provider': p.provider, 'aria-labelledby': `card-${p.provider}` },
+      h(
+        'h2',
+        { id: `card-${p.provider}` },
+        h(
+          'a',
+          { href: `#/keys/${encodeURIComponent(p.provider)}`, title: `${p.provider}: its keys` },
+          p.provider,
+        ),
+      ),
       h(
         'p',
         { class: 'counts' },
@@ -21,15 +40,30 @@ export async function renderOverview(view, setup) {
       h(
         'dl',
         { class: 'figures' },
-        h('dt', {}, 'Requests, 24 h'),
+        h('dt', {}, `Requests, ${span}`),
         h('dd', {}, String(done)),
         h('dt', {}, 'Success'),
         h('dd', {}, percent(p.usage.successes, done)),
         h('dt', {}, '429s'),
         h('dd', {}, String(p.usage.rateLimited)),
       ),
-      h('h3', {}, 'Requests per hour, last 24 h'),
-      hourlyChart(p.hourly, `${p.provider}: requests per hour over the last 24 hours`),
+      week
+        ? [
+            h('h3', {}, 'Requests per day, last 7 days'),
+            dailyChart(p.hourly, `${p.provider}: requests per day over the last 7 days`),
+          ]
+        : [
+            h('h3', {}, 'Requests per hour, last 24 h'),
+            hourlyChart(p.hourly, `${p.provider}: requests per hour over the last 24 hours`),
+          ],
+      h('h3', {}, `Keys by state, last ${span}`),
+      p.states.length > 0
+        ? statesChart(
+            p.states,
+            range,
+            `${p.provider}: usable, cooling and blocked keys over the last ${week ? '7 days' : '24 hours'}`,
+          )
+        : h('p', { class: 'muted' }, 'The Cron Trigger samples key states every 10 minutes; no sample yet.'),
       poolHealth(p.health),
       p.returning.length > 0
         ? [
@@ -47,6 +81,17 @@ export async function renderOverview(view, setup) {
       'div',
       { class: 'title-row' },
       h('h1', {}, 'Overview'),
+      h(
+        'nav',
+        { class: 'range', 'aria-label': 'Period shown' },
+        RANGES.map(([id, text, href]) =>
+          h(
+            'a',
+            { href, class: 'button secondary', 'aria-current': id === range ? 'true' : undefined },
+            text,
+          ),
+        ),
+      ),
       h('a', { class: 'button', href: '#/add' }, 'Add keys'),
     ),
     setup,
