@@ -38,6 +38,9 @@ beforeAll(async () => {
   })
   const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, acceptDownloads: true })
   page = await context.newPage()
+  page.on('console', (m) => {
+    if (m.type() === 'error') consoleErrors.push(`${m.text()} ${m.location().url}`)
+  })
   page.on('dialog', async (dialog) => {
     if (dialog.type() === 'alert') {
       alerts.push(dialog.message())
@@ -54,6 +57,8 @@ afterAll(async () => {
 })
 
 const rows = () => page.locator('tbody tr')
+/** Console errors of every page this suite visits (overview, keys, add keys, export, logout). */
+const consoleErrors: string[] = []
 
 describe('the dashboard', () => {
   test('logs in only with the right AUTH_KEY, into an HttpOnly, SameSite=Strict session', async () => {
@@ -198,5 +203,8 @@ describe('the dashboard', () => {
     await page.getByLabel('AUTH_KEY').waitFor()
     await page.reload()
     await page.getByLabel('AUTH_KEY').waitFor()
+    // The one error the browser logs in this whole suite is the 401 that the wrong AUTH_KEY earned
+    // in the first test (the answer a wrong password should get); no page logs anything else.
+    expect(consoleErrors).toEqual([expect.stringMatching(/status of 401 .*\/admin\/api\/session$/)])
   })
 })
