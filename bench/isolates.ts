@@ -5,7 +5,12 @@
 import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { googleInvalidKey, googleMinute429 } from '../test/gateway/fixtures'
+import {
+  googleInvalidKey,
+  googleMinute429,
+  openaiInvalidKey,
+  openaiRateLimit,
+} from '../test/gateway/fixtures'
 import { startWorker, type Harness } from '../test/harness'
 import { call, drive, fmt, sleep } from './lib'
 
@@ -25,53 +30,114 @@ interface Upstream {
 }
 
 /**
- * Google-style keys: `limited` answer 429 (per-minute quota); with `headers`, they first answer one
- * success that says no requests are left (as OpenAI-style providers do), then 429. `dead` keys are
- * invalid. `slow` keys answer after `slowMs`.
+ * How one provider family's keys are called and answer: Google AI Studio sends no rate-limit headers
+ * on a success; OpenAI (and Groq) send `x-ratelimit-remaining-requests` / `-reset-requests` on every
+ * answer, which keyrelay reads to rest a key before its 429 (provider-errors.md).
+ */
+interface Family {
+  provider: string
+  path: string
+  init: RequestInit
+  keyOf: (request: Request) => string
+  ok: (headers?: Record<string, string>) => Response
+  limited: () => Response
+  dead: () => Response
+  /** Headers a success carries when the key has no request left (none: the family sends none). */
+  spent?: Record<string, string>
+}
+
+const GOOGLE: Family = {
+  provider: 'google-ai-studio',
+  path: '/api/google-ai-studio/v1beta/models/gemini-2.5-flash:generateContent',
+  init: {
+    method: 'POST',
+    headers: { 'x-goog-api-key': AUTH, 'content-type': 'application/json' },
+    body: '{"contents":[{"parts":[{"text":"hi"}]}]}',
+  },
+  keyOf: (r) => r.headers.get('x-goog-api-key') ?? '',
+  ok: (headers) => json(200, OK, headers),
+  limited: () => json(429, googleMinute429),
+  dead: () => json(400, googleInvalidKey),
+}
+
+const OPENAI_OK = JSON.stringify({
+  id: 'chatcmpl-bench',
+  object: 'chat.completion',
+  model: 'gpt-4o-mini',
+  choices: [{ index: 0, message: { role: 'assistant', content: 'ok' }, finish_reason: 'stop' }],
+})
+
+/** OpenAI's real header set: a success says what is left; the 429 says it is none, and when it resets. */
+const OPENAI: Family = {
+  provider: 'openai',
+  path: '/api/openai/chat/completions',
+  init: {
+    method: 'POST',
+    headers: { authorization: `Bearer ${AUTH}`, 'content-type': 'application/json' },
+    body: '{"model":"gpt-4o-mini","messages":[{"role":"user","content":"hi"}]}',
+  },
+  keyOf: (r) => (r.headers.get('authorization') ?? '').replace(/^Bearer /, ''),
+  ok: (headers) =>
+    json(200, OPENAI_OK, {
+      'x-ratelimit-limit-requests': '500',
+      'x-ratelimit-remaining-requests': '499',
+      'x-ratelimit-reset-requests': '120ms',
+      ...headers,
+    }),
+  limited: () =>
+    json(429, openaiRateLimit, {
+      'x-ratelimit-limit-requests': '500',
+      'x-ratelimit-remaining-requests': '0',
+      'x-ratelimit-reset-requests': '57s',
+    }),
+  dead: () => json(401, openaiInvalidKey),
+  spent: { 'x-ratelimit-remaining-requests': '0', 'x-ratelimit-reset-requests': '57s' },
+}
+
+/**
+ * The stand-in: `limited` keys answer 429 (a per-minute quota), except that a family that sends
+ * rate-limit headers first answers one success saying no request is left; `dead` keys are invalid;
+ * `slow` keys answer after `slowMs`.
  */
 function upstream(opts: {
+  family: Family
   limited: Set<string>
   dead: Set<string>
   slow?: Set<string>
   slowMs?: number
-  headers: boolean
 }): Upstream {
+  const { family } = opts
   const calls = new Map<string, number>()
   const limited = new Map<string, number>()
   return {
     calls,
     limited,
     handle: async (request) => {
-      const key = request.headers.get('x-goog-api-key') ?? ''
+      const key = family.keyOf(request)
       await request.arrayBuffer()
       const n = (calls.get(key) ?? 0) + 1
       calls.set(key, n)
       await sleep(opts.slow?.has(key) ? (opts.slowMs ?? 100) : 10)
-      if (opts.dead.has(key)) return json(400, googleInvalidKey)
+      if (opts.dead.has(key)) return family.dead()
       if (opts.limited.has(key)) {
-        if (opts.headers && n === 1) {
-          return json(200, OK, { 'x-ratelimit-remaining-requests': '0', 'x-ratelimit-reset-requests': '57s' })
-        }
+        if (family.spent && n === 1) return family.ok(family.spent)
         limited.set(key, (limited.get(key) ?? 0) + 1)
-        return json(429, googleMinute429)
+        return family.limited()
       }
-      return json(200, OK)
+      return family.ok()
     },
   }
 }
 
-const PATH = '/api/google-ai-studio/v1beta/models/gemini-2.5-flash:generateContent'
-const init: RequestInit = {
-  method: 'POST',
-  headers: { 'x-goog-api-key': AUTH, 'content-type': 'application/json' },
-  body: '{"contents":[{"parts":[{"text":"hi"}]}]}',
-}
+const PATH = GOOGLE.path
+const init = GOOGLE.init
 
 async function instances(
   n: number,
   up: Upstream,
   keys: string[],
   vars: Record<string, string> = {},
+  provider = 'google-ai-studio',
 ): Promise<Harness[]> {
   const dir = mkdtempSync(join(tmpdir(), 'keyrelay-isolates-'))
   const first = await startWorker({
@@ -81,7 +147,7 @@ async function instances(
     vars,
     assets: false,
   })
-  await first.addKeys('google-ai-studio', keys)
+  await first.addKeys(provider, keys)
   const rest = await Promise.all(
     Array.from({ length: n - 1 }, () =>
       startWorker({
@@ -112,13 +178,21 @@ async function d1Totals(all: Harness[]) {
 const keys = (n: number, prefix: string) =>
   Array.from({ length: n }, (_, i) => `AIzaSy${prefix}-${String(i).padStart(8, '0')}`)
 
-/** Part 6 and 7: a 429 storm over 8 isolates, half the keys limited, two dead; with and without headers. */
+/**
+ * Part 6 and 7: a 429 storm over 8 isolates, half the keys limited, two dead: Google keys (no
+ * rate-limit headers on a success), and OpenAI keys with OpenAI's rate-limit headers.
+ */
 export async function storm(record: Record_, headers: boolean): Promise<void> {
-  const pool = keys(40, headers ? 'HDR' : 'STORM')
+  const family = headers ? OPENAI : GOOGLE
+  const pool = headers
+    ? Array.from({ length: 40 }, (_, i) => `sk-proj-BENCH-${String(i).padStart(8, '0')}`)
+    : keys(40, 'STORM')
   const limited = new Set(pool.slice(0, 20))
   const dead = new Set(pool.slice(20, 22))
-  const up = upstream({ limited, dead, headers })
-  const all = await instances(8, up, pool, { STATS_FLUSH_SECONDS: '1' })
+  const up = upstream({ family, limited, dead })
+  const all = await instances(8, up, pool, { STATS_FLUSH_SECONDS: '1' }, family.provider)
+  const PATH = family.path
+  const init = family.init
   // Every isolate has loaded its pool before the burst, as busy isolates would have.
   for (const h of all) await call(`${h.url}${PATH}`, init)
   const before = await d1Totals(all)
@@ -140,7 +214,7 @@ export async function storm(record: Record_, headers: boolean): Promise<void> {
   const answered429 = [...up.limited.values()].reduce((a, b) => a + b, 0) - limitedBefore
   const deadCalls = [...dead].reduce((s, k) => s + (up.calls.get(k) ?? 0), 0)
   const wasted = (upstreamCalls - n) / n
-  const label = headers ? 'with rate-limit headers' : 'without rate-limit headers'
+  const label = headers ? 'OpenAI keys, with rate-limit headers' : 'Google keys, no rate-limit headers'
   record(
     `8 isolates, ${n} requests in ${fmt(seconds, 1)} s, 20 of 40 keys limited, 2 dead, ${label}: client failures`,
     String(failures),
@@ -168,7 +242,7 @@ export async function propagation(record: Record_): Promise<void> {
   const pool = keys(6, 'PROP')
   const target = pool[0] as string
   const limited = new Set<string>()
-  const up = upstream({ limited, dead: new Set(), headers: false })
+  const up = upstream({ family: GOOGLE, limited, dead: new Set() })
   const pair = await instances(2, up, pool)
   const a = pair[0] as Harness
   const b = pair[1] as Harness
@@ -212,11 +286,11 @@ export async function weighting(record: Record_): Promise<void> {
   const pool = keys(10, 'SLOW')
   const slow = pool[0] as string
   const up = upstream({
+    family: GOOGLE,
     limited: new Set(),
     dead: new Set(),
     slow: new Set([slow]),
     slowMs: 100,
-    headers: false,
   })
   const h = (await instances(1, up, pool))[0] as Harness
   const paid = 'AIzaSyPAID-00000001'
