@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { expect, test } from 'vitest'
 import { ROOT } from '../test/build'
-import { applyLocalMigrations } from './dev'
+import { applyLocalMigrations, devVars } from './dev'
 
 test('pnpm dev applies the migrations to the local D1 with one line of output, and says when there is nothing to do', () => {
   const dir = mkdtempSync(join(tmpdir(), 'keyrelay-dev-'))
@@ -19,3 +19,8 @@ test('pnpm dev applies the migrations to the local D1 with one line of output, a
     process.env.PATH = path
   }
 }, 60_000)
+
+test('pnpm dev flushes usage every 5 s locally, unless .dev.vars says otherwise', () => {
+  expect(devVars('AUTH_KEY=x\n')).toEqual(['--var', 'STATS_FLUSH_SECONDS:5'])
+  expect(devVars('AUTH_KEY=x\nSTATS_FLUSH_SECONDS=30\n')).toEqual([])
+})

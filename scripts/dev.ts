@@ -44,6 +44,14 @@ function ensureDevVars(): void {
 }
 
 /**
+ * Locally, usage counts reach the dashboard within 5 s, not the deployed default's 60 (which spares
+ * D1 writes on the free plan), unless .dev.vars sets STATS_FLUSH_SECONDS itself.
+ */
+export function devVars(devVarsText = existsSync(DEV_VARS) ? readFileSync(DEV_VARS, 'utf8') : ''): string[] {
+  return /^STATS_FLUSH_SECONDS=/m.test(devVarsText) ? [] : ['--var', 'STATS_FLUSH_SECONDS:5']
+}
+
+/**
  * Applies the committed migrations to the local D1 and says so in one line (wrangler's own output,
  * a table per run, is shown only when it fails). Returns that line.
  */
@@ -74,7 +82,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     process.exit(1)
   }
   console.log('▶ Starting keyrelay (wrangler dev)')
-  const dev = spawn('wrangler', ['dev', ...process.argv.slice(2)], { stdio: 'inherit' })
+  const dev = spawn('wrangler', ['dev', ...devVars(), ...process.argv.slice(2)], { stdio: 'inherit' })
   // Ctrl-C ends wrangler dev by a signal: that is a clean stop, not a failure.
   dev.on('exit', (code, signal) => process.exit(signal ? 0 : (code ?? 0)))
   for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => dev.kill(signal))

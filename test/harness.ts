@@ -100,6 +100,8 @@ export async function startWorker(options: HarnessOptions = {}): Promise<Harness
       AUTH_KEY: authKey,
       ENCRYPTION_KEY,
       GATEWAY_URL: options.upstream?.base ?? gateway.base,
+      // As `pnpm dev` runs: usage shows in the dashboard within seconds (deployed default: 60).
+      STATS_FLUSH_SECONDS: '5',
       ...options.vars,
     },
     outboundService: options.upstream?.handle ?? gateway.handle,
