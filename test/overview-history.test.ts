@@ -93,3 +93,45 @@ test('an unknown range is the caller’s mistake: 400 with a stable code', async
   expect(res.status).toBe(400)
   expect(await errorCode(res)).toBe('invalid_query')
 })
+
+test('a week of samples is read once per isolate; later calls read only the samples since', async () => {
+  const w = await startWorker()
+  try {
+    await w.addKeys('google-ai-studio', [googleKey(7)])
+    // Six days of samples every 10 minutes, as the cron would have left them.
+    const rows = Array.from({ length: 6 * 144 }, (_, i) => now - 6 * 86_400 + i * 600)
+    for (let i = 0; i < rows.length; i += 50) {
+      const chunk = rows.slice(i, i + 50)
+      await w.d1
+        .prepare(`INSERT INTO pool_samples (at, counts) VALUES ${chunk.map(() => '(?, ?)').join(', ')}`)
+        .bind(...chunk.flatMap((at) => [at, JSON.stringify({ 'google-ai-studio': [1, 0, 0] })]))
+        .run()
+    }
+    const rowsRead = async () =>
+      (
+        (await (await w.fetch('/admin/api/metrics', { headers: adminHeaders() })).json()) as {
+          d1: { rowsRead: number }
+        }
+      ).d1.rowsRead
+    const overview = async () => {
+      const res = await w.fetch('/admin/api/overview?range=7d', { headers: adminHeaders() })
+      const body = (await res.json()) as { providers: Card[] }
+      return body.providers.find((p) => p.provider === 'google-ai-studio')!.states
+    }
+    const before = await rowsRead()
+    expect(await overview()).toHaveLength(rows.length)
+    expect((await rowsRead()) - before).toBeGreaterThanOrEqual(rows.length)
+    // The cron samples again; the next call (2 s on) shows it, reading a handful of rows.
+    await (await w.mf.getWorker()).scheduled({ cron: '*/10 * * * *' })
+    await new Promise((r) => setTimeout(r, 2100))
+    const between = await rowsRead()
+    const states = await overview()
+    expect(states).toHaveLength(rows.length + 1)
+    expect(states.at(-1)).toMatchObject({ total: 1, cooling: 0, blocked: 0 })
+    // The new sample, plus the call's other reads (the admin view's changes, the day's usage): a few
+    // dozen rows at most, not the ~870 of the week again.
+    expect((await rowsRead()) - between).toBeLessThan(100)
+  } finally {
+    await w.dispose()
+  }
+})

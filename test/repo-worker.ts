@@ -9,7 +9,7 @@ import { Vault } from '../worker/db/vault'
 import type { ProviderId } from '../worker/providers/types'
 import { d1Usage } from '../worker/db/meter'
 import { blockKey, changedSince, loadProviderPool, setCooldown } from '../worker/db/pool.repo'
-import { samplePoolStates, samplesSince } from '../worker/db/samples.repo'
+import { samplePoolStates, sampleRowsAfter, samplesByProvider } from '../worker/db/samples.repo'
 
 type Fn = (d1: D1Database, ...args: never[]) => Promise<unknown>
 
@@ -23,7 +23,8 @@ const functions: Record<string, Fn> = {
   setCooldown,
   samplePoolStates,
   /** The samples as plain JSON (a Map does not cross the wire). */
-  samplesSince: async (d1: D1Database, since: number) => Object.fromEntries(await samplesSince(d1, since)),
+  samplesSince: async (d1: D1Database, since: number) =>
+    Object.fromEntries(samplesByProvider(await sampleRowsAfter(d1, since - 1))),
   /** Plain keys in, sealed as the Worker seals them. */
   insertKeys: async (
     d1: D1Database,

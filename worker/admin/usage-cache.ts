@@ -1,5 +1,6 @@
 import { addCounts, zeroCounts, type Counts } from '../db/counts'
-import { samplesSince } from '../db/samples.repo'
+import { perIsolate } from '../db/per-isolate'
+import { sampleRowsAfter, samplesByProvider, type SampleRow, type StateSample } from '../db/samples.repo'
 import { parseLastError, providerUsageSince, usageSince, type StatsRow } from '../db/stats.repo'
 
 /**
@@ -19,6 +20,7 @@ function shared<T>(ttlMs: number, read: (d1: D1Database, now: number) => Promise
 }
 
 const hourStart = (unixSeconds: number) => unixSeconds - (unixSeconds % 3600)
+const WEEK_SECONDS = 7 * 24 * 3600
 
 /**
  * The dashboard's last-24-hours usage, read at most every 2 s per isolate: counts show within
@@ -30,13 +32,44 @@ export const recentUsage = shared(2_000, (d1, now) =>
 
 /** The overview's 7-day usage per provider and hour: a minute old at most, as a week's chart can be. */
 export const weekUsage = shared(60_000, (d1, now) =>
-  providerUsageSince(d1, hourStart(Math.floor(now / 1000) - 7 * 24 * 3600)),
+  providerUsageSince(d1, hourStart(Math.floor(now / 1000) - WEEK_SECONDS)),
 )
 
-/** Key-state samples of the last 7 days (the cron writes one every 10 minutes). */
-export const weekSamples = shared(60_000, (d1, now) =>
-  samplesSince(d1, Math.floor(now / 1000) - 7 * 24 * 3600),
-)
+/**
+ * The cron's key-state samples of the last 7 days, kept in this isolate: after the first call reads
+ * the week (about 1,000 rows), each call reads only the samples written since the newest it holds,
+ * at most every 2 s: about one row per 10 minutes, however long a dashboard stays open.
+ */
+class SampleHistory {
+  private rows: SampleRow[] = []
+  private readAt = 0
+  private reading: Promise<void> | undefined
+
+  constructor(private readonly d1: D1Database) {}
+
+  async get(now: number): Promise<Map<string, StateSample[]>> {
+    if (now - this.readAt >= 2_000) {
+      // Concurrent admin calls share one read.
+      this.reading ??= this.read(now).finally(() => (this.reading = undefined))
+      await this.reading
+    }
+    return samplesByProvider(this.rows)
+  }
+
+  private async read(now: number): Promise<void> {
+    const from = Math.floor(now / 1000) - WEEK_SECONDS
+    const newest = this.rows.at(-1)?.at ?? from - 1
+    const fresh = await sampleRowsAfter(this.d1, Math.max(newest, from - 1))
+    this.rows = [...this.rows.filter((r) => r.at >= from), ...fresh]
+    this.readAt = now
+  }
+}
+
+const histories = perIsolate<SampleHistory>()
+
+export function weekSamples(d1: D1Database, now = Date.now()): Promise<Map<string, StateSample[]>> {
+  return histories(d1, () => new SampleHistory(d1)).get(now)
+}
 
 export interface KeyUsage extends Counts {
   lastUsed: number | null

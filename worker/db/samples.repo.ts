@@ -32,15 +32,25 @@ export async function samplePoolStates(d1: D1Database, now: number): Promise<voi
   )
 }
 
-/** Every sample from `since` on (a primary-key range), per provider, oldest first. */
-export async function samplesSince(d1: D1Database, since: number): Promise<Map<string, StateSample[]>> {
+/** One cron run's sample: per provider, [total, cooling, blocked]. */
+export interface SampleRow {
+  at: number
+  counts: Record<string, [number, number, number]>
+}
+
+/** The samples written after `after` (unix seconds; a primary-key range), oldest first. */
+export async function sampleRowsAfter(d1: D1Database, after: number): Promise<SampleRow[]> {
   const r = await all<{ at: number; counts: string }>(
-    d1.prepare('SELECT at, counts FROM pool_samples WHERE at >= ?1 ORDER BY at').bind(since),
+    d1.prepare('SELECT at, counts FROM pool_samples WHERE at > ?1 ORDER BY at').bind(after),
   )
+  return r.results.map((row) => ({ at: row.at, counts: JSON.parse(row.counts) as SampleRow['counts'] }))
+}
+
+/** Samples regrouped per provider, oldest first. */
+export function samplesByProvider(rows: SampleRow[]): Map<string, StateSample[]> {
   const byProvider = new Map<string, StateSample[]>()
-  for (const row of r.results) {
-    const counts = JSON.parse(row.counts) as Record<string, [number, number, number]>
-    for (const [provider, [total, cooling, blocked]] of Object.entries(counts)) {
+  for (const row of rows) {
+    for (const [provider, [total, cooling, blocked]] of Object.entries(row.counts)) {
       const list = byProvider.get(provider) ?? []
       list.push({ at: row.at, total, cooling, blocked })
       byProvider.set(provider, list)
