@@ -82,17 +82,21 @@ export async function renderOverview(view, setup, range = '24h') {
       { class: 'title-row' },
       h('h1', {}, 'Overview'),
       h(
-        'nav',
-        { class: 'range', 'aria-label': 'Period shown' },
-        RANGES.map(([id, text, href]) =>
-          h(
-            'a',
-            { href, class: 'button secondary', 'aria-current': id === range ? 'true' : undefined },
-            text,
+        'div',
+        { class: 'title-actions' },
+        h(
+          'nav',
+          { class: 'range', 'aria-label': 'Period shown' },
+          RANGES.map(([id, text, href]) =>
+            h(
+              'a',
+              { href, class: 'button secondary', 'aria-current': id === range ? 'true' : undefined },
+              text,
+            ),
           ),
         ),
+        h('a', { class: 'button', href: '#/add' }, 'Add keys'),
       ),
-      h('a', { class: 'button', href: '#/add' }, 'Add keys'),
     ),
     setup,
     await recentAlerts(),
