@@ -51,6 +51,11 @@ async function main(): Promise<void> {
 
   const worker = await startWorker({ authKey: AUTH_KEY, gateway, port, scriptPath })
   for (const [provider, keys] of Object.entries(KEYS)) await worker.addKeys(provider, Object.keys(keys))
+  // The Cron Trigger, every minute here (every 10 when deployed), so the dashboard's key-state chart
+  // and setup check have something to show within the demo's first minutes.
+  const cron = async () => (await worker.mf.getWorker()).scheduled({ cron: '*/10 * * * *' })
+  await cron()
+  const cronTimer = setInterval(() => void cron().catch(() => undefined), 60_000)
 
   const base = worker.url
   console.log(`
@@ -94,9 +99,13 @@ Try (run each a few times and watch the gateway lines below):
 
   curl -s ${base}/admin/api/keys -H 'authorization: Bearer ${AUTH_KEY}'    # key states and cooldowns
 
+The Cron Trigger runs every minute here (every 10 minutes when deployed): it samples key states for
+the dashboard and re-checks blocked keys (the gateway lines for demo-google-invalid).
+
 Ctrl-C stops the demo (its D1 is in memory: nothing is kept).
 `)
   const stop = async () => {
+    clearInterval(cronTimer)
     await worker.dispose()
     process.exit(0)
   }

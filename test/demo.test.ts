@@ -51,6 +51,12 @@ test('the demo serves every request while its bad keys cool down and get blocked
   )
   expect(states.sort()).toEqual(['', '', 'API_KEY_INVALID', 'gemini-2.5-flash', 'gemini-2.5-flash'])
   expect(output()).toContain('nothing here talks to Cloudflare')
+  // The demo runs the Cron Trigger from the start: the dashboard's key-state chart has a sample.
+  const overview = (await (
+    await fetch(`${url}/admin/api/overview`, { headers: { authorization: 'Bearer demo-auth-key' } })
+  ).json()) as { providers: { provider: string; states: { total: number }[] }[] }
+  const google = overview.providers.find((p) => p.provider === 'google-ai-studio')
+  expect(google?.states[0]?.total).toBe(5)
 
   // Every command it prints runs as printed, from any folder (here: the system's temporary one).
   const printed = output()
