@@ -55,7 +55,7 @@ export function renderKeyDetail(view, id) {
       h(
         'p',
         {},
-        `Last 7 days: ${week.requests} ${week.requests === 1 ? 'request' : 'requests'}, ${week.rateLimited} × 429, ${week.errors} errors.`,
+        `Last 7 days: ${week.requests} ${week.requests === 1 ? 'request' : 'requests'}, ${week.rateLimited} × 429, ${week.errors} ${week.errors === 1 ? 'error' : 'errors'}.`,
       ),
       h(
         'div',
