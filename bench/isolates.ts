@@ -109,6 +109,8 @@ function upstream(opts: {
   const { family } = opts
   const calls = new Map<string, number>()
   const limited = new Map<string, number>()
+  /** Limited keys that already gave their one "no request left" success. */
+  const spentSaid = new Set<string>()
   return {
     calls,
     limited,
@@ -120,7 +122,10 @@ function upstream(opts: {
       await sleep(opts.slow?.has(key) ? (opts.slowMs ?? 100) : 10)
       if (opts.dead.has(key)) return family.dead()
       if (opts.limited.has(key)) {
-        if (family.spent && n === 1) return family.ok(family.spent)
+        if (family.spent && !spentSaid.has(key)) {
+          spentSaid.add(key)
+          return family.ok(family.spent)
+        }
         limited.set(key, (limited.get(key) ?? 0) + 1)
         return family.limited()
       }
@@ -180,21 +185,29 @@ const keys = (n: number, prefix: string) =>
 
 /**
  * Part 6 and 7: a 429 storm over 8 isolates, half the keys limited, two dead: Google keys (no
- * rate-limit headers on a success), and OpenAI keys with OpenAI's rate-limit headers.
+ * rate-limit headers on a success), and OpenAI keys with OpenAI's rate-limit headers. Cold: each
+ * isolate has served one request when the burst starts with the keys already bad. Warm: 800
+ * requests have gone through every isolate and key first, then the keys go bad as the burst starts,
+ * as when quotas run out under steady traffic.
  */
-export async function storm(record: Record_, headers: boolean): Promise<void> {
+export async function storm(record: Record_, headers: boolean, warm = false): Promise<void> {
   const family = headers ? OPENAI : GOOGLE
   const pool = headers
     ? Array.from({ length: 40 }, (_, i) => `sk-proj-BENCH-${String(i).padStart(8, '0')}`)
     : keys(40, 'STORM')
-  const limited = new Set(pool.slice(0, 20))
-  const dead = new Set(pool.slice(20, 22))
+  const limited = new Set<string>()
+  const dead = new Set<string>()
   const up = upstream({ family, limited, dead })
   const all = await instances(8, up, pool, { STATS_FLUSH_SECONDS: '1' }, family.provider)
   const PATH = family.path
   const init = family.init
+  const spread = (i: number) => all[i % all.length] as Harness
   // Every isolate has loaded its pool before the burst, as busy isolates would have.
-  for (const h of all) await call(`${h.url}${PATH}`, init)
+  if (warm) await drive(800, 32, (i) => call(`${spread(i).url}${PATH}`, init))
+  else for (const h of all) await call(`${h.url}${PATH}`, init)
+  for (const k of pool.slice(0, 20)) limited.add(k)
+  for (const k of pool.slice(20, 22)) dead.add(k)
+  const deadBefore = [...dead].reduce((s, k) => s + (up.calls.get(k) ?? 0), 0)
   const before = await d1Totals(all)
   const callsBefore = [...up.calls.values()].reduce((a, b) => a + b, 0)
   const limitedBefore = [...up.limited.values()].reduce((a, b) => a + b, 0)
@@ -202,8 +215,7 @@ export async function storm(record: Record_, headers: boolean): Promise<void> {
   let failures = 0
   const t = performance.now()
   await drive(n, 32, async (i) => {
-    const h = all[i % all.length] as Harness
-    const res = await fetch(`${h.url}${PATH}`, init)
+    const res = await fetch(`${spread(i).url}${PATH}`, init)
     await res.arrayBuffer()
     if (res.status !== 200) failures++
   })
@@ -212,9 +224,9 @@ export async function storm(record: Record_, headers: boolean): Promise<void> {
   const after = await d1Totals(all)
   const upstreamCalls = [...up.calls.values()].reduce((a, b) => a + b, 0) - callsBefore
   const answered429 = [...up.limited.values()].reduce((a, b) => a + b, 0) - limitedBefore
-  const deadCalls = [...dead].reduce((s, k) => s + (up.calls.get(k) ?? 0), 0)
+  const deadCalls = [...dead].reduce((s, k) => s + (up.calls.get(k) ?? 0), 0) - deadBefore
   const wasted = (upstreamCalls - n) / n
-  const label = headers ? 'OpenAI keys, with rate-limit headers' : 'Google keys, no rate-limit headers'
+  const label = `${warm ? 'warm' : 'cold'}, ${headers ? 'OpenAI keys, with rate-limit headers' : 'Google keys, no rate-limit headers'}`
   record(
     `8 isolates, ${n} requests in ${fmt(seconds, 1)} s, 20 of 40 keys limited, 2 dead, ${label}: client failures`,
     String(failures),
