@@ -146,6 +146,7 @@ async function instances(
 ): Promise<Harness[]> {
   const dir = mkdtempSync(join(tmpdir(), 'keyrelay-isolates-'))
   const first = await startWorker({
+    deployedDefaults: true,
     authKey: AUTH,
     d1Persist: dir,
     upstream: { base: BASE, handle: up.handle },
@@ -156,6 +157,7 @@ async function instances(
   const rest = await Promise.all(
     Array.from({ length: n - 1 }, () =>
       startWorker({
+        deployedDefaults: true,
         authKey: AUTH,
         d1Persist: dir,
         applyMigrations: false,

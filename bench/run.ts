@@ -50,7 +50,12 @@ async function keyrelay(
   poolKeys: string[],
   vars: Record<string, string> = {},
 ): Promise<Harness> {
-  const h = await startWorker({ authKey: AUTH, upstream: { base: BENCH_GATEWAY, handle: gw.handle }, vars })
+  const h = await startWorker({
+    deployedDefaults: true,
+    authKey: AUTH,
+    upstream: { base: BENCH_GATEWAY, handle: gw.handle },
+    vars,
+  })
   await h.addKeys('google-ai-studio', poolKeys)
   return h
 }

@@ -179,3 +179,26 @@ test('keys that answer 429 at once may use up to twice MAX_ATTEMPTS, so a reques
     await w.dispose()
   }
 })
+
+test('in a storm, an isolate leans on keys that just answered until other lessons arrive (STORM_SECONDS)', async () => {
+  // 40 keys, 10 of them out of their per-minute quota: requests right after the first 429s.
+  const run = async (storm: string) => {
+    const w = await startWorker({ vars: { STORM_SECONDS: storm } })
+    try {
+      const keys = fresh(googleKey, 40)
+      await w.addKeys('google-ai-studio', keys)
+      const limited = new Set(keys.slice(0, 10))
+      for (const k of limited) w.gateway.on(k, () => replies.googleMinute429())
+      for (let i = 0; i < 50; i++) expect((await w.fetch(GEMINI_PATH, googleInit())).status).toBe(200)
+      return w.gateway.requests.filter((r) => limited.has(r.key ?? '')).length
+    } finally {
+      await w.dispose()
+    }
+  }
+  // Plain rotation walks into every limited key within 50 requests; steered, about 3 to 6 of them
+  // (the others are left for the storm's end, or for other isolates to find and share through D1).
+  const plain = await run('0')
+  const steered = await run('2')
+  expect(plain).toBe(10)
+  expect(steered).toBeLessThanOrEqual(8)
+})

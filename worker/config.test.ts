@@ -12,3 +12,8 @@ test('usage is flushed every 60 s by default: ten busy isolates fit the free pla
   expect(loadConfig(env()).statsFlushMs).toBe(60_000)
   expect(loadConfig(env({ STATS_FLUSH_SECONDS: '5' })).statsFlushMs).toBe(5_000)
 })
+
+test('storm steering lasts 2 s after a verdict by default; 0 turns it off', () => {
+  expect(loadConfig(env()).stormMs).toBe(2_000)
+  expect(loadConfig(env({ STORM_SECONDS: '0' })).stormMs).toBe(0)
+})

@@ -31,6 +31,7 @@ export interface Env {
   MAX_BODY_MB?: string
   CORS_ORIGINS?: string
   SELECTION?: string
+  STORM_SECONDS?: string
   ALERT_WEBHOOK_URL?: string
   ALERT_COOLDOWN_MINUTES?: string
   ALERT_TEMPLATE?: string
@@ -125,6 +126,9 @@ const EnvSchema = z.object({
     z.enum(['weighted', 'uniform'], { error: 'must be "weighted" or "uniform"' }),
     'weighted',
   ),
+  // For this long after an isolate's last 429 (or dead or spent key), keys that have not answered it
+  // since the first one get a small share (pool/view.ts); 0 turns it off.
+  STORM_SECONDS: z._default(wholeNumber(0, 60), 2),
   // Browsers may call /api/* from these origins (`*`: any; the routes use no cookies).
   CORS_ORIGINS: z._default(
     z
@@ -165,6 +169,8 @@ export interface Config {
   corsOrigins: '*' | ReadonlySet<string>
   /** How keys of one tier share traffic (pool/view.ts). */
   selection: Selection
+  /** How long a storm lasts after an isolate's last verdict (pool/view.ts); 0: no storm steering. */
+  stormMs: number
   alertWebhookUrl: string | undefined
   alertCooldownSeconds: number
   alertTemplate: string | undefined
@@ -230,6 +236,7 @@ export function loadConfig(env: Env): Config {
     corsOrigins:
       e.CORS_ORIGINS.trim() === '*' ? '*' : new Set(e.CORS_ORIGINS.split(',').map((o) => o.trim())),
     selection: e.SELECTION,
+    stormMs: e.STORM_SECONDS * 1000,
     alertWebhookUrl: e.ALERT_WEBHOOK_URL,
     alertCooldownSeconds: e.ALERT_COOLDOWN_MINUTES * 60,
     alertTemplate: e.ALERT_TEMPLATE,

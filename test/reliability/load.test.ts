@@ -32,7 +32,8 @@ const last429 = new Map<string, number>()
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'keyrelay-load-'))
-  const vars = { POOL_REFRESH_SECONDS: '1' }
+  // Storm steering on, as deployed (the harness turns it off for tests of exact rotation).
+  const vars = { POOL_REFRESH_SECONDS: '1', STORM_SECONDS: '2' }
   a = await startWorker({ d1Persist: dir, gateway, vars })
   b = await startWorker({ d1Persist: dir, gateway, vars, applyMigrations: false })
   ids = await a.addKeys('google-ai-studio', keys)

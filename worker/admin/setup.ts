@@ -41,6 +41,8 @@ const VARIABLES = [
   'GATEWAY_HEADERS',
   'CORS_ORIGINS',
   'MAX_BODY_MB',
+  'SELECTION',
+  'STORM_SECONDS',
 ] as const
 
 /** The Cron Trigger runs every 10 minutes; twice that without a run means it is not set up. */

@@ -12,6 +12,8 @@ const BEST_EVERY_MS = 500
 interface Sample {
   latencyMs?: number
   failure: number
+  /** When (ms) the key last answered in this isolate. */
+  okAt?: number
 }
 
 export class KeyHealth {
@@ -20,12 +22,13 @@ export class KeyHealth {
   private bestAt = 0
 
   /** A key answered (latency to the first byte) or failed transiently. */
-  record(id: number, outcome: { latencyMs: number } | { failed: true }): void {
+  record(id: number, outcome: { latencyMs: number } | { failed: true }, now = Date.now()): void {
     const s = this.samples.get(id) ?? { failure: 0 }
     if ('failed' in outcome) {
       s.failure = s.failure * (1 - ALPHA) + ALPHA
     } else {
       s.failure *= 1 - ALPHA
+      s.okAt = now
       const l = Math.max(1, outcome.latencyMs)
       s.latencyMs = s.latencyMs === undefined ? l : s.latencyMs * (1 - ALPHA) + l * ALPHA
     }
@@ -42,6 +45,11 @@ export class KeyHealth {
     let score = 1 - 0.9 * s.failure
     if (s.latencyMs !== undefined) score *= this.fastest(now) / s.latencyMs
     return Math.min(1, Math.max(FLOOR, score))
+  }
+
+  /** Whether the key answered in this isolate at or after `since` (ms). */
+  answeredSince(id: number, since: number): boolean {
+    return (this.samples.get(id)?.okAt ?? -Infinity) >= since
   }
 
   forget(id: number): void {

@@ -159,7 +159,7 @@ const states = perIsolate<KeyState>()
 
 export const keyStateFor = (
   d1: D1Database,
-  config: Pick<Config, 'poolRefreshMs' | 'selection' | 'vault'>,
+  config: Pick<Config, 'poolRefreshMs' | 'selection' | 'stormMs' | 'vault'>,
 ): KeyState => states(d1, () => new KeyState(d1, poolFor(d1, config), config.vault))
 
 /** A reason is a short code; anything longer is cut, so no stray text can grow a row. */

@@ -26,6 +26,7 @@ export class Pool {
     private readonly db: D1Database,
     private readonly refreshMs: number,
     private readonly selection: Selection,
+    private readonly stormMs: number,
   ) {}
 
   async view(
@@ -94,7 +95,10 @@ export class Pool {
   /** This isolate learned a key's limit: read what other isolates learned soon too. */
   nudge(provider: ProviderId): void {
     const view = this.views.get(provider)
-    if (view) view.nudged = true
+    if (view) {
+      view.nudged = true
+      view.verdict(Date.now())
+    }
   }
 
   /** After a change the write did not return rows for: the next request refreshes before it picks. */
@@ -108,7 +112,7 @@ export class Pool {
     if (!pending) {
       pending = retryIdempotent(() => loadProviderPool(this.db, provider), ANY_ERROR)
         .then(({ rows, maxSeq }) => {
-          const view = new ProviderView(rows, maxSeq, now, this.selection)
+          const view = new ProviderView(rows, maxSeq, now, this.selection, this.stormMs)
           this.views.set(provider, view)
           return view
         })
@@ -139,5 +143,7 @@ function errorName(e: unknown): string {
 
 const pools = perIsolate<Pool>()
 
-export const poolFor = (d1: D1Database, config: Pick<Config, 'poolRefreshMs' | 'selection'>): Pool =>
-  pools(d1, () => new Pool(d1, config.poolRefreshMs, config.selection))
+export const poolFor = (
+  d1: D1Database,
+  config: Pick<Config, 'poolRefreshMs' | 'selection' | 'stormMs'>,
+): Pool => pools(d1, () => new Pool(d1, config.poolRefreshMs, config.selection, config.stormMs))

@@ -143,4 +143,34 @@ describe('weights, tiers and measured health', () => {
     view.applyLocalGroupCooldown(1, 'm', 100)
     expect([...picks(view, 10, 'm', 50).keys()].sort()).toEqual([3, 4])
   })
+
+  test('in a storm, keys that answered since it began carry the traffic; the others keep a little', () => {
+    const rows = Array.from({ length: 10 }, (_, i) => row(i + 1))
+    const start = 1_000_000 // ms
+    const storm = (selection: 'weighted' | 'uniform', stormMs = 2000) => {
+      const view = new ProviderView(rows, 1, 0, selection, stormMs)
+      // Keys 1 and 2 answered before the storm, keys 3 and 4 after its first 429.
+      for (const id of [1, 2]) view.health.record(id, { latencyMs: 100 }, start - 1000)
+      view.verdict(start)
+      for (const id of [3, 4]) view.health.record(id, { latencyMs: 100 }, start + 100)
+      return view
+    }
+    const view = storm('weighted')
+    const during = picks(view, 1000, 'm', (start + 200) / 1000)
+    expect((during.get(3) ?? 0) + (during.get(4) ?? 0)).toBeGreaterThan(850)
+    // Every other key, including the two that answered before the storm, is still tried.
+    for (const id of [1, 2, 5, 6, 7, 8, 9, 10]) {
+      expect(during.get(id) ?? 0).toBeGreaterThan(0)
+      expect(during.get(id) ?? 0).toBeLessThan(30)
+    }
+    // A later verdict extends the storm without moving its start: 3 and 4 still carry it.
+    view.verdict(start + 1500)
+    expect(picks(view, 100, 'm', (start + 3000) / 1000).get(3) ?? 0).toBeGreaterThan(40)
+    // Two seconds after the last verdict the storm is over: even shares again.
+    expect([...picks(view, 1000, 'm', (start + 3501) / 1000).values()]).toEqual(Array(10).fill(100))
+    // SELECTION=uniform, or STORM_SECONDS=0: no steering at all.
+    for (const off of [storm('uniform'), storm('weighted', 0)]) {
+      expect([...picks(off, 1000, 'm', (start + 200) / 1000).values()]).toEqual(Array(10).fill(100))
+    }
+  })
 })

@@ -32,6 +32,9 @@ export function toPoolKey(row: PoolRow): PoolKey {
 /** Keys weighed per pick: all of a tier up to this many (exact shares), a moving slice beyond. */
 const WINDOW = 64
 
+/** During a storm, the share of a key with no answer since it began, next to a key with one. */
+const UNPROVEN = 0.02
+
 /** `weighted`: operator weights times measured health; `uniform`: operator weights alone. */
 export type Selection = 'weighted' | 'uniform'
 
@@ -67,12 +70,16 @@ export class ProviderView {
   syncing: Promise<void> | undefined
   /** Set when this isolate learned a key's limit: other isolates' lessons are likely waiting too. */
   nudged = false
+  /** The storm in this isolate (ms): from its first verdict until stormMs after its last. */
+  private stormSince = 0
+  private stormUntil = 0
 
   constructor(
     rows: PoolRow[],
     maxSeq: number,
     now: number,
     private readonly selection: Selection = 'weighted',
+    private readonly stormMs = 0,
   ) {
     this.applyRows(rows)
     this.maxSeq = maxSeq
@@ -148,13 +155,39 @@ export class ProviderView {
     if (this.active.delete(id)) this.rebuild()
   }
 
+  /**
+   * This isolate met a limit (a 429, a dead key, a spent budget): a storm is on, or goes on, for
+   * stormMs. In a storm other isolates are meeting limited keys too, and their lessons reach this
+   * one only through D1, tens of milliseconds or more later.
+   */
+  verdict(nowMs: number): void {
+    if (this.stormMs === 0) return
+    if (nowMs >= this.stormUntil) this.stormSince = nowMs
+    this.stormUntil = nowMs + this.stormMs
+  }
+
   /** Next eligible key for `model` that this request has not tried yet. */
   pick(model: string, nowSeconds: number, exclude: ReadonlySet<number>): PoolKey | undefined {
     // First a key that has not just failed transiently; failing that, any eligible key.
     return this.choose(model, nowSeconds, exclude, true) ?? this.choose(model, nowSeconds, exclude, false)
   }
 
+  /**
+   * What a key weighs in a pick. `weighted`: the operator's weight times its measured health and,
+   * during a storm, a small share for keys that have not answered here since it began: until other
+   * isolates' lessons arrive, a key that answered since the first 429 is the safe bet and any other
+   * is a likely 429. Every key keeps some traffic, and its full share once the storm is over, so a
+   * key that went bad is still found out, only not by every isolate at once. `uniform`: the
+   * operator's weight alone.
+   */
+  private weightOf(k: PoolKey, nowMs: number): number {
+    if (this.selection !== 'weighted') return k.weight
+    const unproven = nowMs < this.stormUntil && !this.health.answeredSince(k.id, this.stormSince)
+    return k.weight * this.health.score(k.id) * (unproven ? UNPROVEN : 1)
+  }
+
   private choose(model: string, nowSeconds: number, exclude: ReadonlySet<number>, avoidShaky: boolean) {
+    const nowMs = nowSeconds * 1000
     const eligible = (k: PoolKey) =>
       !exclude.has(k.id) &&
       coolingUntil(k, model) <= nowSeconds &&
@@ -174,7 +207,7 @@ export class ProviderView {
         const k = ring[at] as PoolKey
         if (!eligible(k)) continue
         seen++
-        const w = k.weight * (this.selection === 'weighted' ? this.health.score(k.id) : 1)
+        const w = this.weightOf(k, nowMs)
         k.credit += w
         total += w
         if (!chosen || k.credit > chosen.credit) {
