@@ -53,9 +53,8 @@ async function main(): Promise<void> {
   for (const [provider, keys] of Object.entries(KEYS)) await worker.addKeys(provider, Object.keys(keys))
   // The Cron Trigger, every minute here (every 10 when deployed), so the dashboard's key-state chart
   // and setup check have something to show within the demo's first minutes.
-  const cron = async () => (await worker.mf.getWorker()).scheduled({ cron: '*/10 * * * *' })
-  await cron()
-  const cronTimer = setInterval(() => void cron().catch(() => undefined), 60_000)
+  await worker.cron()
+  const cronTimer = setInterval(() => void worker.cron().catch(() => undefined), 60_000)
 
   const base = worker.url
   console.log(`

@@ -14,7 +14,6 @@ afterEach(async () => {
 const HOOK = `${WEBHOOK_BASE}services/T000/B000/secret-token-part`
 const bodies = (harness: Harness) =>
   harness.gateway.webhooks.map((w) => JSON.parse(w.body) as Record<string, string>)
-const cron = async (harness: Harness) => (await harness.mf.getWorker()).scheduled({ cron: '*/10 * * * *' })
 
 test('a key blocked by traffic: one message in the shapes Slack and Discord read, the key masked', async () => {
   h = await startWorker({ vars: { ALERT_WEBHOOK_URL: HOOK } })
@@ -71,7 +70,7 @@ test('a failing webhook is retried by the cron, never lost; a restored key is an
   h.gateway.webhookStatus = 200
   // The cron delivers what failed, and re-checks blocked keys: this one works again.
   h.gateway.on(key, () => replies.googleOk())
-  await cron(h)
+  await h.cron()
   const delivered = bodies(h).filter((_, i) => i > 0)
   expect(delivered.map((b) => b.text)).toEqual([
     expect.stringContaining('was blocked: API_KEY_INVALID'),

@@ -4,6 +4,7 @@ import { replies } from './gateway/replies'
 import { AUTH_KEY, keyRow, startWorker, type Harness } from './harness'
 import {
   errorCode,
+  freshKeys,
   GEMINI_PATH,
   geminiBody,
   googleInit,
@@ -28,10 +29,6 @@ beforeEach(async () => {
   await h.clearKeys()
 })
 
-let serial = 100
-const fresh = (make: (n: number) => string, count: number) =>
-  Array.from({ length: count }, () => make(++serial))
-
 /** An answer whose status and headers arrive, then the connection drops while the body is read. */
 function brokenBody(status: number): Response {
   let sent = false
@@ -51,7 +48,7 @@ function brokenBody(status: number): Response {
 
 describe('requests that used to answer 500 or not fail over', () => {
   test('an error answer whose body breaks off: the next key serves, nobody is penalised', async () => {
-    const [cut, good] = fresh(googleKey, 2)
+    const [cut, good] = freshKeys(googleKey, 2)
     const [cutId] = await h.addKeys('google-ai-studio', [cut!, good!])
     h.gateway.on(cut!, () => brokenBody(429))
     for (let i = 0; i < 2; i++) expect((await h.fetch(GEMINI_PATH, googleInit())).status).toBe(200)
@@ -60,7 +57,7 @@ describe('requests that used to answer 500 or not fail over', () => {
   })
 
   test('Expect, hop-by-hop headers and headers named in Connection never travel upstream', async () => {
-    await h.addKeys('google-ai-studio', fresh(googleKey, 1))
+    await h.addKeys('google-ai-studio', freshKeys(googleKey, 1))
     // Over a raw socket: fetch would neither send a Connection header of its caller's nor an Expect.
     const res = await rawRequest(`${h.url}${GEMINI_PATH}`, {
       method: 'POST',
@@ -84,7 +81,7 @@ describe('requests that used to answer 500 or not fail over', () => {
   test.each(['TRACE', 'PROPFIND', 'LOCK'])(
     '%s is refused with 405 and Allow, never forwarded',
     async (method) => {
-      await h.addKeys('openai', fresh(openaiKey, 1))
+      await h.addKeys('openai', freshKeys(openaiKey, 1))
       const res = await rawRequest(`${h.url}/api/openai/models`, {
         method,
         headers: { authorization: `Bearer ${AUTH_KEY}` },
@@ -108,7 +105,7 @@ describe('requests that used to answer 500 or not fail over', () => {
 
 describe('model names are input', () => {
   test('a compat model name is checked like a native one: no 900 KB names, no reserved slots', async () => {
-    await h.addKeys('openai', fresh(openaiKey, 1))
+    await h.addKeys('openai', freshKeys(openaiKey, 1))
     for (const model of [`openai/${'m'.repeat(900_000)}`, 'openai/*', 'openai/(default)', 'openai/a"b']) {
       const res = await h.fetch('/api/compat/chat/completions', {
         method: 'POST',
@@ -122,7 +119,7 @@ describe('model names are input', () => {
   })
 
   test('a 429 for a model whose name holds `.`, `:` and `@` cools exactly that model', async () => {
-    const [limited, other] = fresh(openaiKey, 2)
+    const [limited, other] = freshKeys(openaiKey, 2)
     const [limitedId] = await h.addKeys('openai', [limited!, other!])
     h.gateway.on(limited!, () => replies.openaiRateLimit({ 'retry-after': '30' }))
     for (let i = 0; i < 2; i++) await h.fetch('/api/openai/chat/completions', openaiInit('gpt-4o.mini:x@y'))
@@ -131,7 +128,7 @@ describe('model names are input', () => {
   })
 
   test('a restricted AUTH_KEY cannot reach another model through a path the model reader once missed', async () => {
-    await h.addKeys('google-ai-studio', fresh(googleKey, 1))
+    await h.addKeys('google-ai-studio', freshKeys(googleKey, 1))
     const guest = (path: string, body: object) =>
       h.fetch(path, {
         method: 'POST',
@@ -159,7 +156,7 @@ describe('model names are input', () => {
 
 describe('headers that reach AI Gateway', () => {
   test("a client's gateway controls outside the allow-list and spoofable address headers are dropped", async () => {
-    await h.addKeys('google-ai-studio', fresh(googleKey, 1))
+    await h.addKeys('google-ai-studio', freshKeys(googleKey, 1))
     const res = await h.fetch(
       GEMINI_PATH,
       googleInit({
@@ -198,7 +195,7 @@ describe('headers that reach AI Gateway', () => {
   })
 
   test('every upstream call names its pool key and attempt in cf-aig-metadata, with the client metadata', async () => {
-    const [limited, good] = fresh(googleKey, 2)
+    const [limited, good] = freshKeys(googleKey, 2)
     const [limitedId, goodId] = await h.addKeys('google-ai-studio', [limited!, good!])
     h.gateway.on(limited!, () => replies.googleMinute429())
     // Two requests: whichever key goes first, one request meets the limited key on attempt 1.
@@ -220,7 +217,7 @@ describe('headers that reach AI Gateway', () => {
     ["keyrelay's own name", '{"keyrelay_key":1}'],
     ['not JSON', 'user=ada'],
   ])('client metadata with %s is refused with a clear 400', async (_name, value) => {
-    await h.addKeys('google-ai-studio', fresh(googleKey, 1))
+    await h.addKeys('google-ai-studio', freshKeys(googleKey, 1))
     const res = await h.fetch(GEMINI_PATH, googleInit({ 'cf-aig-metadata': value }))
     expect(res.status).toBe(400)
     expect(await errorCode(res)).toBe('invalid_metadata')
@@ -228,7 +225,7 @@ describe('headers that reach AI Gateway', () => {
   })
 
   test('with caching asked for, the cache key comes from the request and the AUTH_KEY entry, never the pool key', async () => {
-    await h.addKeys('google-ai-studio', fresh(googleKey, 3))
+    await h.addKeys('google-ai-studio', freshKeys(googleKey, 3))
     const ask = (auth: string, extra: Record<string, string> = {}, body = geminiBody) =>
       h.fetch(GEMINI_PATH, { ...googleInit({ 'x-goog-api-key': auth, ...extra }), body })
     for (let i = 0; i < 3; i++) await ask(AUTH_KEY, { 'cf-aig-cache-ttl': '3600' })
@@ -261,7 +258,7 @@ describe('authentication', () => {
     h.fetch(path, { headers: { authorization: 'Bearer not-the-key', 'cf-connecting-ip': ip } })
 
   test('parallel wrong guesses from one address: a few are answered, the rest throttled; others unaffected', async () => {
-    await h.addKeys('openai', fresh(openaiKey, 1))
+    await h.addKeys('openai', freshKeys(openaiKey, 1))
     const ip = '203.0.113.77'
     const answers = await Promise.all(Array.from({ length: 20 }, () => wrong(ip)))
     const statuses = answers.map((r) => r.status)
@@ -295,7 +292,7 @@ describe('authentication', () => {
 
 describe('secrets in relayed errors', () => {
   test("OpenAI's 401 quoting the pool key's tail is relayed with that fragment masked", async () => {
-    const keys = fresh(openaiKey, 2)
+    const keys = freshKeys(openaiKey, 2)
     await h.addKeys('openai', keys)
     for (const k of keys) {
       const echoed = f.openaiInvalidKey.replace('sk-proj-****', `sk-proj-****${k.slice(-4)}`)
@@ -316,7 +313,7 @@ describe('secrets in relayed errors', () => {
 
 describe('limits', () => {
   test('a compat body over MAX_BODY_MB is a 413 with a stable code; nothing reaches upstream', async () => {
-    await h.addKeys('openai', fresh(openaiKey, 1))
+    await h.addKeys('openai', freshKeys(openaiKey, 1))
     const big = JSON.stringify({
       model: 'openai/gpt-4o-mini',
       messages: [{ role: 'user', content: 'x'.repeat(1_100_000) }],
@@ -347,7 +344,7 @@ describe('limits', () => {
   })
 
   test('pass-through routes are not limited by MAX_BODY_MB', async () => {
-    await h.addKeys('openai', fresh(openaiKey, 1))
+    await h.addKeys('openai', freshKeys(openaiKey, 1))
     const big = JSON.stringify({
       model: 'gpt-4o-mini',
       messages: [{ role: 'user', content: 'x'.repeat(2_000_000) }],

@@ -21,6 +21,8 @@ export interface Harness {
   addKeys(provider: string, keys: string[]): Promise<number[]>
   /** Deletes every key through the admin API, so the Worker's pool view sees it. */
   clearKeys(): Promise<void>
+  /** Runs the scheduled handler once, as the Cron Trigger (wrangler.toml) would. */
+  cron(): Promise<void>
   dispose(): Promise<void>
 }
 
@@ -168,6 +170,9 @@ export async function startWorker(options: HarnessOptions = {}): Promise<Harness
       // The add API answers each key's id, in the order given.
       return ((await res.json()) as { ids: number[] }).ids
     },
+    async cron() {
+      await (await mf.getWorker()).scheduled({ cron: '*/10 * * * *' })
+    },
     async clearKeys() {
       const { results } = await d1
         .prepare("SELECT id FROM keys WHERE status != 'deleted'")
@@ -187,6 +192,11 @@ export async function startWorker(options: HarnessOptions = {}): Promise<Harness
 }
 
 /** Reads a key's stored state straight from D1. */
+/** A key's cooldowns as stored: model → unix seconds. */
+export async function cooldownsOf(d1: D1Database, id: number): Promise<Record<string, number>> {
+  return JSON.parse((await keyRow(d1, id))!.cooldowns) as Record<string, number>
+}
+
 export async function keyRow(d1: D1Database, id: number) {
   return d1
     .prepare('SELECT status, blocked_reason, blocked_at, cooldowns, seq FROM keys WHERE id = ?')

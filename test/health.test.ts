@@ -5,6 +5,7 @@ import {
   adminHeaders,
   anthropicKey,
   errorCode,
+  freshKeys,
   GEMINI_PATH,
   googleInit,
   googleKey,
@@ -36,8 +37,6 @@ beforeEach(async () => {
   await h.clearKeys()
 })
 
-let serial = 0
-const fresh = (make: (n: number) => string, n: number) => Array.from({ length: n }, () => make(++serial))
 const check = async (body: unknown): Promise<CheckAnswer> => {
   const res = await h.fetch('/admin/api/keys/check', {
     method: 'POST',
@@ -52,9 +51,9 @@ const patch = (id: number, body: unknown) =>
 
 describe('checking keys', () => {
   test('each provider family is read from its real answers; probes spend no generation quota', async () => {
-    const [gOk, gInvalid, gLimited, gGateway] = fresh(googleKey, 4)
-    const [oInvalid, oNoCredit, oDown] = fresh(openaiKey, 3)
-    const [aInvalid, aOverloaded] = fresh(anthropicKey, 2)
+    const [gOk, gInvalid, gLimited, gGateway] = freshKeys(googleKey, 4)
+    const [oInvalid, oNoCredit, oDown] = freshKeys(openaiKey, 3)
+    const [aInvalid, aOverloaded] = freshKeys(anthropicKey, 2)
     const ids = [
       ...(await h.addKeys('google-ai-studio', [gOk!, gInvalid!, gLimited!, gGateway!])),
       ...(await h.addKeys('openai', [oInvalid!, oNoCredit!, oDown!])),
@@ -115,7 +114,7 @@ describe('checking keys', () => {
   })
 
   test('a provider page by page, with progress; a blocked key that works again is restored', async () => {
-    const keys = fresh(openaiKey, 6)
+    const keys = freshKeys(openaiKey, 6)
     const ids = await h.addKeys('openai', keys)
     await patch(ids[2]!, { status: 'blocked' })
     const remaining: number[] = []
@@ -162,7 +161,7 @@ describe('checking keys', () => {
 
 describe('changing a key by hand', () => {
   test('block, unblock, clear cooldowns and edit the remark; the proxy follows at once', async () => {
-    const [k] = fresh(googleKey, 1)
+    const [k] = freshKeys(googleKey, 1)
     const [id] = await h.addKeys('google-ai-studio', [k!])
     const blocked = await patch(id!, { status: 'blocked', remark: 'paused <b>by hand</b>' })
     expect(blocked.status).toBe(200)
@@ -197,7 +196,7 @@ describe('changing a key by hand', () => {
   })
 
   test('blocking a blocked key keeps its reason; errors are clear', async () => {
-    const [k] = fresh(googleKey, 1)
+    const [k] = freshKeys(googleKey, 1)
     const [id] = await h.addKeys('google-ai-studio', [k!])
     h.gateway.on(k!, () => replies.googleInvalidKey())
     await h.fetch(GEMINI_PATH, googleInit())

@@ -53,3 +53,11 @@ export function rawRequest(
     req.end(init.body)
   })
 }
+
+let serial = 0
+/**
+ * `count` keys made by `make`, each with a number no earlier call in this test file used, so keys
+ * (and the pool views that remember them) from earlier tests never interfere.
+ */
+export const freshKeys = (make: (n: number) => string, count: number): string[] =>
+  Array.from({ length: count }, () => make(++serial))

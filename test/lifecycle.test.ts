@@ -1,7 +1,16 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'vitest'
 import { replies } from './gateway/replies'
-import { AUTH_KEY, keyRow, startWorker, type Harness } from './harness'
-import { anthropicKey, errorCode, GEMINI_PATH, googleInit, googleKey, openaiInit, openaiKey } from './helpers'
+import { AUTH_KEY, cooldownsOf, keyRow, startWorker, type Harness } from './harness'
+import {
+  anthropicKey,
+  errorCode,
+  freshKeys,
+  GEMINI_PATH,
+  googleInit,
+  googleKey,
+  openaiInit,
+  openaiKey,
+} from './helpers'
 
 let h: Harness
 beforeAll(async () => {
@@ -15,23 +24,16 @@ beforeEach(async () => {
 })
 
 const nowSeconds = () => Math.floor(Date.now() / 1000)
-const cooldowns = async (id: number) =>
-  JSON.parse((await keyRow(h.d1, id))!.cooldowns) as Record<string, number>
-
-/** Each key a distinct number per test so views from earlier tests cannot interfere. */
-let serial = 0
-const fresh = (make: (n: number) => string, count: number) =>
-  Array.from({ length: count }, () => make(++serial))
 
 describe('Google AI Studio', () => {
   test('a daily-quota 429 cools that key for that model until Pacific midnight, then the next key serves', async () => {
-    const [bad, good] = fresh(googleKey, 2)
+    const [bad, good] = freshKeys(googleKey, 2)
     const [badId] = await h.addKeys('google-ai-studio', [bad!, good!])
     h.gateway.on(bad!, () => replies.googleDaily429())
 
     for (let i = 0; i < 4; i++) expect((await h.fetch(GEMINI_PATH, googleInit())).status).toBe(200)
     expect(h.gateway.callsFor(bad!)).toBe(1) // once cooled it is not tried again
-    const until = (await cooldowns(badId!))['gemini-2.5-flash']!
+    const until = (await cooldownsOf(h.d1, badId!))['gemini-2.5-flash']!
     // Midnight Pacific is at most 25 h away, and always more than the body's 59 s RetryInfo.
     const secondsLeft = until - nowSeconds()
     expect(secondsLeft).toBeGreaterThan(120)
@@ -49,11 +51,11 @@ describe('Google AI Studio', () => {
   })
 
   test('a per-minute 429 cools for RetryInfo (57 s) plus a margin, for that model only', async () => {
-    const [bad, good] = fresh(googleKey, 2)
+    const [bad, good] = freshKeys(googleKey, 2)
     const [badId] = await h.addKeys('google-ai-studio', [bad!, good!])
     h.gateway.on(bad!, () => replies.googleMinute429())
     for (let i = 0; i < 2; i++) expect((await h.fetch(GEMINI_PATH, googleInit())).status).toBe(200)
-    const cd = await cooldowns(badId!)
+    const cd = await cooldownsOf(h.d1, badId!)
     expect(Object.keys(cd)).toEqual(['gemini-2.5-flash'])
     expect(cd['gemini-2.5-flash']! - nowSeconds()).toBeGreaterThanOrEqual(56)
     expect(cd['gemini-2.5-flash']! - nowSeconds()).toBeLessThanOrEqual(60)
@@ -76,7 +78,7 @@ describe('Google AI Studio', () => {
     ['LEAKED', () => replies.googleLeaked()],
     ['CONSUMER_SUSPENDED', () => replies.googleSuspended()],
   ])('%s blocks the key with its reason, and the request succeeds on another', async (reason, reply) => {
-    const [bad, good] = fresh(googleKey, 2)
+    const [bad, good] = freshKeys(googleKey, 2)
     const [badId] = await h.addKeys('google-ai-studio', [bad!, good!])
     h.gateway.on(bad!, reply)
     for (let i = 0; i < 3; i++) expect((await h.fetch(GEMINI_PATH, googleInit())).status).toBe(200)
@@ -88,7 +90,7 @@ describe('Google AI Studio', () => {
   })
 
   test("the caller's own 400 passes through unchanged: no retry, no state change", async () => {
-    const [k1, k2] = fresh(googleKey, 2)
+    const [k1, k2] = freshKeys(googleKey, 2)
     const ids = await h.addKeys('google-ai-studio', [k1!, k2!])
     h.gateway.on(k1!, () => replies.googleBadRequest()).on(k2!, () => replies.googleBadRequest())
     const res = await h.fetch(GEMINI_PATH, googleInit())
@@ -101,12 +103,12 @@ describe('Google AI Studio', () => {
 
 describe('OpenAI-style and Anthropic', () => {
   test('insufficient_quota cools the key for hours, for every model', async () => {
-    const [bad, good] = fresh(openaiKey, 2)
+    const [bad, good] = freshKeys(openaiKey, 2)
     const [badId] = await h.addKeys('openai', [bad!, good!])
     h.gateway.on(bad!, () => replies.openaiInsufficientQuota())
     for (let i = 0; i < 2; i++)
       expect((await h.fetch('/api/openai/chat/completions', openaiInit())).status).toBe(200)
-    const cd = await cooldowns(badId!)
+    const cd = await cooldownsOf(h.d1, badId!)
     expect(cd['*']! - nowSeconds()).toBeGreaterThanOrEqual(6 * 3600 - 5)
     for (let i = 0; i < 2; i++) {
       expect((await h.fetch('/api/openai/chat/completions', openaiInit('gpt-4o'))).status).toBe(200)
@@ -115,18 +117,18 @@ describe('OpenAI-style and Anthropic', () => {
   })
 
   test('rate_limit_exceeded with retry-after cools for that long', async () => {
-    const [bad, good] = fresh(openaiKey, 2)
+    const [bad, good] = freshKeys(openaiKey, 2)
     const [badId] = await h.addKeys('openai', [bad!, good!])
     h.gateway.on(bad!, () => replies.openaiRateLimit({ 'retry-after': '20' }))
     for (let i = 0; i < 2; i++)
       expect((await h.fetch('/api/openai/chat/completions', openaiInit())).status).toBe(200)
-    const left = (await cooldowns(badId!))['gpt-4o-mini']! - nowSeconds()
+    const left = (await cooldownsOf(h.d1, badId!))['gpt-4o-mini']! - nowSeconds()
     expect(left).toBeGreaterThanOrEqual(19)
     expect(left).toBeLessThanOrEqual(22)
   })
 
   test('401 blocks an OpenAI key', async () => {
-    const [bad, good] = fresh(openaiKey, 2)
+    const [bad, good] = freshKeys(openaiKey, 2)
     const [badId] = await h.addKeys('openai', [bad!, good!])
     h.gateway.on(bad!, () => replies.openaiInvalidKey())
     for (let i = 0; i < 2; i++)
@@ -138,7 +140,7 @@ describe('OpenAI-style and Anthropic', () => {
   })
 
   test('Anthropic: 429 with retry-after rotates and cools; 529 retries without penalty', async () => {
-    const [limited, overloaded, good] = fresh(anthropicKey, 3)
+    const [limited, overloaded, good] = freshKeys(anthropicKey, 3)
     const [limitedId, overloadedId] = await h.addKeys('anthropic', [limited!, overloaded!, good!])
     h.gateway
       .on(limited!, () => replies.anthropicRateLimit('30'))
@@ -157,7 +159,7 @@ describe('OpenAI-style and Anthropic', () => {
       }),
     }
     for (let i = 0; i < 3; i++) expect((await h.fetch('/api/anthropic/v1/messages', init)).status).toBe(200)
-    const left = (await cooldowns(limitedId!))['claude-sonnet-4-5']! - nowSeconds()
+    const left = (await cooldownsOf(h.d1, limitedId!))['claude-sonnet-4-5']! - nowSeconds()
     expect(left).toBeGreaterThanOrEqual(29)
     expect(left).toBeLessThanOrEqual(32)
     expect(await keyRow(h.d1, overloadedId!)).toMatchObject({ status: 'active', cooldowns: '{}' })
@@ -172,7 +174,7 @@ describe('errors that are not the key', () => {
   ])(
     'AI Gateway error (%s): clear error, no key blocked or cooled, no retry',
     async (_n, reply, status, code) => {
-      const keys = fresh(googleKey, 2)
+      const keys = freshKeys(googleKey, 2)
       const ids = await h.addKeys('google-ai-studio', keys)
       for (const k of keys) h.gateway.on(k, reply)
       const res = await h.fetch(GEMINI_PATH, googleInit())
@@ -188,7 +190,7 @@ describe('errors that are not the key', () => {
   )
 
   test('5xx and network errors: another key is tried, nobody is penalised', async () => {
-    const [flaky, down, good] = fresh(googleKey, 3)
+    const [flaky, down, good] = freshKeys(googleKey, 3)
     const ids = await h.addKeys('google-ai-studio', [flaky!, down!, good!])
     h.gateway
       .on(flaky!, () => replies.googleOverloaded())
@@ -200,7 +202,7 @@ describe('errors that are not the key', () => {
   })
 
   test('attempts run out: the last upstream response is returned as it was', async () => {
-    const keys = fresh(googleKey, 7)
+    const keys = freshKeys(googleKey, 7)
     await h.addKeys('google-ai-studio', keys)
     for (const k of keys) h.gateway.on(k, () => replies.googleOverloaded())
     const res = await h.fetch(GEMINI_PATH, googleInit())
@@ -213,7 +215,7 @@ describe('errors that are not the key', () => {
 
 describe('when no key can serve', () => {
   test('every key cooling for the model: 429 with Retry-After to the soonest, upstream not called', async () => {
-    const [k1, k2] = fresh(openaiKey, 2)
+    const [k1, k2] = freshKeys(openaiKey, 2)
     await h.addKeys('openai', [k1!, k2!])
     h.gateway.on(k1!, () => replies.openaiRateLimit({ 'retry-after': '40' }))
     h.gateway.on(k2!, () => replies.openaiRateLimit({ 'retry-after': '100' }))
@@ -240,7 +242,7 @@ describe('when no key can serve', () => {
   })
 
   test('every key blocked: 503 all_keys_blocked', async () => {
-    const keys = fresh(openaiKey, 2)
+    const keys = freshKeys(openaiKey, 2)
     await h.addKeys('groq', keys)
     for (const k of keys) h.gateway.on(k, () => replies.openaiInvalidKey())
     expect((await h.fetch('/api/groq/chat/completions', openaiInit('llama'))).status).toBe(401)
@@ -252,7 +254,7 @@ describe('when no key can serve', () => {
 
 describe('body replay', () => {
   test('every attempt carries the byte-identical body', async () => {
-    const keys = fresh(openaiKey, 3)
+    const keys = freshKeys(openaiKey, 3)
     await h.addKeys('openai', keys)
     h.gateway.on(keys[0]!, () => replies.openaiRateLimit()).on(keys[1]!, () => replies.openaiRateLimit())
     h.gateway.on(keys[2]!, () => replies.openaiRateLimit())

@@ -57,7 +57,7 @@ test('keys stored before encryption are served while unsealed, found as duplicat
   })
   expect(await add.json()).toEqual({ added: 1, skipped: 1, ids: [2, 4] })
 
-  await (await h.mf.getWorker()).scheduled({ cron: '*/10 * * * *' })
+  await h.cron()
   const rows = await h.d1
     .prepare("SELECT id, key, fingerprint FROM keys WHERE status != 'deleted' ORDER BY id")
     .all<{ id: number; key: string; fingerprint: string | null }>()

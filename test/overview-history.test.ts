@@ -1,15 +1,10 @@
 import { afterAll, beforeAll, expect, test } from 'vitest'
+import type { Counts } from '../worker/db/counts'
 import { replies } from './gateway/replies'
 import { startWorker, type Harness } from './harness'
 import { adminHeaders, errorCode, GEMINI_PATH, googleInit, googleKey } from './helpers'
 
 // The overview's history: key states sampled by the cron, and usage over 24 h or 7 days, per provider.
-interface Counts {
-  requests: number
-  successes: number
-  rateLimited: number
-  errors: number
-}
 interface Card {
   provider: string
   usage: Counts
@@ -45,8 +40,7 @@ beforeAll(async () => {
       ),
   ])
   await new Promise((r) => setTimeout(r, 1500)) // the stats flush
-  const worker = await h.mf.getWorker()
-  await worker.scheduled({ cron: '*/10 * * * *' })
+  await h.cron()
 })
 afterAll(() => h.dispose())
 
@@ -122,7 +116,7 @@ test('a week of samples is read once per isolate; later calls read only the samp
     expect(await overview()).toHaveLength(rows.length)
     expect((await rowsRead()) - before).toBeGreaterThanOrEqual(rows.length)
     // The cron samples again; the next call (2 s on) shows it, reading a handful of rows.
-    await (await w.mf.getWorker()).scheduled({ cron: '*/10 * * * *' })
+    await w.cron()
     await new Promise((r) => setTimeout(r, 2100))
     const between = await rowsRead()
     const states = await overview()

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'vitest'
 import { replies } from './gateway/replies'
-import { keyRow, startWorker, type Harness } from './harness'
-import { adminHeaders, GEMINI_PATH, googleInit, googleKey, openaiInit, openaiKey } from './helpers'
+import { cooldownsOf, startWorker, type Harness } from './harness'
+import { adminHeaders, freshKeys, GEMINI_PATH, googleInit, googleKey, openaiInit, openaiKey } from './helpers'
 
 // Smarter rotation (issue 16), through the Worker: rate-limit headers, key groups, tiers, weights.
 let h: Harness
@@ -14,11 +14,6 @@ beforeEach(async () => {
   await h.clearKeys()
 })
 
-let serial = 500
-const fresh = (make: (n: number) => string, count: number) =>
-  Array.from({ length: count }, () => make(++serial))
-const cooldowns = async (id: number) =>
-  JSON.parse((await keyRow(h.d1, id))!.cooldowns) as Record<string, number>
 const add = (body: object) =>
   h.fetch('/admin/api/keys', { method: 'POST', headers: adminHeaders(), body: JSON.stringify(body) })
 const chat = () => h.fetch('/api/openai/chat/completions', openaiInit('gpt-4o-mini'))
@@ -34,30 +29,30 @@ const spentAfter = (reset: string) => () =>
 
 describe('rotating before the 429', () => {
   test('a key whose answer says it has no requests left is not used until its reset; a short reset stays in the isolate', async () => {
-    const [spent, other] = fresh(openaiKey, 2)
+    const [spent, other] = freshKeys(openaiKey, 2)
     const [spentId] = await h.addKeys('openai', [spent!, other!])
     h.gateway.on(spent!, spentAfter('8s'))
     for (let i = 0; i < 6; i++) expect((await chat()).status).toBe(200)
     expect(h.gateway.callsFor(spent!)).toBe(1)
     // Seconds away: other isolates would learn it as fast from their own answer; no D1 write.
-    expect(await cooldowns(spentId!)).toEqual({})
+    expect(await cooldownsOf(h.d1, spentId!)).toEqual({})
   })
 
   test('a long reset is written to D1 for every isolate, without holding up the answer', async () => {
-    const [spent, other] = fresh(openaiKey, 2)
+    const [spent, other] = freshKeys(openaiKey, 2)
     const [spentId] = await h.addKeys('openai', [spent!, other!])
     h.gateway.on(spent!, spentAfter('6m0s'))
     for (let i = 0; i < 4; i++) expect((await chat()).status).toBe(200)
     expect(h.gateway.callsFor(spent!)).toBe(1)
     await expect
-      .poll(async () => (await cooldowns(spentId!))['gpt-4o-mini'] ?? 0)
+      .poll(async () => (await cooldownsOf(h.d1, spentId!))['gpt-4o-mini'] ?? 0)
       .toBeGreaterThan(Date.now() / 1000 + 350)
   })
 })
 
 describe('key groups', () => {
   test("a daily-quota 429 cools every key of the key's group at once, in D1; other keys keep serving", async () => {
-    const [a1, a2, b1, loose] = fresh(googleKey, 4)
+    const [a1, a2, b1, loose] = freshKeys(googleKey, 4)
     const group = async (keys: string[], name?: string) =>
       (
         (await (
@@ -71,18 +66,18 @@ describe('key groups', () => {
     for (let i = 0; i < 6; i++) expect((await h.fetch(GEMINI_PATH, googleInit())).status).toBe(200)
     // One of the group answered the 429; its sibling was never asked.
     expect(h.gateway.callsFor(a1!) + h.gateway.callsFor(a2!)).toBe(1)
-    const a1Until = (await cooldowns(a1Id!))['gemini-2.5-flash']!
+    const a1Until = (await cooldownsOf(h.d1, a1Id!))['gemini-2.5-flash']!
     expect(a1Until).toBeGreaterThan(Date.now() / 1000 + 120)
-    expect((await cooldowns(a2Id!))['gemini-2.5-flash']).toBe(a1Until)
-    expect(await cooldowns(b1Id!)).toEqual({})
-    expect(await cooldowns(looseId!)).toEqual({})
+    expect((await cooldownsOf(h.d1, a2Id!))['gemini-2.5-flash']).toBe(a1Until)
+    expect(await cooldownsOf(h.d1, b1Id!)).toEqual({})
+    expect(await cooldownsOf(h.d1, looseId!)).toEqual({})
     await expect
       .poll(() => h.logs.some((l) => l.includes('"event":"group_cooled"') && l.includes('"keys":2')))
       .toBe(true)
   })
 
   test('groups, weights and tiers are set on add, edited one by one or in bulk, and filter the listing', async () => {
-    const [k1, k2, k3] = fresh(openaiKey, 3)
+    const [k1, k2, k3] = freshKeys(openaiKey, 3)
     const { ids } = (await (
       await add({ provider: 'openai', keys: [k1, k2], group: 'acct-1', weight: 5, tier: 1 })
     ).json()) as { ids: number[] }
@@ -123,7 +118,7 @@ describe('key groups', () => {
 
 describe('tiers and weights in traffic', () => {
   test('paid keys (tier 1) get no traffic while a free key (tier 0) can serve, and all of it once none can', async () => {
-    const [free, paid] = fresh(openaiKey, 2)
+    const [free, paid] = freshKeys(openaiKey, 2)
     await add({ provider: 'openai', keys: [free] })
     await add({ provider: 'openai', keys: [paid], tier: 1 })
     for (let i = 0; i < 5; i++) expect((await chat()).status).toBe(200)
@@ -134,7 +129,7 @@ describe('tiers and weights in traffic', () => {
   })
 
   test("operator weights share an isolate's traffic in proportion (measured latency aside)", async () => {
-    const [heavy, light] = fresh(openaiKey, 2)
+    const [heavy, light] = freshKeys(openaiKey, 2)
     await add({ provider: 'openai', keys: [heavy], weight: 3 })
     await add({ provider: 'openai', keys: [light] })
     for (let i = 0; i < 40; i++) expect((await chat()).status).toBe(200)
@@ -146,7 +141,7 @@ describe('tiers and weights in traffic', () => {
   })
 
   test('a key much slower than its peers gets a small share of the traffic', async () => {
-    const keys = fresh(openaiKey, 4)
+    const keys = freshKeys(openaiKey, 4)
     await h.addKeys('openai', keys)
     h.gateway.on(keys[0]!, () => new Promise((r) => setTimeout(() => r(replies.openaiOk()), 150)))
     for (let i = 0; i < 80; i++) expect((await chat()).status).toBe(200)
@@ -161,7 +156,7 @@ test('keys that answer 429 at once may use up to twice MAX_ATTEMPTS, so a reques
     // Each round a fresh pair, one limited: whichever the shuffled ring offers first, the request succeeds.
     for (let round = 0; round < 8; round++) {
       await w.clearKeys()
-      const [limited, good] = fresh(openaiKey, 2)
+      const [limited, good] = freshKeys(openaiKey, 2)
       await w.addKeys('openai', [limited!, good!])
       w.gateway.on(limited!, () => replies.openaiRateLimit({ 'retry-after': '60' }))
       const res = await w.fetch('/api/openai/chat/completions', openaiInit('gpt-4o-mini'))
@@ -169,7 +164,7 @@ test('keys that answer 429 at once may use up to twice MAX_ATTEMPTS, so a reques
     }
     // A transient failure still counts in full: one attempt with MAX_ATTEMPTS=1.
     await w.clearKeys()
-    const [down, good] = fresh(openaiKey, 2)
+    const [down, good] = freshKeys(openaiKey, 2)
     await w.addKeys('openai', [down!, good!])
     w.gateway.reset()
     w.gateway.on(down!, () => replies.googleOverloaded()).on(good!, () => replies.googleOverloaded())
@@ -185,7 +180,7 @@ test('in a storm, an isolate leans on keys that just answered until other lesson
   const run = async (storm: string) => {
     const w = await startWorker({ vars: { STORM_SECONDS: storm } })
     try {
-      const keys = fresh(googleKey, 40)
+      const keys = freshKeys(googleKey, 40)
       await w.addKeys('google-ai-studio', keys)
       const limited = new Set(keys.slice(0, 10))
       for (const k of limited) w.gateway.on(k, () => replies.googleMinute429())

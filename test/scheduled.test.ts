@@ -9,11 +9,6 @@ afterEach(async () => {
   h = undefined
 })
 
-async function runCron(harness: Harness): Promise<void> {
-  const worker = await harness.mf.getWorker()
-  await worker.scheduled({ cron: '*/10 * * * *' })
-}
-
 /** Blocks keys the way traffic does: each answers invalid once through the proxy. */
 async function blockThroughTraffic(harness: Harness, keys: string[]): Promise<void> {
   for (const k of keys) harness.gateway.on(k, () => replies.googleInvalidKey())
@@ -36,7 +31,7 @@ test('recovery restores a blocked key that works again and leaves invalid and in
   h.gateway.on(recovered, () => replies.googleOk())
   h.gateway.on(stillInvalid, () => replies.googleInvalidKey())
   h.gateway.on(unreachable, () => replies.googleOverloaded())
-  await runCron(h)
+  await h.cron()
 
   expect(await keyRow(h.d1, ids[0]!)).toMatchObject({ status: 'active', blocked_reason: null })
   expect(await keyRow(h.d1, ids[1]!)).toMatchObject({ status: 'blocked', blocked_reason: 'API_KEY_INVALID' })
@@ -62,9 +57,9 @@ test('each run re-checks the blocked keys checked longest ago, a batch at a time
   await blockThroughTraffic(h, keys.slice(0, 4))
   h.gateway.reset()
   for (const k of keys) h.gateway.on(k, () => replies.googleInvalidKey())
-  await runCron(h)
+  await h.cron()
   const first = h.gateway.requests.map((r) => r.key)
-  await runCron(h)
+  await h.cron()
   const second = h.gateway.requests.map((r) => r.key).slice(2)
   expect(first).toHaveLength(2)
   expect(second).toHaveLength(2)
@@ -77,7 +72,7 @@ test('SCHEDULED_RECOVERY=off: blocked keys are not probed', async () => {
   const [badId] = await h.addKeys('google-ai-studio', [bad, good])
   await blockThroughTraffic(h, [bad])
   h.gateway.reset()
-  await runCron(h)
+  await h.cron()
   expect(h.gateway.requests).toHaveLength(0)
   expect((await keyRow(h.d1, badId!))?.status).toBe('blocked')
 })
@@ -100,7 +95,7 @@ test('expired cooldowns are cleared, running ones kept, reading only keys that h
   await set(ids[0]!, { 'gemini-2.5-flash': now - 10, 'gemini-2.5-pro': now + 600 }, now - 10)
   await set(ids[1]!, { '*': now - 1 }, now - 1)
   await set(ids[2]!, { 'gemini-2.5-flash': now + 900 }, now + 900)
-  await runCron(h)
+  await h.cron()
   expect(await keyRow(h.d1, ids[0]!)).toMatchObject({
     cooldowns: JSON.stringify({ 'gemini-2.5-pro': now + 600 }),
   })
@@ -161,7 +156,7 @@ test('usage older than the retention is pruned; finished hours are compacted wit
   const before = await stats()
   expect(before.totals).toEqual({ requests: 10, successes: 8, rateLimited: 1, errors: 1 })
 
-  await runCron(h)
+  await h.cron()
   const rows = await h.d1.prepare('SELECT hour FROM usage_batches ORDER BY hour').all<{ hour: number }>()
   expect(rows.results.map((r) => r.hour)).toEqual([recent])
   expect(await stats()).toEqual(before)
@@ -192,7 +187,7 @@ test('old tombstones are purged, never the row a provider takes its next seq fro
     .bind(eightDaysAgo, ids[1]!)
     .run()
   await h.d1.prepare('UPDATE keys SET deleted_at = ?1 WHERE id = ?2').bind(eightDaysAgo, ids[2]!).run()
-  await runCron(h)
+  await h.cron()
   const left = await h.d1
     .prepare('SELECT id, status FROM keys ORDER BY id')
     .all<{ id: number; status: string }>()

@@ -6,7 +6,7 @@ import OpenAI from 'openai'
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'vitest'
 import * as z from 'zod'
 import { replies } from './gateway/replies'
-import { AUTH_KEY, keyRow, startWorker, type Harness } from './harness'
+import { AUTH_KEY, cooldownsOf, startWorker, type Harness } from './harness'
 import { anthropicKey, googleKey, openaiKey } from './helpers'
 
 // Every client dialect on one pool (issue 13), through the real client packages.
@@ -31,8 +31,6 @@ const weatherTool = {
   parameters: { type: 'object', properties: { location: { type: 'string' } }, required: ['location'] },
   strict: false,
 }
-const cooldowns = async (id: number) =>
-  JSON.parse((await keyRow(h.d1, id))!.cooldowns) as Record<string, number>
 
 describe('OpenAI Responses API on /api/compat/responses', () => {
   test('a Google model: translated to chat completions and back', async () => {
@@ -132,7 +130,7 @@ describe('OpenAI Responses API on /api/compat/responses', () => {
       const r = await openai().responses.create({ model: GEMINI, input: 'Hello' })
       expect(r.status).toBe('completed')
     }
-    expect(Object.keys(await cooldowns(googleIds[0]!))).toEqual(['gemini-2.5-flash'])
+    expect(Object.keys(await cooldownsOf(h.d1, googleIds[0]!))).toEqual(['gemini-2.5-flash'])
     h.gateway.on(googleKey(1), () => replies.openaiOk())
     await h.fetch(`/admin/api/keys/${googleIds[0]}`, {
       method: 'PATCH',
@@ -320,7 +318,7 @@ describe('Anthropic Messages API on /api/compat/messages', () => {
       })
       expect(msg.type).toBe('message')
     }
-    expect(Object.keys(await cooldowns(googleIds[1]!))).toEqual(['gemini-2.5-flash'])
+    expect(Object.keys(await cooldownsOf(h.d1, googleIds[1]!))).toEqual(['gemini-2.5-flash'])
     const unknown = await anthropic()
       .messages.create({ model: 'nope/x', max_tokens: 10, messages: [{ role: 'user', content: 'Hi' }] })
       .catch((e: unknown) => e)

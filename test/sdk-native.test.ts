@@ -2,7 +2,7 @@ import Anthropic from '@anthropic-ai/sdk'
 import { GoogleGenAI } from '@google/genai'
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'vitest'
 import { replies } from './gateway/replies'
-import { AUTH_KEY, keyRow, startWorker, type Harness } from './harness'
+import { AUTH_KEY, cooldownsOf, startWorker, type Harness } from './harness'
 import { anthropicKey, googleKey } from './helpers'
 
 let h: Harness
@@ -15,9 +15,6 @@ beforeAll(async () => {
 })
 afterAll(() => h.dispose())
 beforeEach(() => h.gateway.reset())
-
-const cooldownsOf = async (id: number) =>
-  JSON.parse((await keyRow(h.d1, id))!.cooldowns) as Record<string, number>
 
 describe('@google/genai against /api/google-ai-studio', () => {
   const genai = () =>
@@ -33,7 +30,7 @@ describe('@google/genai against /api/google-ai-studio', () => {
       expect(res.text).toBe('Hello from Gemini')
     }
     expect(h.gateway.callsFor(googleKey(1))).toBe(1)
-    expect(Object.keys(await cooldownsOf(googleIds[0]!))).toEqual(['gemini-2.5-flash'])
+    expect(Object.keys(await cooldownsOf(h.d1, googleIds[0]!))).toEqual(['gemini-2.5-flash'])
     for (const r of h.gateway.requests) {
       expect(r.path).toBe('v1beta/models/gemini-2.5-flash:generateContent')
       expect(r.headers['x-goog-api-key']).toBe(r.key)
@@ -62,7 +59,9 @@ describe('@google/genai against /api/google-ai-studio', () => {
     }
     expect(texts).toEqual(['Once upon a time', 'Once upon a time'])
     expect(h.gateway.requests.every((r) => r.url.includes(':streamGenerateContent?alt=sse'))).toBe(true)
-    expect((await cooldownsOf(googleIds[1]!))['gemini-2.0-flash']).toBeGreaterThan(Date.now() / 1000 + 60)
+    expect((await cooldownsOf(h.d1, googleIds[1]!))['gemini-2.0-flash']).toBeGreaterThan(
+      Date.now() / 1000 + 60,
+    )
   })
 })
 
@@ -79,7 +78,7 @@ describe('@anthropic-ai/sdk against /api/anthropic', () => {
       })
       expect(msg.content[0]).toMatchObject({ type: 'text', text: 'Hello from Claude' })
     }
-    const left = (await cooldownsOf(anthropicIds[0]!))['claude-opus-4-5']! - Date.now() / 1000
+    const left = (await cooldownsOf(h.d1, anthropicIds[0]!))['claude-opus-4-5']! - Date.now() / 1000
     expect(left).toBeGreaterThan(40)
     expect(left).toBeLessThanOrEqual(47)
     for (const r of h.gateway.requests) {

@@ -18,7 +18,6 @@ async function run(harness: Harness, key = AUTH_KEY): Promise<{ code: number; ou
 }
 
 const line = (out: string, title: string) => out.split('\n').find((l) => l.includes(` ${title}:`)) ?? ''
-const cron = async (harness: Harness) => (await harness.mf.getWorker()).scheduled({ cron: '*/10 * * * *' })
 
 describe('pnpm doctor', () => {
   test('a healthy deployment: every check ok, and no secret printed', async () => {
@@ -27,7 +26,7 @@ describe('pnpm doctor', () => {
       vars: { AI_GATEWAY_TOKEN: 'aig-token-0123456789' },
     })
     await h.addKeys('google-ai-studio', [googleKey(1), googleKey(2)])
-    await cron(h)
+    await h.cron()
     const { code, out } = await run(h)
     expect(code, out).toBe(0)
     for (const title of [

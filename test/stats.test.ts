@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, expect, test } from 'vitest'
+import type { Counts } from '../worker/db/counts'
 import { replies } from './gateway/replies'
 import { startWorker, type Harness } from './harness'
 import { adminHeaders, googleInit, googleKey } from './helpers'
@@ -9,12 +10,6 @@ beforeAll(async () => {
 })
 afterAll(() => h.dispose())
 
-interface Counts {
-  requests: number
-  successes: number
-  rateLimited: number
-  errors: number
-}
 interface Stats {
   totals: Counts
   providers: { provider: string; totals: Counts; hourly: (Counts & { hour: number })[] }[]

@@ -1,13 +1,11 @@
-import { mkdirSync } from 'node:fs'
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core'
+import type { Browser, BrowserContext, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
-import { ROOT } from '../build'
 import { replies } from '../gateway/replies'
 import { AUTH_KEY, startWorker, type Harness } from '../harness'
 import { GEMINI_PATH, googleInit } from '../helpers'
+import { answerDialogs, collectConsoleErrors, launchChromium, SHOTS } from './browser'
 
 // The dashboard bugs issue 14 lists, and the rotation settings of issue 16, in headless Chromium.
-const SHOTS = `${ROOT}test-results`
 const keys = Array.from(
   { length: 3 },
   (_, i) => `AIzaSyFIX${String(i).padStart(2, '0')}abcdefghijklmnopqrstuvwxyz01`,
@@ -20,30 +18,12 @@ const consoleErrors: string[] = []
 let answers: (string | boolean)[] = []
 
 beforeAll(async () => {
-  mkdirSync(SHOTS, { recursive: true })
   h = await startWorker()
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--no-first-run',
-    ],
-  })
+  browser = await launchChromium()
   context = await browser.newContext({ viewport: { width: 1280, height: 900 } })
   page = await context.newPage()
-  page.on('console', (m) => {
-    if (m.type() === 'error') consoleErrors.push(m.text())
-  })
-  page.on('dialog', async (dialog) => {
-    const answer = answers.shift()
-    if (answer === false) return dialog.dismiss()
-    return dialog.accept(typeof answer === 'string' ? answer : undefined)
-  })
+  collectConsoleErrors(page, consoleErrors)
+  answerDialogs(page, () => answers.shift())
 }, 60_000)
 afterAll(async () => {
   await browser?.close()

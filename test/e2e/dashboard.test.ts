@@ -1,13 +1,12 @@
-import { mkdirSync, readFileSync } from 'node:fs'
-import { chromium, type Browser, type Page } from 'playwright-core'
+import { readFileSync } from 'node:fs'
+import type { Browser, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
-import { ROOT } from '../build'
 import { replies } from '../gateway/replies'
 import { AUTH_KEY, startWorker, type Harness } from '../harness'
 import { GEMINI_PATH, googleInit } from '../helpers'
+import { answerDialogs, collectConsoleErrors, launchChromium, SHOTS } from './browser'
 
 // The dashboard in real headless Chromium (Debian's), against the Worker with the stand-in gateway.
-const SHOTS = `${ROOT}test-results`
 const keys = Array.from(
   { length: 4 },
   (_, i) => `AIzaSyE2E${String(i).padStart(2, '0')}abcdefghijklmnopqrstuvwxyz01`,
@@ -22,34 +21,12 @@ const alerts: string[] = []
 let answers: (string | boolean)[] = []
 
 beforeAll(async () => {
-  mkdirSync(SHOTS, { recursive: true })
   h = await startWorker()
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--no-first-run',
-    ],
-  })
+  browser = await launchChromium()
   const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, acceptDownloads: true })
   page = await context.newPage()
-  page.on('console', (m) => {
-    if (m.type() === 'error') consoleErrors.push(`${m.text()} ${m.location().url}`)
-  })
-  page.on('dialog', async (dialog) => {
-    if (dialog.type() === 'alert') {
-      alerts.push(dialog.message())
-      return dialog.dismiss()
-    }
-    const answer = answers.shift()
-    if (answer === false) return dialog.dismiss()
-    return dialog.accept(typeof answer === 'string' ? answer : undefined)
-  })
+  collectConsoleErrors(page, consoleErrors)
+  answerDialogs(page, () => answers.shift(), alerts)
 }, 60_000)
 afterAll(async () => {
   await browser?.close()

@@ -1,13 +1,12 @@
-import { mkdirSync } from 'node:fs'
-import { chromium, type Browser, type Page } from 'playwright-core'
+import type { Browser, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
-import { ROOT } from '../build'
+import type { Counts } from '../../worker/db/counts'
 import { replies } from '../gateway/replies'
 import { AUTH_KEY, startWorker, type Harness } from '../harness'
 import { googleInit } from '../helpers'
+import { collectConsoleErrors, launchChromium, SHOTS } from './browser'
 
 // Issue 14: pool health per model and the cooldown-expiry timeline, from real proxy traffic.
-const SHOTS = `${ROOT}test-results`
 const keys = Array.from(
   { length: 4 },
   (_, i) => `AIzaSyPOOL${String(i).padStart(2, '0')}abcdefghijklmnopqrstuvwxyz0`,
@@ -15,12 +14,6 @@ const keys = Array.from(
 const path = (model: string) => `/api/google-ai-studio/v1beta/models/${model}:generateContent`
 const auth = { authorization: `Bearer ${AUTH_KEY}` }
 
-interface Counts {
-  requests: number
-  successes: number
-  rateLimited: number
-  errors: number
-}
 interface Card {
   provider: string
   hourly: ({ hour: number } & Counts)[]
@@ -35,7 +28,6 @@ let page: Page
 const consoleErrors: string[] = []
 
 beforeAll(async () => {
-  mkdirSync(SHOTS, { recursive: true })
   h = await startWorker()
   ids = await h.addKeys('google-ai-studio', keys)
   // Key 0 is out of its daily quota for every model, key 1 is invalid, keys 2 and 3 serve
@@ -51,15 +43,10 @@ beforeAll(async () => {
   for (let i = 0; i < 2; i++) await h.fetch(path('gemini-2.5-pro'), googleInit())
   await seedHistory()
   // The Cron Trigger's sample of now: 4 keys, 3 cooling (0 for every model, 2 and 3 for pro), 1 blocked.
-  await (await h.mf.getWorker()).scheduled({ cron: '*/10 * * * *' })
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run'],
-  })
+  await h.cron()
+  browser = await launchChromium()
   page = await browser.newPage({ viewport: { width: 1280, height: 900 } })
-  page.on('console', (m) => {
-    if (m.type() === 'error') consoleErrors.push(m.text())
-  })
+  collectConsoleErrors(page, consoleErrors)
 }, 60_000)
 afterAll(async () => {
   await browser?.close()
@@ -250,9 +237,7 @@ describe('history on the overview', () => {
       isMobile: true,
     })
     const mobile = await phone.newPage()
-    mobile.on('console', (m) => {
-      if (m.type() === 'error') consoleErrors.push(m.text())
-    })
+    collectConsoleErrors(mobile, consoleErrors)
     await mobile.goto(`${h.url}/#/overview/7d`)
     const small = mobile.locator('.card[data-provider="google-ai-studio"]')
     await small.locator('svg.daily').waitFor()

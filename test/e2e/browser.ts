@@ -1,0 +1,48 @@
+/**
+ * What every dashboard suite starts with: headless Chromium (Debian's, or CHROMIUM_PATH), the folder
+ * screenshots go to, and a page's console errors collected as they happen.
+ */
+import { mkdirSync } from 'node:fs'
+import { chromium, type Browser, type Page } from 'playwright-core'
+import { ROOT } from '../build'
+
+export const SHOTS = `${ROOT}test-results`
+
+export function launchChromium(): Promise<Browser> {
+  mkdirSync(SHOTS, { recursive: true })
+  return chromium.launch({
+    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--no-first-run',
+    ],
+  })
+}
+
+/** Collects the page's console errors into `into`, each as its text and the URL it came from. */
+export function collectConsoleErrors(page: Page, into: string[]): void {
+  page.on('console', (m) => {
+    if (m.type() === 'error') into.push(`${m.text()} ${m.location().url}`)
+  })
+}
+
+/**
+ * Answers the page's prompt() and confirm() with `next()`: a string is typed, `false` cancels, anything
+ * else accepts. With `alerts`, alert() messages go there instead (dismissed).
+ */
+export function answerDialogs(page: Page, next: () => string | boolean | undefined, alerts?: string[]): void {
+  page.on('dialog', async (dialog) => {
+    if (alerts && dialog.type() === 'alert') {
+      alerts.push(dialog.message())
+      return dialog.dismiss()
+    }
+    const answer = next()
+    if (answer === false) return dialog.dismiss()
+    return dialog.accept(typeof answer === 'string' ? answer : undefined)
+  })
+}
