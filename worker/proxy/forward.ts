@@ -141,9 +141,11 @@ async function attempts(input: ForwardInput, writes: Promise<void>[]): Promise<R
         last = replay
         backoff = verdict.kind === 'transient'
         if (!backoff) limit = Math.min(2 * config.maxAttempts, Math.max(limit, attempt + 1))
-        if (!backoff) await input.catchUp().catch(() => undefined)
         if (backoff) view.health.record(key.id, { failed: true })
+        // Recorded first: the verdict takes effect in this isolate at once, so requests picking while
+        // this one catches up below do not meet the same key.
         writes.push(record(input, { id: key.id, secret }, verdict, answer.at))
+        if (!backoff) await input.catchUp().catch(() => undefined)
       }
     }
   }

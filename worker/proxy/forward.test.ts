@@ -1,0 +1,99 @@
+import { afterEach, expect, test, vi } from 'vitest'
+import { openaiRateLimit } from '../../test/gateway/fixtures'
+import type { Config } from '../config'
+import type { ModelName } from '../db/cooldowns'
+import { Vault } from '../db/vault'
+import type { KeyState } from '../pool/key-state'
+import { ProviderView } from '../pool/view'
+import { PROVIDERS } from '../providers/registry'
+import type { Route } from './dispatch'
+import { forward, type ForwardInput } from './forward'
+
+// What the Worker tests cannot stage: locally D1 answers on the Worker's own thread, so a slow
+// catch-up read would stall every request, not just the one that waits for it.
+
+afterEach(() => vi.unstubAllGlobals())
+
+const config = {
+  maxAttempts: 3,
+  vault: new Vault('forward-test-encryption-key-0123456789'),
+  gatewayToken: undefined,
+  upstreamTimeoutMs: 1000,
+  gatewayMaxAttempts: 1,
+  gatewayNoWholesale: true,
+  defaultCooldownSeconds: 60,
+  creditCooldownSeconds: 3600,
+} as unknown as Config
+
+const route: Route = {
+  provider: 'openai',
+  adapter: PROVIDERS.openai,
+  model: 'gpt-4o-mini' as ModelName, // as the model reader brands a checked name
+  url: 'http://gateway.test/openai/chat/completions',
+  method: 'POST',
+  headers: new Headers({ 'content-type': 'application/json' }),
+  body: null,
+  metadata: {},
+}
+
+const row = (id: number) => ({
+  id,
+  provider: 'openai' as const,
+  key: `sk-proj-forward-test-${id}`, // stored unsealed: the vault opens it as is
+  status: 'active' as const,
+  cooldowns: '{}',
+  seq: 1,
+  keyGroup: null,
+  weight: 1,
+  tier: 0,
+})
+
+test('a key that answered 429 is out of rotation while its request waits to catch up with D1', async () => {
+  // Two keys, which plain rotation alternates. The first key called answers 429; the other serves.
+  const calls = new Map<string, number>()
+  let limited: string | undefined
+  vi.stubGlobal('fetch', async (_url: string, init: RequestInit) => {
+    const key = new Headers(init.headers).get('authorization') ?? ''
+    calls.set(key, (calls.get(key) ?? 0) + 1)
+    limited ??= key
+    return key === limited
+      ? new Response(openaiRateLimit, { status: 429, headers: { 'content-type': 'application/json' } })
+      : Response.json({ choices: [] })
+  })
+  const view = new ProviderView([row(1), row(2)], 1, 0)
+  // KeyState's first step, before its D1 write: the isolate's view takes the cooldown.
+  const keys = {
+    coolDown: async (_provider: string, id: number, scope: string, until: number) => {
+      view.applyLocalCooldown(id, scope, until)
+      return true
+    },
+  } as unknown as KeyState
+  let release = () => {}
+  const slowRead = new Promise<void>((resolve) => (release = resolve))
+  const input = (catchUp: () => Promise<void>): ForwardInput => ({
+    config,
+    route,
+    keys,
+    view,
+    stats: { record: () => {} },
+    background: () => {},
+    alerts: { emit: async () => {} } as unknown as ForwardInput['alerts'],
+    catchUp,
+  })
+
+  let waiting = false
+  const first = forward(
+    input(() => {
+      waiting = true
+      return slowRead
+    }),
+  )
+  while (!waiting) await new Promise((r) => setTimeout(r, 1))
+  // The 429's request is reading D1; two more requests pick meanwhile (the second would be the
+  // limited key's turn).
+  for (let i = 0; i < 2; i++) expect((await forward(input(async () => {}))).status).toBe(200)
+  expect(calls.get(limited!)).toBe(1)
+  release()
+  expect((await first).status).toBe(200)
+  expect(calls.get(limited!)).toBe(1)
+})
