@@ -1,4 +1,8 @@
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'vitest'
+import { MockGateway } from './gateway/mock-gateway'
 import { replies } from './gateway/replies'
 import { cooldownsOf, startWorker, type Harness } from './harness'
 import { adminHeaders, freshKeys, GEMINI_PATH, googleInit, googleKey, openaiInit, openaiKey } from './helpers'
@@ -196,4 +200,38 @@ test('in a storm, an isolate leans on keys that just answered until other lesson
   const steered = await run('2')
   expect(plain).toBe(10)
   expect(steered).toBeLessThanOrEqual(8)
+})
+
+test("in a storm, before gambling on a key it has not heard from, an isolate reads other isolates' lessons", async () => {
+  // Two isolates on one D1. A is in a storm (it met a limited key) and has read D1 since; then B
+  // finds X limited. A's next gamble on X (a key it has not heard from since its storm began) must
+  // read B's lesson first instead of spending a 429 on it. No periodic refresh gets in the way.
+  const dir = mkdtempSync(join(tmpdir(), 'keyrelay-gamble-'))
+  const vars = { STORM_SECONDS: '30', POOL_REFRESH_SECONDS: '600' }
+  const gwA = new MockGateway()
+  const gwB = new MockGateway()
+  const a = await startWorker({ d1Persist: dir, gateway: gwA, vars })
+  const b = await startWorker({ d1Persist: dir, gateway: gwB, vars, applyMigrations: false })
+  try {
+    const [limited, good, x] = freshKeys(googleKey, 3)
+    await a.addKeys('google-ai-studio', [limited!, good!])
+    gwA.on(limited!, () => replies.googleMinute429()).on(x!, () => replies.googleMinute429())
+    gwB.on(x!, () => replies.googleMinute429())
+    const viaA = () => a.fetch(GEMINI_PATH, googleInit())
+    while (gwA.callsFor(limited!) === 0) expect((await viaA()).status).toBe(200)
+    // A's storm is on. X arrives (A reads it at once: the add was A's own), and A spends its one
+    // nudged refresh a second later, before B learns anything.
+    await a.addKeys('google-ai-studio', [x!])
+    await new Promise((r) => setTimeout(r, 1100))
+    expect((await viaA()).status).toBe(200)
+    for (let i = 0; i < 50 && gwB.callsFor(x!) === 0; i++)
+      expect((await b.fetch(GEMINI_PATH, googleInit())).status).toBe(200)
+    expect(gwB.callsFor(x!)).toBe(1)
+    // Plain storm steering would give X about one pick in 51 here, so A would meet X itself.
+    for (let i = 0; i < 120; i++) expect((await viaA()).status).toBe(200)
+    expect(gwA.callsFor(x!)).toBe(0)
+  } finally {
+    await Promise.all([a.dispose(), b.dispose()])
+    rmSync(dir, { recursive: true, force: true })
+  }
 })

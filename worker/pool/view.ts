@@ -166,6 +166,20 @@ export class ProviderView {
     this.stormUntil = nowMs + this.stormMs
   }
 
+  /**
+   * Whether picking `k` now is a gamble: a storm is on and the key has not answered this isolate
+   * since it began. Other isolates may have found it limited already; their lesson is in D1.
+   */
+  unproven(k: PoolKey, nowMs: number): boolean {
+    if (this.selection !== 'weighted') return false // SELECTION=uniform: no storm steering at all
+    return nowMs < this.stormUntil && !this.health.answeredSince(k.id, this.stormSince)
+  }
+
+  /** Whether the key is still active here and not cooling for `model` (after a refresh). */
+  usable(k: PoolKey, model: string, nowSeconds: number): boolean {
+    return this.active.get(k.id) === k && coolingUntil(k, model) <= nowSeconds
+  }
+
   /** Next eligible key for `model` that this request has not tried yet. */
   pick(model: string, nowSeconds: number, exclude: ReadonlySet<number>): PoolKey | undefined {
     // First a key that has not just failed transiently; failing that, any eligible key.
@@ -182,8 +196,7 @@ export class ProviderView {
    */
   private weightOf(k: PoolKey, nowMs: number): number {
     if (this.selection !== 'weighted') return k.weight
-    const unproven = nowMs < this.stormUntil && !this.health.answeredSince(k.id, this.stormSince)
-    return k.weight * this.health.score(k.id) * (unproven ? UNPROVEN : 1)
+    return k.weight * this.health.score(k.id) * (this.unproven(k, nowMs) ? UNPROVEN : 1)
   }
 
   private choose(model: string, nowSeconds: number, exclude: ReadonlySet<number>, avoidShaky: boolean) {

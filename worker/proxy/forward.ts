@@ -73,7 +73,14 @@ async function attempts(input: ForwardInput, writes: Promise<void>[]): Promise<R
   // while a good key waits further along the ring.
   let limit = config.maxAttempts
   for (let attempt = 1; attempt <= limit; attempt++) {
-    const key = view.pick(route.model, Date.now() / 1000, tried)
+    let key = view.pick(route.model, Date.now() / 1000, tried)
+    if (key && view.unproven(key, Date.now())) {
+      // A gamble in a storm (a key not heard from since it began): first read what other isolates
+      // learned (rate-limited in catchUp), and pick again if that cooled or removed this key.
+      await input.catchUp().catch(() => undefined)
+      if (!view.usable(key, route.model, Date.now() / 1000))
+        key = view.pick(route.model, Date.now() / 1000, tried)
+    }
     if (!key) {
       // The first pick decides whether anything can serve: one walk of the ring, not two.
       if (tried.size === 0) {
