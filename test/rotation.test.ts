@@ -133,15 +133,26 @@ describe('tiers and weights in traffic', () => {
   })
 
   test("operator weights share an isolate's traffic in proportion (measured latency aside)", async () => {
-    const [heavy, light] = freshKeys(openaiKey, 2)
-    await add({ provider: 'openai', keys: [heavy], weight: 3 })
-    await add({ provider: 'openai', keys: [light] })
-    for (let i = 0; i < 40; i++) expect((await chat()).status).toBe(200)
-    // Exactly 30 and 10 when both answer alike (pool/view.test.ts); the mock's few milliseconds of
-    // jitter move a pick or two.
-    expect(h.gateway.callsFor(heavy!) + h.gateway.callsFor(light!)).toBe(40)
-    expect(h.gateway.callsFor(heavy!)).toBeGreaterThanOrEqual(26)
-    expect(h.gateway.callsFor(heavy!)).toBeLessThanOrEqual(34)
+    // SELECTION=uniform leaves the operator's weights alone in charge: on a loaded machine the
+    // mock's jitter moves measured latency enough to shift several picks (weights times measured
+    // health are tested exactly in pool/view.test.ts).
+    const w = await startWorker({ vars: { SELECTION: 'uniform' } })
+    try {
+      const [heavy, light] = freshKeys(openaiKey, 2)
+      const res = await w.fetch('/admin/api/keys', {
+        method: 'POST',
+        headers: adminHeaders(),
+        body: JSON.stringify({ provider: 'openai', keys: [heavy], weight: 3 }),
+      })
+      expect(res.status).toBe(200)
+      await w.addKeys('openai', [light!])
+      for (let i = 0; i < 40; i++)
+        expect((await w.fetch('/api/openai/chat/completions', openaiInit('gpt-4o-mini'))).status).toBe(200)
+      expect(w.gateway.callsFor(heavy!)).toBe(30)
+      expect(w.gateway.callsFor(light!)).toBe(10)
+    } finally {
+      await w.dispose()
+    }
   })
 
   test('a key much slower than its peers gets a small share of the traffic', async () => {
