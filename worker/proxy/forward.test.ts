@@ -8,6 +8,7 @@ import { ProviderView } from '../pool/view'
 import { PROVIDERS } from '../providers/registry'
 import type { Route } from './dispatch'
 import { forward, type ForwardInput } from './forward'
+import { upstreamConfig } from './upstream-config.fixture'
 
 // What the Worker tests cannot stage: locally D1 answers on the Worker's own thread, so a slow
 // catch-up read would stall every request, not just the one that waits for it.
@@ -15,15 +16,10 @@ import { forward, type ForwardInput } from './forward'
 afterEach(() => vi.unstubAllGlobals())
 
 const config = {
+  ...upstreamConfig,
   maxAttempts: 3,
   vault: new Vault('forward-test-encryption-key-0123456789'),
-  gatewayToken: undefined,
-  upstreamTimeoutMs: 1000,
-  gatewayMaxAttempts: 1,
-  gatewayNoWholesale: true,
-  defaultCooldownSeconds: 60,
-  creditCooldownSeconds: 3600,
-} as unknown as Config
+} as Config
 
 const route: Route = {
   provider: 'openai',

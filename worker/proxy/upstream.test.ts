@@ -1,16 +1,9 @@
 import { afterEach, describe, expect, test, vi } from 'vitest'
-import type { Config } from '../config'
 import { PROVIDERS } from '../providers/registry'
 import { callUpstream } from './upstream'
+import { upstreamConfig } from './upstream-config.fixture'
 
-const config = {
-  gatewayToken: undefined,
-  upstreamTimeoutMs: 1000,
-  gatewayMaxAttempts: 1,
-  gatewayNoWholesale: true,
-  defaultCooldownSeconds: 60,
-  creditCooldownSeconds: 3600,
-} as Config
+const config = upstreamConfig
 const call = {
   adapter: PROVIDERS.openai,
   url: 'http://gateway.test/openai/chat/completions',
