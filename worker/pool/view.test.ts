@@ -173,4 +173,35 @@ describe('weights, tiers and measured health', () => {
       expect([...picks(off, 1000, 'm', (start + 200) / 1000).values()]).toEqual(Array(10).fill(100))
     }
   })
+
+  test('a gamble is a key not heard from since the storm began, and only during the storm', () => {
+    const start = 1_000_000 // ms
+    const make = (selection: 'weighted' | 'uniform', stormMs = 2000) => {
+      const view = new ProviderView([row(1), row(2), row(3)], 1, 0, selection, stormMs)
+      view.health.record(1, { latencyMs: 100 }, start - 1000) // answered before the storm
+      view.verdict(start)
+      view.health.record(2, { latencyMs: 100 }, start + 100) // answered since
+      return view
+    }
+    const view = make('weighted')
+    const key = (id: number) => view.pick('m', 0, new Set([1, 2, 3].filter((i) => i !== id)))!
+    const gambles = (v: ProviderView, at: number) => [1, 2, 3].filter((id) => v.unproven(key(id), at))
+    expect(gambles(view, start + 200)).toEqual([1, 3])
+    expect(gambles(view, start + 2000)).toEqual([]) // the storm is over
+    // Off with storm steering: no reads before picks.
+    expect(gambles(make('uniform'), start + 200)).toEqual([])
+    expect(gambles(make('weighted', 0), start + 200)).toEqual([])
+  })
+
+  test('usable: still active and not cooling for the model, as the view now holds it', () => {
+    const view = new ProviderView([row(1), row(2)], 1, 0)
+    const one = view.pick('m', 0, new Set([2]))!
+    expect(view.usable(one, 'm', 10)).toBe(true)
+    view.applyLocalCooldown(1, 'm', 20)
+    expect(view.usable(one, 'm', 10)).toBe(false)
+    expect(view.usable(one, 'other', 10)).toBe(true)
+    expect(view.usable(one, 'm', 20)).toBe(true) // the cooldown ran out
+    view.applyLocalBlock(1)
+    expect(view.usable(one, 'other', 10)).toBe(false)
+  })
 })
