@@ -76,9 +76,6 @@ export type Route = Omit<Required<Upstream>, 'model'> & {
   metadata: Metadata
 }
 
-/** After a 429 an isolate reads other isolates' lessons at most this often. */
-const CATCH_UP_MS = 100
-
 /** The part every route shares: the provider's pool view, then attempts over its keys. */
 export async function dispatch(scope: RequestScope, upstream: Upstream): Promise<Response> {
   const { env, ctx, config } = scope
@@ -105,7 +102,7 @@ export async function dispatch(scope: RequestScope, upstream: Upstream): Promise
       route,
       alerts,
       background: (p) => ctx.waitUntil(p),
-      catchUp: () => pool.refreshIfOlder(upstream.provider, CATCH_UP_MS),
+      catchUp: (withinMs) => pool.refreshIfOlder(upstream.provider, withinMs),
     })
   } finally {
     stats.schedule((p) => ctx.waitUntil(p))

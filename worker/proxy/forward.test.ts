@@ -66,7 +66,7 @@ test('a key that answered 429 is out of rotation while its request waits to catc
   } as unknown as KeyState
   let release = () => {}
   const slowRead = new Promise<void>((resolve) => (release = resolve))
-  const input = (catchUp: () => Promise<void>): ForwardInput => ({
+  const input = (catchUp: ForwardInput['catchUp']): ForwardInput => ({
     config,
     route,
     keys,
