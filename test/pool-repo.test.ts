@@ -51,15 +51,31 @@ describe('setCooldown', () => {
   test('a longer cooldown replaces a shorter one; a shorter one never shortens it', async () => {
     const id = ids[0]!
     await one('setCooldown', id, 'gpt-4o', 1000, 'rate_limited')
-    await one('setCooldown', id, 'gpt-4o', 5000, 'daily_quota')
+    const longer = await one<PoolRow>('setCooldown', id, 'gpt-4o', 5000, 'daily_quota')
     expect((await cooldownsOf(id))['gpt-4o']).toBe(5000)
-    const row = await one<PoolRow>('setCooldown', id, 'gpt-4o', 2000, 'rate_limited')
+    // A shorter one writes nothing at all: the row keeps its seq, so no isolate reads it again.
+    expect(await one('setCooldown', id, 'gpt-4o', 2000, 'rate_limited')).toBeNull()
     expect((await cooldownsOf(id))['gpt-4o']).toBe(5000)
-    expect(JSON.parse(row.cooldowns)['gpt-4o']).toBe(5000)
+    expect((await one<{ seq: number }>('row', id)).seq).toBe(longer.seq)
     // The reason goes with the cooldown that wins: the shorter one did not replace it.
     expect(await reasonsOf(id)).toEqual({ 'gpt-4o': 'daily_quota' })
     // The soonest expiry is kept for the sweep: never later than a running cooldown.
     expect((await one<{ cooldown_next: number }>('row', id)).cooldown_next).toBe(1000)
+  })
+
+  test('isolates meeting one key moments apart write its cooldown once', async () => {
+    const id = ids[4]!
+    const first = await run(['setCooldown', id, 'gpt-4o', 30_057, 'rate_limited'])
+    expect(first.usage.rowsWritten).toBeGreaterThan(0)
+    // The same 429 seen a second later elsewhere: an expiry within 2 s of the running one.
+    for (const until of [30_057, 30_058, 30_059]) {
+      const again = await run(['setCooldown', id, 'gpt-4o', until, 'rate_limited'])
+      expect(again.results[0]).toBeNull()
+      expect(again.usage.rowsWritten).toBe(0)
+    }
+    // Further out than that (a longer quota), it is written.
+    expect(await one<PoolRow>('setCooldown', id, 'gpt-4o', 30_060, 'rate_limited')).toMatchObject({ id })
+    expect((await cooldownsOf(id))['gpt-4o']).toBe(30_060)
   })
 
   test('concurrent cooldowns for different models of one key are all kept', async () => {

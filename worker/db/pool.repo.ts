@@ -68,18 +68,27 @@ const COOLDOWN_SET = `
            cooldown_next = min(coalesce(cooldown_next, ?2), ?2), seq = ${NEXT_SEQ}`
 
 /**
- * Sets a cooldown for (key, scope) unless a longer one is already running, in one statement: D1 runs
+ * Only a cooldown that outlasts the running one by more than this is written. In a storm several
+ * isolates meet the same key within moments, each computing nearly the same expiry; writing each
+ * would bump the row's seq again and again, and every other isolate would read it again each time.
+ */
+const COOLDOWN_SLACK_SECONDS = 2
+const EXTENDS = `coalesce(${RUNNING}, 0) < CAST(?2 AS INTEGER) - ${COOLDOWN_SLACK_SECONDS}`
+
+/**
+ * Sets a cooldown for (key, scope) unless one as long is already running, in one statement: D1 runs
  * statements one at a time, so concurrent 429s for other models or keys never overwrite each other.
  * The scope is bound as a value (a JSON object key, matched against `json_each`), never spliced into
  * a JSON path, so no model name can change what the statement does. Returns the row as stored, or
- * undefined when the key is no longer active.
+ * undefined when nothing was written: the key is no longer active, or a cooldown as long (within
+ * COOLDOWN_SLACK_SECONDS) already runs.
  */
 export function setCooldown(d1: D1Database, id: number, scope: CooldownScope, until: number, reason: string) {
   return changeOne(
     d1
       .prepare(
         `UPDATE keys SET ${COOLDOWN_SET}
-         WHERE id = ?3 AND status = 'active' RETURNING ${POOL_ROW.sql}`,
+         WHERE id = ?3 AND status = 'active' AND ${EXTENDS} RETURNING ${POOL_ROW.sql}`,
       )
       .bind(scope, until, id, reason),
   )
@@ -87,7 +96,8 @@ export function setCooldown(d1: D1Database, id: number, scope: CooldownScope, un
 
 /**
  * The same cooldown for a key and every active key of its group (keys sharing one quota), in one
- * statement; a key without a group is cooled alone. Returns every row changed.
+ * statement; a key without a group is cooled alone. Keys already cooling as long are left alone.
+ * Returns every row changed.
  */
 export async function setGroupCooldown(
   d1: D1Database,
@@ -102,6 +112,7 @@ export async function setGroupCooldown(
         `UPDATE keys SET ${COOLDOWN_SET}
          WHERE status = 'active' AND (id = ?3 OR (key_group IS NOT NULL
            AND (provider, key_group) = (SELECT provider, key_group FROM keys WHERE id = ?3)))
+           AND ${EXTENDS}
          RETURNING ${POOL_ROW.sql}`,
       )
       .bind(scope, until, id, reason),

@@ -33,9 +33,9 @@ export class KeyState {
   ) {}
 
   /**
-   * Cools (key, scope) until `until` (unix seconds) unless a longer cooldown runs. The isolate stops
-   * picking the key before the write lands. Returns whether the key was still active. `reason` is a
-   * code (ours or the provider's), kept for the dashboard.
+   * Cools (key, scope) until `until` (unix seconds) unless a cooldown as long runs. The isolate stops
+   * picking the key before the write lands. Returns whether D1 changed (the key was active and not
+   * cooling as long already). `reason` is a code (ours or the provider's), kept for the dashboard.
    */
   async coolDown(
     provider: ProviderId,
