@@ -44,8 +44,29 @@ const row = (id: number) => ({
   tier: 0,
 })
 
-test('a key that answered 429 is out of rotation while its request waits to catch up with D1', async () => {
-  // Two keys, which plain rotation alternates. The first key called answers 429; the other serves.
+/** The attempts loop's input around a real view; `keys` does KeyState's first step only. */
+function inputFor(view: ProviderView, catchUp: ForwardInput['catchUp']): ForwardInput {
+  // KeyState's first step, before its D1 write: the isolate's view takes the cooldown.
+  const keys = {
+    coolDown: async (_provider: string, id: number, scope: string, until: number) => {
+      view.applyLocalCooldown(id, scope, until)
+      return true
+    },
+  } as unknown as KeyState
+  return {
+    config,
+    route,
+    keys,
+    view,
+    stats: { record: () => {} },
+    background: () => {},
+    alerts: { emit: async () => {} } as unknown as ForwardInput['alerts'],
+    catchUp,
+  }
+}
+
+/** The stand-in gateway: the first key called answers 429 from then on, every other one serves. */
+function firstKeyLimited(): { calls: Map<string, number>; limited: () => string | undefined } {
   const calls = new Map<string, number>()
   let limited: string | undefined
   vi.stubGlobal('fetch', async (_url: string, init: RequestInit) => {
@@ -56,40 +77,56 @@ test('a key that answered 429 is out of rotation while its request waits to catc
       ? new Response(openaiRateLimit, { status: 429, headers: { 'content-type': 'application/json' } })
       : Response.json({ choices: [] })
   })
-  const view = new ProviderView([row(1), row(2)], 1, 0)
-  // KeyState's first step, before its D1 write: the isolate's view takes the cooldown.
-  const keys = {
-    coolDown: async (_provider: string, id: number, scope: string, until: number) => {
-      view.applyLocalCooldown(id, scope, until)
-      return true
-    },
-  } as unknown as KeyState
-  let release = () => {}
-  const slowRead = new Promise<void>((resolve) => (release = resolve))
-  const input = (catchUp: ForwardInput['catchUp']): ForwardInput => ({
-    config,
-    route,
-    keys,
-    view,
-    stats: { record: () => {} },
-    background: () => {},
-    alerts: { emit: async () => {} } as unknown as ForwardInput['alerts'],
-    catchUp,
-  })
+  return { calls, limited: () => limited }
+}
 
+/** A D1 read that never comes back, counted. */
+function stalledReads() {
+  const reads = { count: 0 }
+  const catchUp = () => {
+    reads.count++
+    return new Promise<void>(() => {})
+  }
+  return { reads, catchUp }
+}
+
+test('a key that answered 429 is out of rotation while its request waits to catch up with D1', async () => {
+  // Two keys, which plain rotation alternates.
+  const { calls, limited } = firstKeyLimited()
+  const view = new ProviderView([row(1), row(2)], 1, 0)
   let waiting = false
   const first = forward(
-    input(() => {
+    inputFor(view, () => {
       waiting = true
-      return slowRead
+      return new Promise<void>(() => {})
     }),
   )
   while (!waiting) await new Promise((r) => setTimeout(r, 1))
   // The 429's request is reading D1; two more requests pick meanwhile (the second would be the
   // limited key's turn).
-  for (let i = 0; i < 2; i++) expect((await forward(input(async () => {}))).status).toBe(200)
-  expect(calls.get(limited!)).toBe(1)
-  release()
+  for (let i = 0; i < 2; i++) expect((await forward(inputFor(view, async () => {}))).status).toBe(200)
+  expect(calls.get(limited()!)).toBe(1)
   expect((await first).status).toBe(200)
-  expect(calls.get(limited!)).toBe(1)
+  expect(calls.get(limited()!)).toBe(1)
+})
+
+test("after a 429 the read of other isolates' lessons is waited for only so long", async () => {
+  firstKeyLimited()
+  const { reads, catchUp } = stalledReads()
+  const started = Date.now()
+  expect((await forward(inputFor(new ProviderView([row(1), row(2)], 1, 0), catchUp))).status).toBe(200)
+  expect(reads.count).toBe(1)
+  expect(Date.now() - started).toBeLessThan(5000)
+})
+
+test("a gamble waits for the read of other isolates' lessons only so long; then it goes ahead", async () => {
+  vi.stubGlobal('fetch', async () => Response.json({ choices: [] }))
+  // A storm is on and the only key has not answered since it began: picking it is a gamble.
+  const view = new ProviderView([row(1)], 1, 0, 'weighted', 60_000)
+  view.verdict(Date.now())
+  const { reads, catchUp } = stalledReads()
+  const started = Date.now()
+  expect((await forward(inputFor(view, catchUp))).status).toBe(200)
+  expect(reads.count).toBe(1)
+  expect(Date.now() - started).toBeLessThan(5000)
 })

@@ -51,6 +51,17 @@ const VERDICT_CATCH_UP_MS = 100
  */
 const GAMBLE_CATCH_UP_MS = 30
 
+/**
+ * How long a request waits for either read. A D1 read from a colo far from the database takes a
+ * round trip, which is still cheaper than the 429 it saves; but a read that D1 stalls or refuses is
+ * retried for seconds (db/retry.ts). Past this the request picks from what the view holds (the read
+ * goes on, for the picks after it). Measured in the 8-isolate benchmark, whose reads slow down far
+ * beyond their 12 ms median under its contention: 100 ms cost from a third more to three times the
+ * 429s; 500 ms about 0.2 more per limited Google key; 1 s nothing measurable (interleaved runs
+ * against no limit, 4 each).
+ */
+const READ_WAIT_MS = 1000
+
 /** How long an isolate prefers other keys after one answered 5xx or could not be reached. */
 const SHAKY_SECONDS = 10
 const UNDECRYPTABLE_SECONDS = 3600
@@ -89,7 +100,7 @@ async function attempts(input: ForwardInput, writes: Promise<void>[]): Promise<R
     if (key && view.unproven(key, Date.now())) {
       // A gamble in a storm (a key not heard from since it began): first read what other isolates
       // learned, and pick again if that cooled or removed this key.
-      await input.catchUp(GAMBLE_CATCH_UP_MS).catch(() => undefined)
+      await readLessons(input, GAMBLE_CATCH_UP_MS)
       if (!view.usable(key, route.model, Date.now() / 1000))
         key = view.pick(route.model, Date.now() / 1000, tried)
     }
@@ -164,7 +175,7 @@ async function attempts(input: ForwardInput, writes: Promise<void>[]): Promise<R
         // Recorded first: the verdict takes effect in this isolate at once, so requests picking while
         // this one catches up below do not meet the same key.
         writes.push(record(input, { id: key.id, secret }, verdict, answer.at))
-        if (!backoff) await input.catchUp(VERDICT_CATCH_UP_MS).catch(() => undefined)
+        if (!backoff) await readLessons(input, VERDICT_CATCH_UP_MS)
       }
     }
   }
@@ -312,6 +323,12 @@ function rest(input: ForwardInput, key: { id: number; secret: string }, seconds:
       log('state_write_failed', { provider, keyId: key.id, error: String(e).slice(0, 200) })
     }),
   )
+}
+
+/** What other isolates learned, read unless the view is `withinMs` fresh, waited for READ_WAIT_MS at most. */
+async function readLessons(input: ForwardInput, withinMs: number): Promise<void> {
+  const read = input.catchUp(withinMs).catch(() => undefined)
+  await Promise.race([read, sleep(READ_WAIT_MS)])
 }
 
 function backoffMs(attempt: number): number {
