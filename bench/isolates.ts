@@ -12,7 +12,7 @@ import {
   openaiRateLimit,
 } from '../test/gateway/fixtures'
 import { startWorker, type Harness } from '../test/harness'
-import { call, drive, fmt, sleep } from './lib'
+import { call, drive, fmt, percentile, sleep } from './lib'
 
 const AUTH = 'bench-auth-key'
 const BASE = 'http://bench-gateway.test/v1/0123456789abcdef0123456789abcdef/bench'
@@ -205,8 +205,8 @@ export async function storm(record: Record_, headers: boolean, warm = false): Pr
   const init = family.init
   const spread = (i: number) => all[i % all.length] as Harness
   // Every isolate has loaded its pool before the burst, as busy isolates would have.
-  if (warm) await drive(800, 32, (i) => call(`${spread(i).url}${PATH}`, init))
-  else for (const h of all) await call(`${h.url}${PATH}`, init)
+  const calm = warm ? await drive(800, 32, (i) => call(`${spread(i).url}${PATH}`, init)) : []
+  if (!warm) for (const h of all) await call(`${h.url}${PATH}`, init)
   for (const k of pool.slice(0, 20)) limited.add(k)
   for (const k of pool.slice(20, 22)) dead.add(k)
   const deadBefore = [...dead].reduce((s, k) => s + (up.calls.get(k) ?? 0), 0)
@@ -216,7 +216,7 @@ export async function storm(record: Record_, headers: boolean, warm = false): Pr
   const n = 1600
   let failures = 0
   const t = performance.now()
-  await drive(n, 32, async (i) => {
+  const latencies = await drive(n, 32, async (i) => {
     const res = await fetch(`${spread(i).url}${PATH}`, init)
     await res.arrayBuffer()
     if (res.status !== 200) failures++
@@ -244,6 +244,11 @@ export async function storm(record: Record_, headers: boolean, warm = false): Pr
   record(`  calls per dead key (${label})`, fmt(deadCalls / dead.size, 1), '≤ 2', deadCalls / dead.size <= 2)
   const goal = headers ? 0.01 : 0.02
   record(`  wasted upstream attempts per request (${label})`, fmt(wasted, 3), `≤ ${goal}`, wasted <= goal)
+  const ms = (d: number[]) => `${fmt(percentile(d, 50), 1)} / ${fmt(percentile(d, 99), 1)} ms`
+  record(
+    `  client latency p50 / p99 in the burst (${label})`,
+    warm ? `${ms(latencies)}; the 800 before it: ${ms(calm)}` : ms(latencies),
+  )
   record(
     `  D1 rows read / written per request (${label})`,
     `${fmt((after.read - before.read) / n, 3)} / ${fmt((after.written - before.written) / n, 3)}`,
