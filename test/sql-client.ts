@@ -82,7 +82,6 @@ export function sqlClient(send: Send): D1Database {
   const client = {
     prepare: (sql: string) => new Statement(send, sql),
     batch: (statements: Statement[]) => call(send, 'batch', statements),
-    exec: () => Promise.reject(new Error('exec: use prepare().run() in tests')),
   }
   return client as unknown as D1Database
 }

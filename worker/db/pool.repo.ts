@@ -55,17 +55,8 @@ async function changeOne(statement: D1PreparedStatement): Promise<PoolRow | unde
   return (await all<PoolRow>(statement)).results[0]
 }
 
-/**
- * What a cooldown of scope ?1 until ?2 with reason ?4 sets, for one key or a group: the longer expiry
- * wins; the reason goes with the cooldown that wins (SET expressions see the row as it was); the
- * soonest expiry is kept for the sweep; the row moves past the provider's seq.
- */
+/** The scope's running cooldown (unix seconds), or NULL. */
 const RUNNING = '(SELECT j.value FROM json_each(keys.cooldowns) AS j WHERE j.key = ?1)'
-const COOLDOWN_SET = `
-           cooldowns = json_patch(cooldowns, json_object(?1, max(CAST(?2 AS INTEGER), coalesce(${RUNNING}, 0)))),
-           cooldown_reasons = CASE WHEN CAST(?2 AS INTEGER) >= coalesce(${RUNNING}, 0)
-             THEN json_patch(cooldown_reasons, json_object(?1, ?4)) ELSE cooldown_reasons END,
-           cooldown_next = min(coalesce(cooldown_next, ?2), ?2), seq = ${NEXT_SEQ}`
 
 /**
  * Only a cooldown that outlasts the running one by more than this is written. In a storm several
@@ -74,6 +65,16 @@ const COOLDOWN_SET = `
  */
 const COOLDOWN_SLACK_SECONDS = 2
 const EXTENDS = `coalesce(${RUNNING}, 0) < CAST(?2 AS INTEGER) - ${COOLDOWN_SLACK_SECONDS}`
+
+/**
+ * What a cooldown of scope ?1 until ?2 with reason ?4 sets, for one key or a group, on rows that
+ * pass EXTENDS (so it and its reason replace any running one): the soonest expiry is kept for the
+ * sweep; the row moves past the provider's seq.
+ */
+const COOLDOWN_SET = `
+           cooldowns = json_patch(cooldowns, json_object(?1, CAST(?2 AS INTEGER))),
+           cooldown_reasons = json_patch(cooldown_reasons, json_object(?1, ?4)),
+           cooldown_next = min(coalesce(cooldown_next, ?2), ?2), seq = ${NEXT_SEQ}`
 
 /**
  * Sets a cooldown for (key, scope) unless one as long is already running, in one statement: D1 runs

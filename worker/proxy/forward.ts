@@ -328,7 +328,15 @@ function rest(input: ForwardInput, key: { id: number; secret: string }, seconds:
 /** What other isolates learned, read unless the view is `withinMs` fresh, waited for READ_WAIT_MS at most. */
 async function readLessons(input: ForwardInput, withinMs: number): Promise<void> {
   const read = input.catchUp(withinMs).catch(() => undefined)
-  await Promise.race([read, sleep(READ_WAIT_MS)])
+  // The bound's timer is cleared once the read is in: most reads are skipped (a fresh view) or fast,
+  // and a second-long timer per retry would outlive the request for nothing.
+  let timer: ReturnType<typeof setTimeout> | undefined
+  const bound = new Promise<void>((resolve) => (timer = setTimeout(resolve, READ_WAIT_MS)))
+  try {
+    await Promise.race([read, bound])
+  } finally {
+    clearTimeout(timer)
+  }
 }
 
 function backoffMs(attempt: number): number {
