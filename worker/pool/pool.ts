@@ -95,10 +95,7 @@ export class Pool {
   /** This isolate learned a key's limit: read what other isolates learned soon too. */
   nudge(provider: ProviderId): void {
     const view = this.views.get(provider)
-    if (view) {
-      view.nudged = true
-      view.verdict(Date.now())
-    }
+    if (view) view.nudged = true
   }
 
   /** After a change the write did not return rows for: the next request refreshes before it picks. */

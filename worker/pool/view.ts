@@ -156,13 +156,16 @@ export class ProviderView {
   }
 
   /**
-   * This isolate met a limit (a 429, a dead key, a spent budget): a storm is on, or goes on, for
-   * stormMs. In a storm other isolates are meeting limited keys too, and their lessons reach this
-   * one only through D1, tens of milliseconds or more later.
+   * This isolate met a limit (a 429, a dead key, a spent budget) on an attempt sent at `sentMs`: a
+   * storm is on, or goes on, for stormMs. In a storm other isolates are meeting limited keys too, and
+   * their lessons reach this one only through D1, tens of milliseconds or more later. A new storm
+   * begins when that attempt was sent, not when its answer came: a key that answered after the
+   * limited one was asked is as fresh a witness as one asked after the verdict, and at a storm's
+   * start it is the only kind there is (the requests sent alongside the limited one).
    */
-  verdict(nowMs: number): void {
+  verdict(nowMs: number, sentMs = nowMs): void {
     if (this.stormMs === 0) return
-    if (nowMs >= this.stormUntil) this.stormSince = nowMs
+    if (nowMs >= this.stormUntil) this.stormSince = Math.min(sentMs, nowMs)
     this.stormUntil = nowMs + this.stormMs
   }
 

@@ -130,3 +130,49 @@ test("a gamble waits for the read of other isolates' lessons only so long; then 
   expect(reads.count).toBe(1)
   expect(Date.now() - started).toBeLessThan(5000)
 })
+
+test('a storm begins when the limited attempt was sent: a key that answered meanwhile is proven', async () => {
+  // The first key called answers 429 late (30 ms); the others serve at once.
+  const order: number[] = []
+  vi.stubGlobal('fetch', async (_url: string, init: RequestInit) => {
+    const id = Number((new Headers(init.headers).get('authorization') ?? '').split('-').pop())
+    order.push(id)
+    if (id !== order[0]) return Response.json({ choices: [] })
+    await new Promise((r) => setTimeout(r, 30))
+    return new Response(openaiRateLimit, { status: 429, headers: { 'content-type': 'application/json' } })
+  })
+  const ids = [1, 2, 3]
+  const view = new ProviderView(ids.map(row), 1, 0, 'weighted', 60_000)
+  // The keys themselves, for asking the view about them (a pick with one key eligible moves no credit).
+  const keyOf = new Map(ids.map((id) => [id, view.pick('m', 0, new Set(ids.filter((i) => i !== id)))!]))
+  // Which keys are gambles once the 429 is in (its request reads D1 before its retry).
+  let gambles: number[] | undefined
+  const catchUp = async () => void (gambles ??= ids.filter((id) => view.unproven(keyOf.get(id)!, Date.now())))
+  // The second request goes out while the first waits for its 429.
+  const first = forward(inputFor(view, catchUp))
+  expect((await forward(inputFor(view, catchUp))).status).toBe(200)
+  expect((await first).status).toBe(200)
+  const [limited, served] = order
+  // The key that answered after the limited one was asked is the safe bet in the storm its 429
+  // began; the limited key and the one not heard from are gambles.
+  expect(gambles).toEqual(ids.filter((id) => id !== served))
+  expect(gambles).toContain(limited)
+})
+
+test('a spent budget long enough to share is a limit met: it starts a storm in the isolate', async () => {
+  const called: number[] = []
+  vi.stubGlobal('fetch', async (_url: string, init: RequestInit) => {
+    called.push(Number((new Headers(init.headers).get('authorization') ?? '').split('-').pop()))
+    return Response.json(
+      { choices: [] },
+      { headers: { 'x-ratelimit-remaining-requests': '0', 'x-ratelimit-reset-requests': '57s' } },
+    )
+  })
+  const view = new ProviderView([row(1), row(2)], 1, 0, 'weighted', 60_000)
+  const keyOf = (id: number) => view.pick('m', 0, new Set([1, 2].filter((i) => i !== id)))!
+  expect([1, 2].filter((id) => view.unproven(keyOf(id), Date.now()))).toEqual([]) // no storm yet
+  expect((await forward(inputFor(view, async () => {}))).status).toBe(200)
+  // One key said it is spent for 57 s; the other has not answered since: picking it is a gamble.
+  const other = called[0] === 1 ? 2 : 1
+  expect(view.unproven(keyOf(other), Date.now())).toBe(true)
+})

@@ -142,7 +142,7 @@ async function attempts(input: ForwardInput, writes: Promise<void>[]): Promise<R
         const now = Date.now()
         view.health.record(key.id, { latencyMs: now - started })
         const spentFor = route.adapter.exhaustedFor?.(answer.res.headers, now)
-        if (spentFor !== undefined) rest(input, { id: key.id, secret }, spentFor, now)
+        if (spentFor !== undefined) rest(input, { id: key.id, secret }, spentFor, now, started)
         count(input, key, 'success')
         return relay(answer.res, input)
       }
@@ -175,6 +175,7 @@ async function attempts(input: ForwardInput, writes: Promise<void>[]): Promise<R
         // Recorded first: the verdict takes effect in this isolate at once, so requests picking while
         // this one catches up below do not meet the same key.
         writes.push(record(input, { id: key.id, secret }, verdict, answer.at))
+        if (!backoff) view.verdict(answer.at, started)
         if (!backoff) await readLessons(input, VERDICT_CATCH_UP_MS)
       }
     }
@@ -300,14 +301,24 @@ async function record(
   }
 }
 
-/** The key said it has no budget left until `seconds` from now: stop picking it until then. */
-function rest(input: ForwardInput, key: { id: number; secret: string }, seconds: number, now: number): void {
+/**
+ * The key said it has no budget left until `seconds` from now: stop picking it until then. A rest
+ * long enough to share is a limit met, as a 429 would have been: a storm, for this isolate's picks.
+ */
+function rest(
+  input: ForwardInput,
+  key: { id: number; secret: string },
+  seconds: number,
+  now: number,
+  sentMs: number,
+): void {
   const { provider, model } = input.route
   const until = Math.ceil(now / 1000) + seconds
   if (seconds <= SHARED_REST_SECONDS) {
     input.view.applyLocalCooldown(key.id, model, until)
     return
   }
+  input.view.verdict(now, sentMs)
   log('cooldown_set', {
     provider,
     keyId: key.id,
