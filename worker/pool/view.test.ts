@@ -193,6 +193,21 @@ describe('weights, tiers and measured health', () => {
     expect(gambles(make('weighted', 0), start + 200)).toEqual([])
   })
 
+  test('a key another request is gambling on is picked only when nothing else is eligible', () => {
+    const view = new ProviderView([row(1), row(2), row(3)], 1, 0, 'weighted', 2000)
+    view.verdict(Date.now()) // a storm: none of the three has answered since
+    const release = view.gamble(2)
+    const held = view.gamble(2) // a second request gambling on it too: both must release
+    const seen = new Set(Array.from({ length: 30 }, () => view.pick('m', 0, new Set())!.id))
+    expect([...seen].sort()).toEqual([1, 3])
+    // With 1 and 3 ruled out, the gambled key is still served rather than nothing.
+    expect(view.pick('m', 0, new Set([1, 3]))?.id).toBe(2)
+    release()
+    expect(new Set(Array.from({ length: 30 }, () => view.pick('m', 0, new Set())!.id)).has(2)).toBe(false)
+    held()
+    expect(new Set(Array.from({ length: 30 }, () => view.pick('m', 0, new Set())!.id)).has(2)).toBe(true)
+  })
+
   test('usable: still active and not cooling for the model, as the view now holds it', () => {
     const view = new ProviderView([row(1), row(2)], 1, 0)
     const one = view.pick('m', 0, new Set([2]))!

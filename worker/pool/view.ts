@@ -59,6 +59,8 @@ export class ProviderView {
   private tiers: { keys: PoolKey[]; cursor: number }[] = []
   /** key id → unix seconds until which this isolate prefers other keys (transient failures). */
   private readonly shaky = new Map<number, number>()
+  /** key id → requests of this isolate now gambling on it (see gamble()). */
+  private readonly gambling = new Map<number, number>()
   readonly health = new KeyHealth()
   maxSeq = 0
   loadedAt = 0
@@ -178,6 +180,20 @@ export class ProviderView {
     return nowMs < this.stormUntil && !this.health.answeredSince(k.id, this.stormSince)
   }
 
+  /**
+   * A request of this isolate is about to gamble on `id`: until it answers (call the returned
+   * function), other requests here prefer any other key to gambling on the same one. Concurrent
+   * requests at a storm's start would otherwise find one limited key together.
+   */
+  gamble(id: number): () => void {
+    this.gambling.set(id, (this.gambling.get(id) ?? 0) + 1)
+    return () => {
+      const n = (this.gambling.get(id) ?? 1) - 1
+      if (n > 0) this.gambling.set(id, n)
+      else this.gambling.delete(id)
+    }
+  }
+
   /** Whether the key is still active here and not cooling for `model` (after a refresh). */
   usable(k: PoolKey, model: string, nowSeconds: number): boolean {
     return this.active.get(k.id) === k && coolingUntil(k, model) <= nowSeconds
@@ -185,7 +201,8 @@ export class ProviderView {
 
   /** Next eligible key for `model` that this request has not tried yet. */
   pick(model: string, nowSeconds: number, exclude: ReadonlySet<number>): PoolKey | undefined {
-    // First a key that has not just failed transiently; failing that, any eligible key.
+    // First a key that has not just failed transiently and is not being gambled on by another
+    // request here; failing that, any eligible key.
     return this.choose(model, nowSeconds, exclude, true) ?? this.choose(model, nowSeconds, exclude, false)
   }
 
@@ -202,12 +219,12 @@ export class ProviderView {
     return k.weight * this.health.score(k.id) * (this.unproven(k, nowMs) ? UNPROVEN : 1)
   }
 
-  private choose(model: string, nowSeconds: number, exclude: ReadonlySet<number>, avoidShaky: boolean) {
+  private choose(model: string, nowSeconds: number, exclude: ReadonlySet<number>, avoidDoubt: boolean) {
     const nowMs = nowSeconds * 1000
     const eligible = (k: PoolKey) =>
       !exclude.has(k.id) &&
       coolingUntil(k, model) <= nowSeconds &&
-      !(avoidShaky && (this.shaky.get(k.id) ?? 0) > nowSeconds)
+      !(avoidDoubt && ((this.shaky.get(k.id) ?? 0) > nowSeconds || this.gambling.has(k.id)))
     for (const tier of this.tiers) {
       // A window of the tier's ring from its cursor: the whole tier when small (exact shares), a
       // bounded slice of a big one (a pick stays cheap with 10,000 keys; the cursor moves on, so

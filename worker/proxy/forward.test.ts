@@ -147,7 +147,8 @@ test('a storm begins when the limited attempt was sent: a key that answered mean
   const keyOf = new Map(ids.map((id) => [id, view.pick('m', 0, new Set(ids.filter((i) => i !== id)))!]))
   // Which keys are gambles once the 429 is in (its request reads D1 before its retry).
   let gambles: number[] | undefined
-  const catchUp = async () => void (gambles ??= ids.filter((id) => view.unproven(keyOf.get(id)!, Date.now())))
+  const catchUp = async () =>
+    void (gambles ??= ids.filter((id) => view.unproven(keyOf.get(id)!, Date.now())))
   // The second request goes out while the first waits for its 429.
   const first = forward(inputFor(view, catchUp))
   expect((await forward(inputFor(view, catchUp))).status).toBe(200)
@@ -175,4 +176,15 @@ test('a spent budget long enough to share is a limit met: it starts a storm in t
   // One key said it is spent for 57 s; the other has not answered since: picking it is a gamble.
   const other = called[0] === 1 ? 2 : 1
   expect(view.unproven(keyOf(other), Date.now())).toBe(true)
+})
+
+test('a gamble is let go when its attempt is over, whatever the answer', async () => {
+  // The caller's own mistake (400) says nothing about the key: it stays a gamble afterwards.
+  vi.stubGlobal('fetch', async () => Response.json({ error: { message: 'bad' } }, { status: 400 }))
+  const view = new ProviderView([row(1), row(2)], 1, 0, 'weighted', 60_000)
+  view.verdict(Date.now())
+  expect((await forward(inputFor(view, async () => {}))).status).toBe(400)
+  // Were its gamble still held, the key it went to would be passed over while the other is eligible.
+  const picked = new Set(Array.from({ length: 20 }, () => view.pick('m', 0, new Set())!.id))
+  expect([...picked].sort()).toEqual([1, 2])
 })

@@ -96,88 +96,96 @@ async function attempts(input: ForwardInput, writes: Promise<void>[]): Promise<R
   // while a good key waits further along the ring.
   let limit = config.maxAttempts
   for (let attempt = 1; attempt <= limit; attempt++) {
-    let key = view.pick(route.model, Date.now() / 1000, tried)
-    if (key && view.unproven(key, Date.now())) {
-      // A gamble in a storm (a key not heard from since it began): first read what other isolates
-      // learned, and pick again if that cooled or removed this key.
-      await readLessons(input, GAMBLE_CATCH_UP_MS)
-      if (!view.usable(key, route.model, Date.now() / 1000))
-        key = view.pick(route.model, Date.now() / 1000, tried)
-    }
-    if (!key) {
-      // The first pick decides whether anything can serve: one walk of the ring, not two.
-      if (tried.size === 0) {
-        const error = nothingEligible(view, route.model, route.provider)
-        input.background(
-          input.alerts.emit({
-            kind: 'no_usable_key',
-            provider: route.provider,
-            model: route.model,
-            reason: error.code,
-          }),
-        )
-        throw error
+    const { key, release } = await pickKey(input, tried)
+    // A gamble is held until this attempt is over: by then its verdict is in this view (the key is
+    // proven, cooling or blocked), so other requests here need not find it out too.
+    try {
+      if (!key) {
+        // The first pick decides whether anything can serve: one walk of the ring, not two.
+        if (tried.size === 0) {
+          const error = nothingEligible(view, route.model, route.provider)
+          input.background(
+            input.alerts.emit({
+              kind: 'no_usable_key',
+              provider: route.provider,
+              model: route.model,
+              reason: error.code,
+            }),
+          )
+          throw error
+        }
+        break
       }
-      break
-    }
-    tried.add(key.id)
-    if (backoff) await sleep(backoffMs(attempt))
+      tried.add(key.id)
+      if (backoff) await sleep(backoffMs(attempt))
 
-    const secret = await openKey(input, key)
-    if (secret === undefined) {
-      unopened++
-      continue
-    }
-    const started = Date.now()
-    const answer = await callUpstream(config, route, { id: key.id, key: secret, attempt })
-    switch (answer.kind) {
-      case 'unreachable':
-        log('upstream_unreachable', { provider: route.provider, keyId: key.id, attempt, error: answer.error })
-        count(input, key, 'error', 0, 'network')
-        view.markShaky(key.id, Date.now() / 1000 + SHAKY_SECONDS)
-        view.health.record(key.id, { failed: true })
-        backoff = true
+      const secret = await openKey(input, key)
+      if (secret === undefined) {
+        unopened++
         continue
-      case 'ok': {
-        const now = Date.now()
-        view.health.record(key.id, { latencyMs: now - started })
-        const spentFor = route.adapter.exhaustedFor?.(answer.res.headers, now)
-        if (spentFor !== undefined) rest(input, { id: key.id, secret }, spentFor, now, started)
-        count(input, key, 'success')
-        return relay(answer.res, input)
       }
-      case 'gateway': {
-        const { res, failure } = answer
-        count(input, key, 'error', res.status, 'gateway_error')
-        log('gateway_error', {
-          provider: route.provider,
-          status: res.status,
-          internalCode: failure.internalCode,
-        })
-        const message = redactKey(failure.message, secret)
-        return errorResponse(gatewayAppError({ ...failure, message }, res.headers.get('retry-after')))
+      const started = Date.now()
+      const answer = await callUpstream(config, route, { id: key.id, key: secret, attempt })
+      switch (answer.kind) {
+        case 'unreachable':
+          log('upstream_unreachable', {
+            provider: route.provider,
+            keyId: key.id,
+            attempt,
+            error: answer.error,
+          })
+          count(input, key, 'error', 0, 'network')
+          view.markShaky(key.id, Date.now() / 1000 + SHAKY_SECONDS)
+          view.health.record(key.id, { failed: true })
+          backoff = true
+          continue
+        case 'ok': {
+          const now = Date.now()
+          view.health.record(key.id, { latencyMs: now - started })
+          const spentFor = route.adapter.exhaustedFor?.(answer.res.headers, now)
+          if (spentFor !== undefined) rest(input, { id: key.id, secret }, spentFor, now, started)
+          count(input, key, 'success')
+          return relay(answer.res, input)
+        }
+        case 'gateway': {
+          const { res, failure } = answer
+          count(input, key, 'error', res.status, 'gateway_error')
+          log('gateway_error', {
+            provider: route.provider,
+            status: res.status,
+            internalCode: failure.internalCode,
+          })
+          const message = redactKey(failure.message, secret)
+          return errorResponse(gatewayAppError({ ...failure, message }, res.headers.get('retry-after')))
+        }
+        case 'error': {
+          const { res, body, verdict } = answer
+          const reason = verdict.kind === 'passthrough' ? String(res.status) : verdict.reason
+          count(input, key, res.status === 429 ? 'rate_limited' : 'error', res.status, reason)
+          // Relayed as the provider sent it, minus any echo of the pool key (OpenAI quotes its tail).
+          const replay = new Response(redactKey(body, secret), {
+            status: res.status,
+            statusText: res.statusText,
+            headers: downstreamHeaders(res.headers, true),
+          })
+          if (verdict.kind === 'passthrough') return replay
+          last = replay
+          backoff = verdict.kind === 'transient'
+          if (!backoff) limit = Math.min(2 * config.maxAttempts, Math.max(limit, attempt + 1))
+          if (backoff) view.health.record(key.id, { failed: true })
+          // Recorded first: the verdict takes effect in this isolate at once, so requests picking while
+          // this one catches up below do not meet the same key.
+          writes.push(record(input, { id: key.id, secret }, verdict, answer.at))
+          if (!backoff) {
+            // A limit met: a storm in this isolate (see ProviderView.verdict), and a read of what
+            // other isolates learned before the next pick.
+            view.verdict(answer.at, started)
+            await readLessons(input, VERDICT_CATCH_UP_MS)
+          }
+        }
       }
-      case 'error': {
-        const { res, body, verdict } = answer
-        const reason = verdict.kind === 'passthrough' ? String(res.status) : verdict.reason
-        count(input, key, res.status === 429 ? 'rate_limited' : 'error', res.status, reason)
-        // Relayed as the provider sent it, minus any echo of the pool key (OpenAI quotes its tail).
-        const replay = new Response(redactKey(body, secret), {
-          status: res.status,
-          statusText: res.statusText,
-          headers: downstreamHeaders(res.headers, true),
-        })
-        if (verdict.kind === 'passthrough') return replay
-        last = replay
-        backoff = verdict.kind === 'transient'
-        if (!backoff) limit = Math.min(2 * config.maxAttempts, Math.max(limit, attempt + 1))
-        if (backoff) view.health.record(key.id, { failed: true })
-        // Recorded first: the verdict takes effect in this isolate at once, so requests picking while
-        // this one catches up below do not meet the same key.
-        writes.push(record(input, { id: key.id, secret }, verdict, answer.at))
-        if (!backoff) view.verdict(answer.at, started)
-        if (!backoff) await readLessons(input, VERDICT_CATCH_UP_MS)
-      }
+    } finally {
+      release?.()
     }
   }
 
@@ -196,6 +204,29 @@ async function attempts(input: ForwardInput, writes: Promise<void>[]): Promise<R
     )
   }
   throw new AppError(502, 'upstream_unreachable', `Could not reach AI Gateway for ${route.provider}`)
+}
+
+/**
+ * The next key for this request. A gamble in a storm (a key not heard from since it began) is taken
+ * after reading what other isolates learned, picking again if that cooled or removed the key; it is
+ * held (see ProviderView.gamble) until the caller releases it.
+ */
+async function pickKey(
+  input: ForwardInput,
+  tried: ReadonlySet<number>,
+): Promise<{ key: PoolKey | undefined; release?: () => void }> {
+  const { view, route } = input
+  const now = () => Date.now() / 1000
+  let key = view.pick(route.model, now(), tried)
+  if (!key || !view.unproven(key, Date.now())) return { key }
+  let release = view.gamble(key.id)
+  await readLessons(input, GAMBLE_CATCH_UP_MS)
+  if (view.usable(key, route.model, now())) return { key, release }
+  release()
+  key = view.pick(route.model, now(), tried)
+  if (!key || !view.unproven(key, Date.now())) return { key }
+  release = view.gamble(key.id)
+  return { key, release }
 }
 
 function count(
