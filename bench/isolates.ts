@@ -23,10 +23,13 @@ const json = (status: number, body: string, headers: Record<string, string> = {}
 export type Record_ = (measure: string, value: string, target?: string, met?: boolean) => void
 
 interface Upstream {
-  handle: (request: Request) => Promise<Response>
+  /** `isolate`: which Worker instance called (each gets its own handler). */
+  handle: (request: Request, isolate?: number) => Promise<Response>
   calls: Map<string, number>
   /** 429s answered per key. */
   limited: Map<string, number>
+  /** Every call a limited or dead key answered with its limit, in order. */
+  refused: { key: string; isolate: number }[]
 }
 
 /**
@@ -111,22 +114,28 @@ function upstream(opts: {
   const limited = new Map<string, number>()
   /** Limited keys that already gave their one "no request left" success. */
   const spentSaid = new Set<string>()
+  const refused: Upstream['refused'] = []
   return {
     calls,
     limited,
-    handle: async (request) => {
+    refused,
+    handle: async (request, isolate = 0) => {
       const key = family.keyOf(request)
       await request.arrayBuffer()
       const n = (calls.get(key) ?? 0) + 1
       calls.set(key, n)
       await sleep(opts.slow?.has(key) ? (opts.slowMs ?? 100) : 10)
-      if (opts.dead.has(key)) return family.dead()
+      if (opts.dead.has(key)) {
+        refused.push({ key, isolate })
+        return family.dead()
+      }
       if (opts.limited.has(key)) {
         if (family.spent && !spentSaid.has(key)) {
           spentSaid.add(key)
           return family.ok(family.spent)
         }
         limited.set(key, (limited.get(key) ?? 0) + 1)
+        refused.push({ key, isolate })
         return family.limited()
       }
       return family.ok()
@@ -149,19 +158,19 @@ async function instances(
     deployedDefaults: true,
     authKey: AUTH,
     d1Persist: dir,
-    upstream: { base: BASE, handle: up.handle },
+    upstream: { base: BASE, handle: (r) => up.handle(r, 0) },
     vars,
     assets: false,
   })
   await first.addKeys(provider, keys)
   const rest = await Promise.all(
-    Array.from({ length: n - 1 }, () =>
+    Array.from({ length: n - 1 }, (_, i) =>
       startWorker({
         deployedDefaults: true,
         authKey: AUTH,
         d1Persist: dir,
         applyMigrations: false,
-        upstream: { base: BASE, handle: up.handle },
+        upstream: { base: BASE, handle: (r) => up.handle(r, i + 1) },
         vars,
         assets: false,
       }),
@@ -213,6 +222,7 @@ export async function storm(record: Record_, headers: boolean, warm = false): Pr
   const before = await d1Totals(all)
   const callsBefore = [...up.calls.values()].reduce((a, b) => a + b, 0)
   const limitedBefore = [...up.limited.values()].reduce((a, b) => a + b, 0)
+  const refusedBefore = up.refused.length
   const n = 1600
   let failures = 0
   const t = performance.now()
@@ -244,6 +254,11 @@ export async function storm(record: Record_, headers: boolean, warm = false): Pr
   record(`  calls per dead key (${label})`, fmt(deadCalls / dead.size, 1), '≤ 2', deadCalls / dead.size <= 2)
   const goal = headers ? 0.01 : 0.02
   record(`  wasted upstream attempts per request (${label})`, fmt(wasted, 3), `≤ ${goal}`, wasted <= goal)
+  const finds = findings(up.refused.slice(refusedBefore))
+  record(
+    `  of those: first finds / found again by another isolate / by the same isolate (${label})`,
+    `${finds.first} / ${finds.elsewhere} / ${finds.again}`,
+  )
   const ms = (d: number[]) => `${fmt(percentile(d, 50), 1)} / ${fmt(percentile(d, 99), 1)} ms`
   record(
     `  client latency p50 / p99 in the burst (${label})`,
@@ -254,6 +269,27 @@ export async function storm(record: Record_, headers: boolean, warm = false): Pr
     `${fmt((after.read - before.read) / n, 3)} / ${fmt((after.written - before.written) / n, 3)}`,
   )
   await Promise.all(all.map((h) => h.dispose()))
+}
+
+/**
+ * Why each refused call happened. A key's first refusal anywhere is the floor (a key goes bad
+ * unseen and someone has to find out); one in another isolate came while that lesson was on its
+ * way through D1; one in the same isolate is a lesson the isolate had and did not use.
+ */
+function findings(refused: Upstream['refused']) {
+  const known = new Set<string>()
+  const knownHere = new Set<string>()
+  let first = 0
+  let elsewhere = 0
+  let again = 0
+  for (const { key, isolate } of refused) {
+    if (!known.has(key)) first++
+    else if (!knownHere.has(`${isolate} ${key}`)) elsewhere++
+    else again++
+    known.add(key)
+    knownHere.add(`${isolate} ${key}`)
+  }
+  return { first, elsewhere, again }
 }
 
 /** How long a cooldown learned by one isolate takes to stop traffic to that key on another, and its D1 cost. */
