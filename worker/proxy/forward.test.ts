@@ -147,8 +147,7 @@ test('a storm begins when the limited attempt was sent: a key that answered mean
   const keyOf = new Map(ids.map((id) => [id, view.pick('m', 0, new Set(ids.filter((i) => i !== id)))!]))
   // Which keys are gambles once the 429 is in (its request reads D1 before its retry).
   let gambles: number[] | undefined
-  const catchUp = async () =>
-    void (gambles ??= ids.filter((id) => view.unproven(keyOf.get(id)!, Date.now())))
+  const catchUp = async () => void (gambles ??= ids.filter((id) => view.unproven(keyOf.get(id)!, Date.now())))
   // The second request goes out while the first waits for its 429.
   const first = forward(inputFor(view, catchUp))
   expect((await forward(inputFor(view, catchUp))).status).toBe(200)
