@@ -256,7 +256,7 @@ export async function storm(record: Record_, headers: boolean, warm = false): Pr
   record(`  wasted upstream attempts per request (${label})`, fmt(wasted, 3), `≤ ${goal}`, wasted <= goal)
   const finds = findings(up.refused.slice(refusedBefore))
   record(
-    `  of those: first finds / found again by another isolate / by the same isolate (${label})`,
+    `  of those: a key's first refusal / refused again in another isolate / in the same isolate (${label})`,
     `${finds.first} / ${finds.elsewhere} / ${finds.again}`,
   )
   const ms = (d: number[]) => `${fmt(percentile(d, 50), 1)} / ${fmt(percentile(d, 99), 1)} ms`
@@ -272,9 +272,11 @@ export async function storm(record: Record_, headers: boolean, warm = false): Pr
 }
 
 /**
- * Why each refused call happened. A key's first refusal anywhere is the floor (a key goes bad
- * unseen and someone has to find out); one in another isolate came while that lesson was on its
- * way through D1; one in the same isolate is a lesson the isolate had and did not use.
+ * Why each refused call happened. Without rate-limit headers a key's first refusal anywhere is the
+ * floor (a key goes bad unseen and someone has to find out); with them a limited key's first answer
+ * already said it was spent, so its first refusal is a lesson in flight too. A refusal in another
+ * isolate came while the lesson was on its way through D1; one in the same isolate is a lesson the
+ * isolate had and did not use.
  */
 function findings(refused: Upstream['refused']) {
   const known = new Set<string>()
