@@ -1,18 +1,18 @@
 import type { Config } from '../config'
-import { ALL_MODELS } from '../db/cooldowns'
 import { AppError, errorResponse } from '../http/errors'
-import { log, maskKey } from '../log'
+import { log } from '../log'
 import type { Alerts } from '../health/alerts'
 import type { KeyState } from '../pool/key-state'
 import type { PoolKey, ProviderView } from '../pool/view'
-import type { Verdict } from '../providers/types'
 import type { UsageEvent } from '../stats/buffer'
 import type { Route } from './dispatch'
 import { gatewayAppError } from './gateway-error'
 import { downstreamHeaders } from './headers'
 import { redactKey } from './redact'
+import { catchUpAfterVerdict, pickKey } from './lessons'
 import { guardEventStream } from './stream-guard'
 import { callUpstream } from './upstream'
+import { recordVerdict, restSpent, SHAKY_SECONDS } from './verdicts'
 
 export interface ForwardInput {
   config: Config
@@ -29,41 +29,6 @@ export interface ForwardInput {
   catchUp: (withinMs: number) => Promise<void>
 }
 
-/**
- * A key that says (in its rate-limit headers) it is spent rests in this isolate alone when the reset
- * is near (a per-second limit); a longer rest matters to other isolates too, which would each spend a
- * 429 to find out, and is written to D1 (off the answer's path).
- */
-const SHARED_REST_SECONDS = 10
-
-/**
- * After a key answers 429 or is dead, before the next key is picked, an isolate reads what other
- * isolates learned (in a storm they have likely met other limited keys), at most this often: a
- * storm costs a few reads per isolate, not one per 429.
- */
-const VERDICT_CATCH_UP_MS = 100
-
-/**
- * Before a gamble (see ProviderView.unproven) the same read, unless the view is this fresh. Gambles
- * come in bursts at a storm's start, when a lesson tens of milliseconds old is the one that saves a
- * 429. Measured with 8 isolates (5 runs each): a fifth fewer 429s than at 100 ms, for the same rows
- * read; 10 ms gained nothing more.
- */
-const GAMBLE_CATCH_UP_MS = 30
-
-/**
- * How long a request waits for either read. A D1 read from a colo far from the database takes a
- * round trip, which is still cheaper than the 429 it saves; but a read that D1 stalls or refuses is
- * retried for seconds (db/retry.ts). Past this the request picks from what the view holds (the read
- * goes on, for the picks after it). Measured in the 8-isolate benchmark, whose reads slow down far
- * beyond their 12 ms median under its contention: 100 ms cost from a third more to three times the
- * 429s; 500 ms about 0.2 more per limited Google key; 1 s nothing measurable (interleaved runs
- * against no limit, 4 each).
- */
-const READ_WAIT_MS = 1000
-
-/** How long an isolate prefers other keys after one answered 5xx or could not be reached. */
-const SHAKY_SECONDS = 10
 const UNDECRYPTABLE_SECONDS = 3600
 const BACKOFF_BASE_MS = 100
 const BACKOFF_MAX_MS = 1000
@@ -143,7 +108,8 @@ async function attempts(input: ForwardInput, writes: Promise<void>[]): Promise<R
           const now = Date.now()
           view.health.record(key.id, { latencyMs: now - started })
           const spentFor = route.adapter.exhaustedFor?.(answer.res.headers, now)
-          if (spentFor !== undefined) rest(input, { id: key.id, secret }, spentFor, now, started)
+          if (spentFor !== undefined)
+            restSpent(input, { key: { id: key.id, secret }, seconds: spentFor, at: now, sentAt: started })
           count(input, key, 'success')
           return relay(answer.res, input)
         }
@@ -175,12 +141,12 @@ async function attempts(input: ForwardInput, writes: Promise<void>[]): Promise<R
           if (backoff) view.health.record(key.id, { failed: true })
           // Recorded first: the verdict takes effect in this isolate at once, so requests picking while
           // this one catches up below do not meet the same key.
-          writes.push(record(input, { id: key.id, secret }, verdict, answer.at))
+          writes.push(recordVerdict(input, { key: { id: key.id, secret }, verdict, at: answer.at }))
           if (!backoff) {
             // A limit met: a storm in this isolate (see ProviderView.verdict), and a read of what
             // other isolates learned before the next pick.
             view.verdict(answer.at, started)
-            await readLessons(input, VERDICT_CATCH_UP_MS)
+            await catchUpAfterVerdict(input)
           }
         }
       }
@@ -204,29 +170,6 @@ async function attempts(input: ForwardInput, writes: Promise<void>[]): Promise<R
     )
   }
   throw new AppError(502, 'upstream_unreachable', `Could not reach AI Gateway for ${route.provider}`)
-}
-
-/**
- * The next key for this request. A gamble in a storm (a key not heard from since it began) is taken
- * after reading what other isolates learned, picking again if that cooled or removed the key; it is
- * held (see ProviderView.gamble) until the caller releases it.
- */
-async function pickKey(
-  input: ForwardInput,
-  tried: ReadonlySet<number>,
-): Promise<{ key: PoolKey | undefined; release?: () => void }> {
-  const { view, route } = input
-  const now = () => Date.now() / 1000
-  let key = view.pick(route.model, now(), tried)
-  if (!key || !view.unproven(key, Date.now())) return { key }
-  let release = view.gamble(key.id)
-  await readLessons(input, GAMBLE_CATCH_UP_MS)
-  if (view.usable(key, route.model, now())) return { key, release }
-  release()
-  key = view.pick(route.model, now(), tried)
-  if (!key || !view.unproven(key, Date.now())) return { key }
-  release = view.gamble(key.id)
-  return { key, release }
 }
 
 function count(
@@ -288,96 +231,6 @@ async function openKey(input: ForwardInput, key: PoolKey): Promise<string | unde
     log('key_undecryptable', { provider: input.route.provider, keyId: key.id })
     input.view.markShaky(key.id, Date.now() / 1000 + UNDECRYPTABLE_SECONDS)
     return undefined
-  }
-}
-
-async function record(
-  input: ForwardInput,
-  key: { id: number; secret: string },
-  verdict: Verdict,
-  now: number,
-): Promise<void> {
-  const { provider, model } = input.route
-  const fields = { provider, keyId: key.id, key: maskKey(key.secret), model }
-  try {
-    if (verdict.kind === 'cooldown') {
-      const scope = verdict.allModels ? ALL_MODELS : model
-      const until = Math.ceil(now / 1000) + verdict.seconds
-      log('cooldown_set', { ...fields, scope, seconds: verdict.seconds, until, reason: verdict.reason })
-      if (verdict.shared) {
-        const cooled = await input.keys.coolDownGroup(provider, key.id, scope, until, verdict.reason)
-        if (cooled > 1) log('group_cooled', { provider, keyId: key.id, keys: cooled, reason: verdict.reason })
-      } else {
-        await input.keys.coolDown(provider, key.id, scope, until, verdict.reason)
-      }
-    } else if (verdict.kind === 'block') {
-      log('key_blocked', { ...fields, reason: verdict.reason })
-      if (await input.keys.block(provider, key.id, verdict.reason, Math.floor(now / 1000))) {
-        const alert = {
-          kind: 'key_blocked' as const,
-          provider,
-          keyId: key.id,
-          maskedKey: fields.key,
-          reason: verdict.reason,
-        }
-        input.background(input.alerts.emit(alert))
-      }
-    } else if (verdict.kind === 'transient') {
-      input.view.markShaky(key.id, now / 1000 + SHAKY_SECONDS)
-      log('upstream_transient', { ...fields, reason: verdict.reason })
-    }
-  } catch (e) {
-    // The isolate's view already holds the change; a failed write must not fail the client's request.
-    log('state_write_failed', { ...fields, error: String(e).slice(0, 200) })
-  }
-}
-
-/**
- * The key said it has no budget left until `seconds` from now: stop picking it until then. A rest
- * long enough to share is a limit met, as a 429 would have been: a storm, for this isolate's picks.
- */
-function rest(
-  input: ForwardInput,
-  key: { id: number; secret: string },
-  seconds: number,
-  now: number,
-  sentMs: number,
-): void {
-  const { provider, model } = input.route
-  const until = Math.ceil(now / 1000) + seconds
-  if (seconds <= SHARED_REST_SECONDS) {
-    input.view.applyLocalCooldown(key.id, model, until)
-    return
-  }
-  input.view.verdict(now, sentMs)
-  log('cooldown_set', {
-    provider,
-    keyId: key.id,
-    key: maskKey(key.secret),
-    model,
-    scope: model,
-    seconds,
-    until,
-    reason: 'spent',
-  })
-  input.background(
-    input.keys.coolDown(provider, key.id, model, until, 'spent').catch((e: unknown) => {
-      log('state_write_failed', { provider, keyId: key.id, error: String(e).slice(0, 200) })
-    }),
-  )
-}
-
-/** What other isolates learned, read unless the view is `withinMs` fresh, waited for READ_WAIT_MS at most. */
-async function readLessons(input: ForwardInput, withinMs: number): Promise<void> {
-  const read = input.catchUp(withinMs).catch(() => undefined)
-  // The bound's timer is cleared once the read is in: most reads are skipped (a fresh view) or fast,
-  // and a second-long timer per retry would outlive the request for nothing.
-  let timer: ReturnType<typeof setTimeout> | undefined
-  const bound = new Promise<void>((resolve) => (timer = setTimeout(resolve, READ_WAIT_MS)))
-  try {
-    await Promise.race([read, bound])
-  } finally {
-    clearTimeout(timer)
   }
 }
 
