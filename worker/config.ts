@@ -127,7 +127,7 @@ const EnvSchema = z.object({
     'weighted',
   ),
   // For this long after an isolate's last 429 (or dead or spent key), keys that have not answered it
-  // since the first one get a small share (pool/view.ts); 0 turns it off.
+  // since the storm began get a small share (pool/view.ts); 0 turns it off.
   STORM_SECONDS: z._default(wholeNumber(0, 60), 2),
   // Browsers may call /api/* from these origins (`*`: any; the routes use no cookies).
   CORS_ORIGINS: z._default(

@@ -72,7 +72,10 @@ export class ProviderView {
   syncing: Promise<void> | undefined
   /** Set when this isolate learned a key's limit: other isolates' lessons are likely waiting too. */
   nudged = false
-  /** The storm in this isolate (ms): from its first verdict until stormMs after its last. */
+  /**
+   * The storm in this isolate (ms): from when its first limited attempt was sent until stormMs after
+   * its last verdict.
+   */
   private stormSince = 0
   private stormUntil = 0
 
