@@ -28,8 +28,19 @@ interface Upstream {
   calls: Map<string, number>
   /** 429s answered per key. */
   limited: Map<string, number>
-  /** Every call a limited or dead key answered with its limit, in order. */
-  refused: { key: string; isolate: number }[]
+  /**
+   * Every answer that told of a key's limit (a refusal, or a success saying no request is left), in
+   * the order they left: when its call arrived, and when the answer left (ms, performance.now()).
+   */
+  told: Telling[]
+}
+
+interface Telling {
+  key: string
+  isolate: number
+  refused: boolean
+  arrived: number
+  left: number
 }
 
 /**
@@ -114,28 +125,32 @@ function upstream(opts: {
   const limited = new Map<string, number>()
   /** Limited keys that already gave their one "no request left" success. */
   const spentSaid = new Set<string>()
-  const refused: Upstream['refused'] = []
+  const told: Telling[] = []
   return {
     calls,
     limited,
-    refused,
+    told,
     handle: async (request, isolate = 0) => {
+      const arrived = performance.now()
       const key = family.keyOf(request)
       await request.arrayBuffer()
       const n = (calls.get(key) ?? 0) + 1
       calls.set(key, n)
       await sleep(opts.slow?.has(key) ? (opts.slowMs ?? 100) : 10)
+      const tell = (refused: boolean) =>
+        told.push({ key, isolate, refused, arrived, left: performance.now() })
       if (opts.dead.has(key)) {
-        refused.push({ key, isolate })
+        tell(true)
         return family.dead()
       }
       if (opts.limited.has(key)) {
         if (family.spent && !spentSaid.has(key)) {
           spentSaid.add(key)
+          tell(false)
           return family.ok(family.spent)
         }
         limited.set(key, (limited.get(key) ?? 0) + 1)
-        refused.push({ key, isolate })
+        tell(true)
         return family.limited()
       }
       return family.ok()
@@ -222,7 +237,7 @@ export async function storm(record: Record_, headers: boolean, warm = false): Pr
   const before = await d1Totals(all)
   const callsBefore = [...up.calls.values()].reduce((a, b) => a + b, 0)
   const limitedBefore = [...up.limited.values()].reduce((a, b) => a + b, 0)
-  const refusedBefore = up.refused.length
+  const toldBefore = up.told.length
   const n = 1600
   let failures = 0
   const t = performance.now()
@@ -254,10 +269,10 @@ export async function storm(record: Record_, headers: boolean, warm = false): Pr
   record(`  calls per dead key (${label})`, fmt(deadCalls / dead.size, 1), '≤ 2', deadCalls / dead.size <= 2)
   const goal = headers ? 0.01 : 0.02
   record(`  wasted upstream attempts per request (${label})`, fmt(wasted, 3), `≤ ${goal}`, wasted <= goal)
-  const finds = findings(up.refused.slice(refusedBefore))
+  const finds = findings(up.told.slice(toldBefore))
   record(
-    `  of those: a key's first refusal / refused again in another isolate / in the same isolate (${label})`,
-    `${finds.first} / ${finds.elsewhere} / ${finds.again}`,
+    `  of those: first finds / sent before anyone could know / later, by another isolate / later, by the same (${label})`,
+    `${finds.first} / ${finds.simultaneous} / ${finds.elsewhere} / ${finds.again}`,
   )
   const ms = (d: number[]) => `${fmt(percentile(d, 50), 1)} / ${fmt(percentile(d, 99), 1)} ms`
   record(
@@ -272,26 +287,35 @@ export async function storm(record: Record_, headers: boolean, warm = false): Pr
 }
 
 /**
- * Why each refused call happened. Without rate-limit headers a key's first refusal anywhere is the
- * floor (a key goes bad unseen and someone has to find out); with them a limited key's first answer
- * already said it was spent, so its first refusal is a lesson in flight too. A refusal in another
- * isolate came while the lesson was on its way through D1; one in the same isolate is a lesson the
- * isolate had and did not use.
+ * Why each refused call happened:
+ * - first: it was the first answer anywhere to tell of the key's limit. Without rate-limit headers a
+ *   key goes bad unseen and someone has to find out: the floor.
+ * - simultaneous: the call reached the gateway before the key's first telling answer had left it, so
+ *   no isolate could have known (several isolates picked one key within the same moment).
+ * - elsewhere: later, from an isolate that had not met the key: the lesson was on its way through D1.
+ * - again: later, from an isolate that had met it: a lesson the isolate had and did not use.
+ * With rate-limit headers a limited key's first telling answer is the success that says it is spent,
+ * so each of its refusals is one of the last three.
  */
-function findings(refused: Upstream['refused']) {
-  const known = new Set<string>()
-  const knownHere = new Set<string>()
-  let first = 0
-  let elsewhere = 0
-  let again = 0
-  for (const { key, isolate } of refused) {
-    if (!known.has(key)) first++
-    else if (!knownHere.has(`${isolate} ${key}`)) elsewhere++
-    else again++
-    known.add(key)
-    knownHere.add(`${isolate} ${key}`)
+function findings(told: Telling[]) {
+  const firstTold = new Map<string, Telling>()
+  const metAt = new Map<string, number>()
+  for (const t of told) {
+    const f = firstTold.get(t.key)
+    if (!f || t.left < f.left) firstTold.set(t.key, t)
+    const here = `${t.isolate} ${t.key}`
+    metAt.set(here, Math.min(metAt.get(here) ?? Infinity, t.left))
   }
-  return { first, elsewhere, again }
+  const n = { first: 0, simultaneous: 0, elsewhere: 0, again: 0 }
+  for (const t of told) {
+    if (!t.refused) continue
+    const f = firstTold.get(t.key) as Telling
+    if (t === f) n.first++
+    else if (t.arrived < f.left) n.simultaneous++
+    else if ((metAt.get(`${t.isolate} ${t.key}`) ?? Infinity) < t.arrived) n.again++
+    else n.elsewhere++
+  }
+  return n
 }
 
 /** How long a cooldown learned by one isolate takes to stop traffic to that key on another, and its D1 cost. */
