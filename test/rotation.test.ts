@@ -132,6 +132,20 @@ describe('tiers and weights in traffic', () => {
     expect(h.gateway.callsFor(paid!)).toBe(3)
   })
 
+  test('a free key that just failed transiently is still tried before a paid key', async () => {
+    const [free, paid] = freshKeys(openaiKey, 2)
+    await add({ provider: 'openai', keys: [free] })
+    await add({ provider: 'openai', keys: [paid], tier: 1 })
+    h.gateway.on(free!, () => replies.googleOverloaded())
+    expect((await chat()).status).toBe(200) // the free key's 503, then the paid key
+    expect(h.gateway.callsFor(paid!)).toBe(1)
+    // The free key is in doubt for a few seconds, but it is still the free one: it comes first.
+    h.gateway.on(free!, () => replies.openaiOk())
+    for (let i = 0; i < 3; i++) expect((await chat()).status).toBe(200)
+    expect(h.gateway.callsFor(free!)).toBe(4)
+    expect(h.gateway.callsFor(paid!)).toBe(1)
+  })
+
   test("operator weights share an isolate's traffic in proportion (measured latency aside)", async () => {
     // SELECTION=uniform leaves the operator's weights alone in charge: on a loaded machine the
     // mock's jitter moves measured latency enough to shift several picks (weights times measured
