@@ -33,6 +33,8 @@ interface Upstream {
    * the order they left: when its call arrived, and when the answer left (ms, performance.now()).
    */
   told: Telling[]
+  /** Calls a good key answered with 429 for going past its own limit (see upstream's perMinute). */
+  pastOwnLimit: () => number
 }
 
 interface Telling {
@@ -58,6 +60,8 @@ interface Family {
   dead: () => Response
   /** Headers a success carries when the key has no request left (none: the family sends none). */
   spent?: Record<string, string>
+  /** The 429 of a key past its own per-minute limit, retry delay `seconds`. */
+  limitedFor: (seconds: number) => Response
 }
 
 const GOOGLE: Family = {
@@ -72,6 +76,15 @@ const GOOGLE: Family = {
   ok: (headers) => json(200, OK, headers),
   limited: () => json(429, googleMinute429),
   dead: () => json(400, googleInvalidKey),
+  limitedFor: (seconds) =>
+    json(
+      429,
+      JSON.stringify(
+        JSON.parse(googleMinute429),
+        (k, v: unknown) => (k === 'retryDelay' ? `${seconds}s` : v),
+        2,
+      ),
+    ),
 }
 
 const OPENAI_OK = JSON.stringify({
@@ -106,12 +119,20 @@ const OPENAI: Family = {
     }),
   dead: () => json(401, openaiInvalidKey),
   spent: { 'x-ratelimit-remaining-requests': '0', 'x-ratelimit-reset-requests': '57s' },
+  limitedFor: (seconds) =>
+    json(429, openaiRateLimit, {
+      'x-ratelimit-limit-requests': '500',
+      'x-ratelimit-remaining-requests': '0',
+      'x-ratelimit-reset-requests': `${seconds}s`,
+    }),
 }
 
 /**
  * The stand-in: `limited` keys answer 429 (a per-minute quota), except that a family that sends
  * rate-limit headers first answers one success saying no request is left; `dead` keys are invalid;
- * `slow` keys answer after `slowMs`.
+ * `slow` keys answer after `slowMs`. With `perMinute`, every other key also has a limit of its own,
+ * as free-tier keys do: past that many calls in the minute since the stand-in started (a scenario
+ * takes seconds), it answers 429 with the rest of the minute as its retry delay.
  */
 function upstream(opts: {
   family: Family
@@ -119,8 +140,11 @@ function upstream(opts: {
   dead: Set<string>
   slow?: Set<string>
   slowMs?: number
+  perMinute?: number
 }): Upstream {
   const { family } = opts
+  const started = performance.now()
+  let pastOwnLimit = 0
   const calls = new Map<string, number>()
   const limited = new Map<string, number>()
   /** Limited keys that already gave their one "no request left" success. */
@@ -153,8 +177,13 @@ function upstream(opts: {
         tell(true)
         return family.limited()
       }
+      if (opts.perMinute !== undefined && n > opts.perMinute) {
+        pastOwnLimit++
+        return family.limitedFor(Math.max(1, Math.ceil(60 - (performance.now() - started) / 1000)))
+      }
       return family.ok()
     },
+    pastOwnLimit: () => pastOwnLimit,
   }
 }
 
@@ -214,16 +243,23 @@ const keys = (n: number, prefix: string) =>
  * rate-limit headers on a success), and OpenAI keys with OpenAI's rate-limit headers. Cold: each
  * isolate has served one request when the burst starts with the keys already bad. Warm: 800
  * requests have gone through every isolate and key first, then the keys go bad as the burst starts,
- * as when quotas run out under steady traffic.
+ * as when quotas run out under steady traffic. With `perMinute`, the good keys have a limit of
+ * their own (see upstream): steering that leans too hard on a few keys in a storm pushes them past
+ * it, and a key past it is gone for the rest of the minute.
  */
-export async function storm(record: Record_, headers: boolean, warm = false): Promise<void> {
+export async function storm(
+  record: Record_,
+  headers: boolean,
+  warm = false,
+  perMinute?: number,
+): Promise<void> {
   const family = headers ? OPENAI : GOOGLE
   const pool = headers
     ? Array.from({ length: 40 }, (_, i) => `sk-proj-BENCH-${String(i).padStart(8, '0')}`)
     : keys(40, 'STORM')
   const limited = new Set<string>()
   const dead = new Set<string>()
-  const up = upstream({ family, limited, dead })
+  const up = upstream({ family, limited, dead, perMinute })
   const all = await instances(8, up, pool, { STATS_FLUSH_SECONDS: '1' }, family.provider)
   const PATH = family.path
   const init = family.init
@@ -253,7 +289,7 @@ export async function storm(record: Record_, headers: boolean, warm = false): Pr
   const answered429 = [...up.limited.values()].reduce((a, b) => a + b, 0) - limitedBefore
   const deadCalls = [...dead].reduce((s, k) => s + (up.calls.get(k) ?? 0), 0) - deadBefore
   const wasted = (upstreamCalls - n) / n
-  const label = `${warm ? 'warm' : 'cold'}, ${headers ? 'OpenAI keys, with rate-limit headers' : 'Google keys, no rate-limit headers'}`
+  const label = `${warm ? 'warm' : 'cold'}, ${headers ? 'OpenAI keys, with rate-limit headers' : 'Google keys, no rate-limit headers'}${perMinute ? `, good keys ${perMinute} a minute` : ''}`
   record(
     `8 isolates, ${n} requests in ${fmt(seconds, 1)} s, 20 of 40 keys limited, 2 dead, ${label}: client failures`,
     String(failures),
@@ -267,6 +303,7 @@ export async function storm(record: Record_, headers: boolean, warm = false): Pr
     answered429 / limited.size <= 2,
   )
   record(`  calls per dead key (${label})`, fmt(deadCalls / dead.size, 1), '≤ 2', deadCalls / dead.size <= 2)
+  if (perMinute) record(`  calls past a good key's own limit (${label})`, String(up.pastOwnLimit()))
   const goal = headers ? 0.01 : 0.02
   record(`  wasted upstream attempts per request (${label})`, fmt(wasted, 3), `≤ ${goal}`, wasted <= goal)
   const finds = findings(up.told.slice(toldBefore))

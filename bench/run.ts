@@ -378,6 +378,8 @@ async function main(): Promise<void> {
           await isolateStorm(recordShort, false, warm)
           await isolateStorm(recordShort, true, warm)
         }
+        // Good keys with a limit of their own, as free-tier keys have: 1.2 times their even share.
+        await isolateStorm(recordShort, false, true, 130)
       },
     ],
     ['propagation', () => propagation(recordShort)],
