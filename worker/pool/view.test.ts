@@ -208,6 +208,30 @@ describe('weights, tiers and measured health', () => {
     expect(new Set(Array.from({ length: 30 }, () => view.pick('m', 0, new Set())!.id)).has(2)).toBe(true)
   })
 
+  test('while a request gambles, a key that answered since the storm began comes before another gamble', () => {
+    const start = Date.now()
+    const view = new ProviderView(
+      [row(1), row(2), row(3), row(4), row(5, { tier: 1 })],
+      1,
+      0,
+      'weighted',
+      2000,
+    )
+    view.verdict(start)
+    for (const id of [1, 5]) view.health.record(id, { latencyMs: 100 }, start + 1) // answered since
+    const now = (start + 100) / 1000
+    const picked = (exclude: number[], n = 300) =>
+      new Set(Array.from({ length: n }, () => view.pick('m', now, new Set(exclude))!.id))
+    // No gamble out: the keys not heard from keep their small share.
+    expect([...picked([])].some((id) => [2, 3, 4].includes(id))).toBe(true)
+    const release = view.gamble(2)
+    expect([...picked([])]).toEqual([1])
+    // With key 1 ruled out, another gamble in the same tier rather than the tier-1 key or key 2.
+    expect([...picked([1], 60)].sort()).toEqual([3, 4])
+    release()
+    expect([...picked([])].some((id) => [2, 3, 4].includes(id))).toBe(true)
+  })
+
   test('a tier-0 key in doubt is still picked before any tier-1 key', () => {
     const view = new ProviderView([row(1), row(2, { tier: 1 })], 1, 0)
     view.markShaky(1, 100)

@@ -204,17 +204,25 @@ export class ProviderView {
 
   /**
    * Next eligible key for `model` that this request has not tried yet, from the lowest tier that has
-   * one: a tier-0 key in doubt is still taken before any tier-1 key ("free keys first, paid keys
-   * only when they are all used up"). Within the tier, first a key that has not just failed
-   * transiently and is not being gambled on by another request here; failing that, any.
+   * one (a tier-0 key in doubt is still taken before any tier-1 key). Within the tier, in order:
+   * while a request here is gambling (see gamble), a key that has answered since the storm began;
+   * then a key that has not just failed transiently and is not being gambled on; then any. A second
+   * gamble sent before the first answers is twice the chance of meeting a key another isolate has
+   * just found limited, and the answer on its way (with the read before the next gamble) may rule
+   * out more keys. Measured with 8 isolates: a tenth to a quarter fewer wasted calls.
    */
   pick(model: string, nowSeconds: number, exclude: ReadonlySet<number>): PoolKey | undefined {
     const nowMs = nowSeconds * 1000
     const eligible = (k: PoolKey) => !exclude.has(k.id) && coolingUntil(k, model) <= nowSeconds
     const sure = (k: PoolKey) =>
       eligible(k) && (this.shaky.get(k.id) ?? 0) <= nowSeconds && !this.gambling.has(k.id)
+    const proven = (k: PoolKey) => sure(k) && !this.unproven(k, nowMs)
+    const holding = this.gambling.size > 0
     for (const tier of this.tiers) {
-      const chosen = this.scan(tier, sure, nowMs) || this.scan(tier, eligible, nowMs)
+      const chosen =
+        (holding && this.scan(tier, proven, nowMs)) ||
+        this.scan(tier, sure, nowMs) ||
+        this.scan(tier, eligible, nowMs)
       if (chosen) return chosen
     }
     return undefined
