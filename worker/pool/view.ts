@@ -217,7 +217,8 @@ export class ProviderView {
     const sure = (k: PoolKey) =>
       eligible(k) && (this.shaky.get(k.id) ?? 0) <= nowSeconds && !this.gambling.has(k.id)
     const proven = (k: PoolKey) => sure(k) && !this.unproven(k, nowMs)
-    const holding = this.gambling.size > 0
+    // After the storm every key counts as proven, and that pass would only repeat the next one.
+    const holding = this.gambling.size > 0 && nowMs < this.stormUntil
     for (const tier of this.tiers) {
       const chosen =
         (holding && this.scan(tier, proven, nowMs)) ||
