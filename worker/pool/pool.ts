@@ -2,6 +2,7 @@ import type { Config } from '../config'
 import { perIsolate } from '../db/per-isolate'
 import { changedSince, loadProviderPool } from '../db/pool.repo'
 import { ANY_ERROR, retryIdempotent } from '../db/retry'
+import { SharedRead } from '../db/shared-read'
 import type { PoolRow } from '../db/rows'
 import { FULL_RELOAD_MS } from '../db/tombstones'
 import { AppError } from '../http/errors'
@@ -20,7 +21,7 @@ const NUDGED_REFRESH_MS = 1000
  */
 export class Pool {
   private readonly views = new Map<ProviderId, ProviderView>()
-  private readonly loading = new Map<ProviderId, Promise<ProviderView>>()
+  private readonly loading = new Map<ProviderId, SharedRead<ProviderView>>()
 
   constructor(
     private readonly db: D1Database,
@@ -37,34 +38,35 @@ export class Pool {
     const view = this.views.get(provider)
     if (!view || now - view.loadedAt > FULL_RELOAD_MS) {
       try {
-        return await this.load(provider, now)
+        return await this.load(provider, now, waitUntil)
       } catch (e) {
         if (view) return view // D1 unavailable: keep serving what this isolate knows
         log('pool_refresh_failed', { provider, error: errorName(e) })
         throw new AppError(503, 'storage_unavailable', 'The key store is unavailable; try again shortly')
       }
     }
-    if (view.stale || view.syncing) {
-      // This isolate changed the pool itself (admin API): every request must see the change, so
-      // all that arrive meanwhile wait for the same sync. A refresh already in flight may have read
-      // before the change: the sync waits for it, then reads again.
-      if (!view.syncing) {
-        view.stale = false
-        view.syncing = (async () => {
-          if (view.refreshing) await view.refreshing
-          await this.refresh(provider, view, now)
-        })().finally(() => (view.syncing = undefined))
+    // This isolate changed the pool itself (admin API): every request must see the change, so all
+    // that arrive meanwhile wait for the same sync. A refresh already in flight may have read before
+    // the change: the sync waits for it, then reads again.
+    let sync = view.syncing.current(now)
+    if (!sync && view.stale) {
+      view.stale = false
+      const read = async () => {
+        await view.refreshing.current(now)
+        await this.refresh(provider, view, now)
       }
-      await view.syncing
+      sync = view.syncing.start(read, now, waitUntil)
+    }
+    if (sync) {
+      await sync
       return view
     }
     // A nudged view (this isolate just met a limit, so others likely have too) refreshes within a
     // second instead of the interval: a storm costs one read a second per isolate, not one per 429.
     const interval = view.nudged ? Math.min(NUDGED_REFRESH_MS, this.refreshMs) : this.refreshMs
-    if (now - view.refreshedAt >= interval && !view.refreshing) {
+    if (now - view.refreshedAt >= interval && !view.refreshing.current(now)) {
       view.nudged = false
-      view.refreshing = this.refresh(provider, view, now).finally(() => (view.refreshing = undefined))
-      waitUntil(view.refreshing)
+      void this.startRefresh(provider, view, now, waitUntil)
     }
     return view
   }
@@ -83,13 +85,18 @@ export class Pool {
    * Reads what changed now, unless the view was refreshed in the last `ms` (a storm costs one read
    * per isolate per `ms`, however many 429s it meets). A refresh already running is waited for.
    */
-  async refreshIfOlder(provider: ProviderId, ms: number, now = Date.now()): Promise<void> {
+  async refreshIfOlder(
+    provider: ProviderId,
+    ms: number,
+    waitUntil: (p: Promise<unknown>) => void,
+    now = Date.now(),
+  ): Promise<void> {
     const view = this.views.get(provider)
     if (!view) return
-    if (view.refreshing) return view.refreshing
+    const running = view.refreshing.current(now)
+    if (running) return running
     if (now - view.refreshedAt < ms) return
-    view.refreshing = this.refresh(provider, view, now).finally(() => (view.refreshing = undefined))
-    return view.refreshing
+    return this.startRefresh(provider, view, now, waitUntil)
   }
 
   /** This isolate learned a key's limit: read what other isolates learned soon too. */
@@ -103,20 +110,36 @@ export class Pool {
     for (const [id, view] of this.views) if (!provider || id === provider) view.stale = true
   }
 
-  /** Concurrent cold requests share one load. */
-  private load(provider: ProviderId, now: number): Promise<ProviderView> {
-    let pending = this.loading.get(provider)
-    if (!pending) {
-      pending = retryIdempotent(() => loadProviderPool(this.db, provider), ANY_ERROR)
-        .then(({ rows, maxSeq }) => {
-          const view = new ProviderView(rows, maxSeq, now, this.selection, this.stormMs)
-          this.views.set(provider, view)
-          return view
-        })
-        .finally(() => this.loading.delete(provider))
-      this.loading.set(provider, pending)
+  /** Concurrent cold requests share one load (see SharedRead), which outlives the one that started it. */
+  private load(
+    provider: ProviderId,
+    now: number,
+    waitUntil: (p: Promise<unknown>) => void,
+  ): Promise<ProviderView> {
+    let loading = this.loading.get(provider)
+    if (!loading) this.loading.set(provider, (loading = new SharedRead<ProviderView>()))
+    const read = async () => {
+      const { rows, maxSeq } = await retryIdempotent(() => loadProviderPool(this.db, provider), ANY_ERROR)
+      const view = new ProviderView(rows, maxSeq, now, this.selection, this.stormMs)
+      this.views.set(provider, view)
+      return view
     }
-    return pending
+    return loading.join(read, now, waitUntil)
+  }
+
+  /**
+   * A refresh other requests of this isolate will wait for, handed to the starting request's
+   * waitUntil (see SharedRead). Measured in the 8-isolate storm before it was: in about one run in
+   * four, a catch-up read that outlived its request (which waits for it a second at most) left an
+   * isolate blind to every other isolate's lessons for the rest of the burst.
+   */
+  private startRefresh(
+    provider: ProviderId,
+    view: ProviderView,
+    now: number,
+    waitUntil: (p: Promise<unknown>) => void,
+  ): Promise<void> {
+    return view.refreshing.start(() => this.refresh(provider, view, now), now, waitUntil)
   }
 
   private async refresh(provider: ProviderId, view: ProviderView, now: number): Promise<void> {
@@ -125,10 +148,10 @@ export class Pool {
       view.applyRows(rows)
       // Only rows read here move the cursor: our own writes' seqs could skip a concurrent writer's.
       for (const r of rows) view.maxSeq = Math.max(view.maxSeq, r.seq)
-      view.refreshedAt = now
+      view.refreshedAt = Math.max(view.refreshedAt, now)
     } catch (e) {
       // Keep serving the view we have; the next request tries again after the interval.
-      view.refreshedAt = now
+      view.refreshedAt = Math.max(view.refreshedAt, now)
       log('pool_refresh_failed', { provider, error: errorName(e) })
     }
   }

@@ -1,5 +1,6 @@
 import { cooledUntil, parseCooldowns, type Cooldowns } from '../db/cooldowns'
 import type { KeyStatus, PoolRow } from '../db/rows'
+import { SharedRead } from '../db/shared-read'
 import { KeyHealth } from './health'
 
 export interface PoolKey {
@@ -65,11 +66,12 @@ export class ProviderView {
   maxSeq = 0
   loadedAt = 0
   refreshedAt = 0
-  refreshing: Promise<void> | undefined
+  /** The read of rows changed since maxSeq, shared by this isolate's requests. */
+  readonly refreshing = new SharedRead()
   /** Set when this isolate changed the pool through the admin API. */
   stale = false
   /** The refresh every request waits for after such a change. */
-  syncing: Promise<void> | undefined
+  readonly syncing = new SharedRead()
   /** Set when this isolate learned a key's limit: other isolates' lessons are likely waiting too. */
   nudged = false
   /**

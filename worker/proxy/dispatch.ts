@@ -81,7 +81,8 @@ export async function dispatch(scope: RequestScope, upstream: Upstream): Promise
   const { env, ctx, config } = scope
   const pool = poolFor(env.DB, config)
   const stats = statsFor(env.DB, config.statsFlushMs)
-  const view = await pool.view(upstream.provider, (p) => ctx.waitUntil(p))
+  const waitUntil = (p: Promise<unknown>) => ctx.waitUntil(p)
+  const view = await pool.view(upstream.provider, waitUntil)
   const route: Route = {
     ...upstream,
     model: upstream.model ?? NO_MODEL,
@@ -101,11 +102,11 @@ export async function dispatch(scope: RequestScope, upstream: Upstream): Promise
       stats,
       route,
       alerts,
-      background: (p) => ctx.waitUntil(p),
-      catchUp: (withinMs) => pool.refreshIfOlder(upstream.provider, withinMs),
+      background: waitUntil,
+      catchUp: (withinMs) => pool.refreshIfOlder(upstream.provider, withinMs, waitUntil),
     })
   } finally {
-    stats.schedule((p) => ctx.waitUntil(p))
+    stats.schedule(waitUntil)
   }
 }
 
