@@ -1,6 +1,7 @@
 import { loadConfig, type Env } from '../config'
 import { adminRowsChangedSince } from '../db/admin.repo'
 import { perIsolate } from '../db/per-isolate'
+import { SharedRead } from '../db/shared-read'
 import type { AdminRow } from '../db/rows'
 import { FULL_RELOAD_MS } from '../db/tombstones'
 import type { Vault } from '../db/vault'
@@ -16,7 +17,7 @@ import { PROVIDER_IDS } from '../providers/types'
 export class AdminView {
   private readonly rows = new Map<number, AdminRow>()
   private readonly cursors = new Map<string, number>()
-  private syncing: Promise<void> | undefined
+  private readonly syncing = new SharedRead()
   private loadedAt = 0
 
   constructor(
@@ -26,8 +27,7 @@ export class AdminView {
 
   async sync(): Promise<void> {
     // Concurrent admin calls share one read.
-    this.syncing ??= this.read().finally(() => (this.syncing = undefined))
-    await this.syncing
+    await this.syncing.join(() => this.read())
   }
 
   private async read(): Promise<void> {

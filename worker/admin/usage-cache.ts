@@ -1,5 +1,6 @@
 import { addCounts, zeroCounts, type Counts } from '../db/counts'
 import { perIsolate } from '../db/per-isolate'
+import { SharedRead } from '../db/shared-read'
 import { sampleRowsAfter, samplesByProvider, type SampleRow, type StateSample } from '../db/samples.repo'
 import { parseLastError, providerUsageSince, usageSince, type StatsRow } from '../db/stats.repo'
 
@@ -43,15 +44,14 @@ export const weekUsage = shared(60_000, (d1, now) =>
 class SampleHistory {
   private rows: SampleRow[] = []
   private readAt = 0
-  private reading: Promise<void> | undefined
+  private readonly reading = new SharedRead()
 
   constructor(private readonly d1: D1Database) {}
 
   async get(now: number): Promise<Map<string, StateSample[]>> {
     if (now - this.readAt >= 2_000) {
       // Concurrent admin calls share one read.
-      this.reading ??= this.read(now).finally(() => (this.reading = undefined))
-      await this.reading
+      await this.reading.join(() => this.read(now), now)
     }
     return samplesByProvider(this.rows)
   }
