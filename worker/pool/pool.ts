@@ -129,9 +129,9 @@ export class Pool {
 
   /**
    * A refresh other requests of this isolate will wait for, handed to the starting request's
-   * waitUntil (see SharedRead). Measured in the 8-isolate storm before it was: in about one run in
-   * four, a catch-up read that outlived its request (which waits for it a second at most) left an
-   * isolate blind to every other isolate's lessons for the rest of the burst.
+   * waitUntil (see SharedRead). Before it was, a catch-up read that outlived its request (which
+   * waits for it a second at most) could leave an isolate blind to every other isolate's lessons for
+   * the rest of an 8-isolate benchmark storm (9 of 40 traced runs).
    */
   private startRefresh(
     provider: ProviderId,
