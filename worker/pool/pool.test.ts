@@ -1,19 +1,9 @@
 import { describe, expect, test } from 'vitest'
 import type { PoolRow } from '../db/rows'
+import { poolRow } from './pool-row.fixture'
 import { Pool } from './pool'
 
-const row = (id: number, over: Partial<PoolRow> = {}): PoolRow => ({
-  id,
-  provider: 'openai',
-  key: `sk-${id}`,
-  status: 'active',
-  cooldowns: '{}',
-  seq: 1,
-  keyGroup: null,
-  weight: 1,
-  tier: 0,
-  ...over,
-})
+const row = poolRow
 
 /**
  * A D1 whose pool load answers at once (keys 1 and 2) and whose refresh reads (`changedSince`) wait

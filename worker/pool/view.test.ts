@@ -1,19 +1,8 @@
 import { describe, expect, test } from 'vitest'
-import type { PoolRow } from '../db/rows'
+import { poolRow } from './pool-row.fixture'
 import { ProviderView } from './view'
 
-const row = (id: number, over: Partial<PoolRow> = {}): PoolRow => ({
-  id,
-  provider: 'openai',
-  key: `sk-${id}`,
-  status: 'active',
-  cooldowns: '{}',
-  seq: 1,
-  keyGroup: null,
-  weight: 1,
-  tier: 0,
-  ...over,
-})
+const row = poolRow
 
 describe('ProviderView', () => {
   test('spreads picks evenly over every eligible key', () => {

@@ -9,6 +9,7 @@ import { PROVIDERS } from '../providers/registry'
 import type { Route } from './dispatch'
 import { forward, type ForwardInput } from './forward'
 import { upstreamConfig } from './upstream-config.fixture'
+import { poolRow } from '../pool/pool-row.fixture'
 
 // What the Worker tests cannot stage: locally D1 answers on the Worker's own thread, so a slow
 // catch-up read would stall every request, not just the one that waits for it.
@@ -32,17 +33,8 @@ const route: Route = {
   metadata: {},
 }
 
-const row = (id: number) => ({
-  id,
-  provider: 'openai' as const,
-  key: `sk-proj-forward-test-${id}`, // stored unsealed: the vault opens it as is
-  status: 'active' as const,
-  cooldowns: '{}',
-  seq: 1,
-  keyGroup: null,
-  weight: 1,
-  tier: 0,
-})
+// Stored unsealed: the vault opens it as is.
+const row = (id: number) => poolRow(id, { key: `sk-proj-forward-test-${id}` })
 
 /** The attempts loop's input around a real view; `keys` does KeyState's first step only. */
 function inputFor(view: ProviderView, catchUp: ForwardInput['catchUp']): ForwardInput {
