@@ -61,3 +61,4 @@ let serial = 0
  */
 export const freshKeys = (make: (n: number) => string, count: number): string[] =>
   Array.from({ length: count }, () => make(++serial))
+export const openrouterKey = (n: number) => `sk-or-v1-FAKE-keyrelay-${String(n).padStart(8, '0')}`

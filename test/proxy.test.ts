@@ -55,7 +55,7 @@ describe('routing', () => {
       method: 'GET',
       headers: {
         authorization: `Bearer ${AUTH_KEY}`,
-        'openai-organization': 'org-123',
+        'openai-beta': 'assistants=v2',
         'x-custom': 'kept',
         'cf-connecting-ip': '203.0.113.9',
         'x-forwarded-for': '203.0.113.9',
@@ -67,7 +67,7 @@ describe('routing', () => {
     const seen = h.gateway.requests[0]!
     expect(seen.method).toBe('GET')
     expect(seen.path).toBe('models')
-    expect(seen.headers['openai-organization']).toBe('org-123')
+    expect(seen.headers['openai-beta']).toBe('assistants=v2')
     expect(seen.headers['x-custom']).toBe('kept')
     expect(seen.headers['cf-aig-cache-ttl']).toBe('60')
     expect(seen.headers['cf-connecting-ip']).toBeUndefined()

@@ -5,6 +5,8 @@
 export type LogEvent =
   | 'cooldown_set'
   | 'key_blocked'
+  | 'key_suspect'
+  | 'punish_limit'
   | 'attempts_exhausted'
   | 'gateway_error'
   | 'upstream_transient'

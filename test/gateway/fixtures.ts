@@ -140,3 +140,71 @@ export const gatewayByokMissing =
 /** Not captured on the wire; the gateway's rate limit is assumed to use its usual envelope. */
 export const gatewayRateLimited =
   '{"success":false,"error":[{"code":2003,"message":"Rate limited"}],"name":"AiGatewayError","httpCode":429,"internalCode":2003,"message":"Rate limited"}'
+
+// Answers about the request, not the key (shared/reference/provider-errors.md): each is a 401, 402,
+// 403 or 400 that a client's own request draws while the key is healthy.
+
+/** Google, a file the key's project cannot see (the file's name is the request's). */
+export const googleFileDenied = (file: string) =>
+  pretty({
+    error: {
+      code: 403,
+      message: `You do not have permission to access the File ${file} or it may not exist.`,
+      status: 'PERMISSION_DENIED',
+    },
+  })
+
+/** Google, cached content of another project: a bare PERMISSION_DENIED that names no cause a key has. */
+export const googleCachedContentDenied = pretty({
+  error: {
+    code: 403,
+    message: 'CachedContent not found (or permission denied)',
+    status: 'PERMISSION_DENIED',
+  },
+})
+
+export const openaiModelNotFound = (model: string) =>
+  JSON.stringify({
+    error: {
+      message: `Project \`proj_abc\` does not have access to model \`${model}\``,
+      type: 'invalid_request_error',
+      param: null,
+      code: 'model_not_found',
+    },
+  })
+
+export const openaiMismatchedOrganization =
+  '{"error":{"message":"OpenAI-Organization header should match organization for API key","type":"invalid_request_error","param":null,"code":"mismatched_organization"}}'
+
+export const anthropicPermission =
+  '{"type":"error","error":{"type":"permission_error","message":"Your API key does not have permission to use the specified resource."}}'
+
+/** Anthropic quotes unknown `anthropic-beta` values back, inside its message. */
+export const anthropicUnknownBeta = (values: string) =>
+  JSON.stringify({
+    type: 'error',
+    error: {
+      type: 'invalid_request_error',
+      message: `Unexpected value(s) \`${values}\` for the \`anthropic-beta\` header. Please consult our documentation at docs.anthropic.com or try again without the header.`,
+    },
+  })
+
+/** The real empty-balance answer: a 400 whose message begins with the provider's sentence. */
+export const anthropicLowCredit =
+  '{"type":"error","error":{"type":"invalid_request_error","message":"Your credit balance is too low to access the Anthropic API. Please go to Plans & Billing to upgrade or purchase credits."}}'
+
+/** OpenRouter, a request bigger than the balance: the caller can ask for fewer tokens. */
+export const openrouterCannotAfford = (requested: number, affordable: number) =>
+  JSON.stringify({
+    error: {
+      message: `This request requires more credits, or fewer max_tokens. You requested up to ${requested} tokens, but can only afford ${affordable}. To increase, visit https://openrouter.ai/settings/credits and add more credits`,
+      code: 402,
+    },
+  })
+
+/** OpenRouter, the account is empty. */
+export const openrouterNoCredits =
+  '{"error":{"code":402,"message":"Insufficient credits. Add more using https://openrouter.ai/credits"}}'
+
+/** OpenRouter, a key that no longer exists: a 401 with no code that names the key. */
+export const openrouterUserNotFound = '{"error":{"message":"User not found.","code":401}}'

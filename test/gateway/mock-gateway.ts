@@ -5,6 +5,7 @@
  * key can be given a behaviour; keys without one answer successfully in the provider's own format.
  */
 import { defaultReply } from './defaults'
+import { requestRefusal } from './refusals'
 
 export const GATEWAY_BASE = 'http://gateway.test/v1/0123456789abcdef0123456789abcdef/keyrelay'
 /** Where the stand-in's webhook receiver listens (a Slack or Discord incoming-webhook URL, say). */
@@ -126,7 +127,7 @@ export class MockGateway {
     this.calls.set(key ?? '', call)
     const behaviour = key ? this.behaviours.get(key) : undefined
     if (behaviour) return behaviour(seen, call)
-    return defaultReply(seen, this.label)
+    return requestRefusal(seen) ?? defaultReply(seen, this.label)
   }
 }
 

@@ -19,11 +19,11 @@ export async function checkKeysRoute(request: Request, env: Env): Promise<Respon
     const ids = [...new Set(body.ids)]
     const rows = await keysByIds(env.DB, ids.slice(0, batch))
     const rest = ids.slice(batch)
-    const results = await checkKeys({ env, config, gatewayBase, rows })
+    const results = await checkKeys({ db: env.DB, config, gatewayBase, rows })
     return Response.json({ results, remaining: rest.length, next: rest.length > 0 ? { ids: rest } : null })
   }
   const { rows, remaining } = await keysPage(env.DB, body, batch)
-  const results = await checkKeys({ env, config, gatewayBase, rows })
+  const results = await checkKeys({ db: env.DB, config, gatewayBase, rows })
   const last = rows.at(-1)
   const next =
     remaining > 0 && last ? { provider: body.provider, status: body.status, afterId: last.id } : null

@@ -1,4 +1,4 @@
-import type { Config, Env } from '../config'
+import type { Config } from '../config'
 import { ALL_MODELS } from '../db/cooldowns'
 import { blockedToRecheck } from '../db/health.repo'
 import type { CheckRow } from '../db/rows'
@@ -23,15 +23,17 @@ export interface CheckReport {
 }
 
 export interface CheckInput {
-  env: Env
+  db: D1Database
   config: Config
   gatewayBase: string
   rows: CheckRow[]
+  /** What asked for the check, in the log line of what it changed (default: an admin check or the cron). */
+  via?: 'check' | 'proof'
 }
 
 /** Probes keys with bounded concurrency and applies what each answer proves; inconclusive changes nothing. */
 export async function checkKeys(input: CheckInput): Promise<CheckReport[]> {
-  const keys = keyStateFor(input.env.DB, input.config)
+  const keys = keyStateFor(input.db, input.config)
   const reports = await mapLimit(input.rows, CONCURRENCY, (row) => checkOne(input, keys, row))
   await keys.markChecked(
     input.rows.map((r) => r.id),
@@ -69,7 +71,7 @@ async function checkOne(input: CheckInput, keys: KeyState, row: CheckRow): Promi
   const fields = { provider: row.provider, keyId: row.id, key: report.key }
   const now = Math.floor(Date.now() / 1000)
 
-  const alerts = alertsFor(input.env.DB, input.config)
+  const alerts = alertsFor(input.db, input.config)
   if (probe.result === 'valid' && row.status === 'blocked') {
     if (await keys.unblock(row.id)) {
       report.change = 'restored'
@@ -84,7 +86,7 @@ async function checkOne(input: CheckInput, keys: KeyState, row: CheckRow): Promi
   } else if (probe.result === 'invalid' && row.status === 'active') {
     if (await keys.block(row.provider, row.id, probe.reason, now)) {
       report.change = 'blocked'
-      log('key_blocked', { ...fields, reason: probe.reason, via: 'check' })
+      log('key_blocked', { ...fields, reason: probe.reason, via: input.via ?? 'check' })
       await alerts.emit({
         kind: 'key_blocked',
         provider: row.provider,
@@ -102,7 +104,7 @@ async function checkOne(input: CheckInput, keys: KeyState, row: CheckRow): Promi
         scope: ALL_MODELS,
         seconds: probe.seconds,
         reason: probe.reason,
-        via: 'check',
+        via: input.via ?? 'check',
       })
     }
   }
@@ -114,7 +116,7 @@ async function checkOne(input: CheckInput, keys: KeyState, row: CheckRow): Promi
  * answer as valid. Only a valid answer restores a key: invalid, rate-limited or inconclusive leave it.
  */
 export async function recoverBlockedKeys(input: Omit<CheckInput, 'rows'>): Promise<CheckReport[]> {
-  const rows = await blockedToRecheck(input.env.DB, input.config.recoveryBatchSize)
+  const rows = await blockedToRecheck(input.db, input.config.recoveryBatchSize)
   return rows.length > 0 ? checkKeys({ ...input, rows }) : []
 }
 

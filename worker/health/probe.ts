@@ -57,6 +57,10 @@ function fromVerdict(status: number, verdict: Verdict): ProbeResult {
   switch (verdict.kind) {
     case 'block':
       return { result: 'invalid', status, reason: verdict.reason }
+    // A probe carries nothing of a client's (no body, no client header, a fixed path): a 401/403 to
+    // it is about the key, which is what a suspect key is asked to prove.
+    case 'suspect':
+      return { result: 'invalid', status, reason: verdict.reason }
     case 'cooldown':
       return { ...verdict, result: 'cooling', status }
     case 'transient':

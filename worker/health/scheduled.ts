@@ -71,7 +71,7 @@ export async function runScheduled(env: Env): Promise<void> {
       'recovery',
       async () => {
         if (!config.scheduledRecovery || !config.gatewayBase) return
-        await recoverBlockedKeys({ env, config, gatewayBase: config.gatewayBase })
+        await recoverBlockedKeys({ db: env.DB, config, gatewayBase: config.gatewayBase })
       },
     ],
     [

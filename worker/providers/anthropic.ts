@@ -15,13 +15,26 @@ const AnthropicError = z.object({
   error: z.object({ type: z.string(), message: z.optional(z.string()) }),
 })
 
+/**
+ * How Anthropic begins the message of a 400 for an empty prepaid balance. Its 400 messages can quote
+ * the request (unknown `anthropic-beta` values come back inside one), so only the start counts.
+ */
+const LOW_CREDIT = 'Your credit balance is too low'
+
 export function classifyAnthropic(error: UpstreamError, policy: CooldownPolicy): Verdict {
   const parsed = AnthropicError.safeParse(parseJson(error.body))
   const type = parsed.success ? parsed.data.error.type : undefined
+  const message = parsed.data?.error.message ?? ''
+  // The one type Anthropic gives a dead key (`invalid x-api-key`, a disabled or deleted key).
+  if (error.status === 401 && type === 'authentication_error')
+    return { kind: 'block', reason: '401 authentication_error' }
+  // A resource (a model, a file, a workspace feature) this key may not use: the request's doing.
+  if (error.status === 403 && type === 'permission_error') return { kind: 'passthrough' }
   const common = classifyCommon(error, type) // 529 overloaded_error is ≥ 500: transient
   if (common) return common
-  // Anthropic reports an empty prepaid balance as a 400; waiting a minute does not refill it.
-  if (error.status === 400 && /credit balance is too low/i.test(parsed.data?.error.message ?? '')) {
+  // An empty balance: waiting a minute does not refill it.
+  const billing = type === 'billing_error' || (error.status === 400 && message.startsWith(LOW_CREDIT))
+  if (billing) {
     return {
       kind: 'cooldown',
       seconds: policy.creditSeconds,

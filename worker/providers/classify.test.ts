@@ -145,3 +145,106 @@ describe('Anthropic', () => {
     expect(classifyAnthropic(err(529, f.anthropicOverloaded), policy)).toMatchObject({ kind: 'transient' })
   })
 })
+
+// A verdict needs the key's own evidence (issue 23): the provider's code for a dead key or an empty
+// account, never a status alone or text the request can get quoted back.
+describe('evidence, not status', () => {
+  test.each([
+    ['a file the project cannot see', f.googleFileDenied('abc123')],
+    ['a file whose name says "leaked"', f.googleFileDenied('Your-API-key-was-reported-as-leaked')],
+    [
+      'unregistered callers (no key reached Google)',
+      f
+        .googleFileDenied('x')
+        .replace(
+          /You do not[^"]*/,
+          "Method doesn't allow unregistered callers (callers without established identity).",
+        ),
+    ],
+  ])('Google 403 for %s passes through', (_name, body) => {
+    expect(classifyGoogle(err(403, body), policy)).toEqual({ kind: 'passthrough' })
+  })
+
+  test('Google: a bare PERMISSION_DENIED is a suspect to prove, not a block', () => {
+    expect(classifyGoogle(err(403, f.googleCachedContentDenied), policy)).toEqual({
+      kind: 'suspect',
+      reason: '403 PERMISSION_DENIED',
+    })
+  })
+
+  test('Google: an ErrorInfo reason of a dead key blocks whatever the status; another reason is proved', () => {
+    const info = (reason: string) =>
+      JSON.stringify({
+        error: {
+          code: 403,
+          message: 'x',
+          status: 'PERMISSION_DENIED',
+          details: [{ '@type': 'type.googleapis.com/google.rpc.ErrorInfo', reason }],
+        },
+      })
+    expect(classifyGoogle(err(400, info('API_KEY_EXPIRED')), policy)).toEqual({
+      kind: 'block',
+      reason: 'API_KEY_EXPIRED',
+    })
+    expect(classifyGoogle(err(403, info('SERVICE_DISABLED')), policy)).toEqual({
+      kind: 'suspect',
+      reason: '403 SERVICE_DISABLED',
+    })
+  })
+
+  test.each([
+    ['model_not_found', 403, f.openaiModelNotFound('gpt-x')],
+    ['mismatched_organization', 401, f.openaiMismatchedOrganization],
+  ])('OpenAI %s (%i) passes through', (_code, status, body) => {
+    expect(classifyOpenAiStyle(err(status, body), policy)).toEqual({ kind: 'passthrough' })
+  })
+
+  test('OpenAI-style: account_deactivated blocks; a 401 without a code is proved first', () => {
+    const deactivated =
+      '{"error":{"message":"This key is associated with a deactivated account.","type":"invalid_request_error","param":null,"code":"account_deactivated"}}'
+    expect(classifyOpenAiStyle(err(401, deactivated), policy)).toEqual({
+      kind: 'block',
+      reason: '401 account_deactivated',
+    })
+    expect(classifyOpenAiStyle(err(401, f.openrouterUserNotFound), policy)).toEqual({
+      kind: 'suspect',
+      reason: '401 401',
+    })
+    expect(classifyOpenAiStyle(err(403, 'Forbidden'), policy)).toEqual({ kind: 'suspect', reason: '403' })
+  })
+
+  test("OpenRouter's 402 asking for fewer max_tokens passes through; its empty account cools", () => {
+    expect(classifyOpenAiStyle(err(402, f.openrouterCannotAfford(200001, 1234)), policy)).toEqual({
+      kind: 'passthrough',
+    })
+    expect(classifyOpenAiStyle(err(402, f.openrouterNoCredits), policy)).toMatchObject({
+      kind: 'cooldown',
+      allModels: true,
+      shared: true,
+    })
+  })
+
+  test('a code that is not an identifier is not kept as a reason', () => {
+    const body = JSON.stringify({ error: { message: 'x', code: 'sk-proj-1234 was refused' } })
+    expect(classifyOpenAiStyle(err(401, body), policy)).toEqual({ kind: 'suspect', reason: '401 unknown' })
+  })
+
+  test('Anthropic: permission_error and a quoted beta value pass through; billing cools', () => {
+    expect(classifyAnthropic(err(403, f.anthropicPermission), policy)).toEqual({ kind: 'passthrough' })
+    expect(
+      classifyAnthropic(err(400, f.anthropicUnknownBeta('your credit balance is too low')), policy),
+    ).toEqual({ kind: 'passthrough' })
+    expect(classifyAnthropic(err(400, f.anthropicLowCredit), policy)).toMatchObject({
+      kind: 'cooldown',
+      allModels: true,
+      reason: 'insufficient_credit',
+    })
+    const billing = '{"type":"error","error":{"type":"billing_error","message":"Billing error"}}'
+    expect(classifyAnthropic(err(402, billing), policy)).toMatchObject({ kind: 'cooldown', allModels: true })
+  })
+
+  test('Anthropic: a 403 of another type is proved first', () => {
+    const other = '{"type":"error","error":{"type":"forbidden","message":"Request not allowed"}}'
+    expect(classifyAnthropic(err(403, other), policy)).toEqual({ kind: 'suspect', reason: '403 forbidden' })
+  })
+})

@@ -35,13 +35,25 @@ export const OpenAiErrorBody = z.object({
   }),
 })
 
-/** The statuses every provider shares: bad credentials block, server trouble is transient. */
+/**
+ * What every provider shares, once its adapter has matched the codes it knows: a 401/403 left over
+ * names no cause, so it makes the key a suspect to be proved, never a block; server trouble is
+ * transient. `code` is the provider's own code, kept in the reason for the dashboard.
+ */
 export function classifyCommon(error: UpstreamError, code: string | undefined): Verdict | undefined {
   const { status } = error
   if (status === 401 || status === 403)
-    return { kind: 'block', reason: code ? `${status} ${code}` : `${status}` }
+    return { kind: 'suspect', reason: code ? `${status} ${safeCode(code)}` : `${status}` }
   if (status >= 500) return { kind: 'transient', reason: `${status}` }
   return undefined
+}
+
+/**
+ * A provider's code as a reason: codes are identifiers (`invalid_api_key`, `PERMISSION_DENIED`); any
+ * other text in a code field is not kept, since it may quote the request or the key.
+ */
+export function safeCode(code: string): string {
+  return /^[A-Za-z0-9_.-]{1,64}$/.test(code) ? code : 'unknown'
 }
 
 /**

@@ -31,15 +31,30 @@ function parseGoogleError(body: string) {
   return { ...parsed.data.error, details }
 }
 
+/** ErrorInfo reasons Google gives for a key that is dead for good. */
+const DEAD_KEY_REASONS = ['API_KEY_INVALID', 'API_KEY_EXPIRED', 'CONSUMER_SUSPENDED']
+
+/**
+ * Sentences Google begins a message with, matched where they stand (the start): its messages can
+ * quote the request (a file's name, say), so a word found anywhere in one proves nothing.
+ */
+const LEAKED = 'Your API key was reported as leaked'
+/** No key reached Google at all, which says nothing about a key. */
+const UNREGISTERED = "Method doesn't allow unregistered callers"
+/** A file the request named, that the key's project cannot see: the request's doing. */
+const FILE_DENIED = 'You do not have permission to access the File'
+
 export function classifyGoogle(error: UpstreamError, policy: CooldownPolicy): Verdict {
   const g = parseGoogleError(error.body)
-  const reasons = new Set(g?.details.map((d) => d.reason).filter(Boolean))
-  if (reasons.has('API_KEY_INVALID')) return { kind: 'block', reason: 'API_KEY_INVALID' }
-  if (reasons.has('CONSUMER_SUSPENDED')) return { kind: 'block', reason: 'CONSUMER_SUSPENDED' }
-  if (error.status === 403 && /leaked/i.test(g?.message ?? '')) return { kind: 'block', reason: 'LEAKED' }
-  // "unregistered callers": no key reached Google at all, which says nothing about the key.
-  if (error.status === 403 && /unregistered callers/i.test(g?.message ?? '')) return { kind: 'passthrough' }
-  const common = classifyCommon(error, g?.status)
+  const reasons = g?.details.flatMap((d) => (d.reason ? [d.reason] : [])) ?? []
+  const dead = DEAD_KEY_REASONS.find((r) => reasons.includes(r))
+  if (dead) return { kind: 'block', reason: dead }
+  const message = g?.message ?? ''
+  if (error.status === 403 && message.startsWith(LEAKED)) return { kind: 'block', reason: 'LEAKED' }
+  if (error.status === 403 && (message.startsWith(UNREGISTERED) || message.startsWith(FILE_DENIED)))
+    return { kind: 'passthrough' }
+  // Anything else about permissions (SERVICE_DISABLED, a bare PERMISSION_DENIED…) is proved first.
+  const common = classifyCommon(error, reasons[0] ?? g?.status)
   if (common) return common
   if (error.status !== 429) return { kind: 'passthrough' }
 
@@ -86,6 +101,8 @@ export const google: ProviderAdapter = {
   authHeader: 'x-goog-api-key',
   formatAuth: (key) => key,
   queryKeyParam: 'key',
+  // Bills and rate-limits the request to another Google Cloud project than the key's own.
+  accountHeaders: ['x-goog-user-project'],
   modelFromPath: googleModel,
   bodyModelAuthoritative: googleBodyModelCounts,
   // Google's own OpenAI-compatible surface; its model ids come back as `models/<id>`.

@@ -11,6 +11,27 @@ import {
 import { parseGoDuration, parseResetTime, parseRetryAfter, parseRetryAfterMs } from './rate-limit'
 import type { CooldownPolicy, ProviderAdapter, UpstreamError, Verdict } from './types'
 
+/** Codes OpenAI-style providers give for a key that is dead for good (Groq copies OpenAI's). */
+const DEAD_KEY_CODES = new Set(['invalid_api_key', 'account_deactivated'])
+
+/**
+ * Codes of a 401/403 that the request caused while the key is healthy: a model the key's project
+ * cannot use, an organisation or project header that is not the key's, a region the provider does
+ * not serve. They pass through to the client and change nothing.
+ */
+const REQUEST_CODES = new Set([
+  'model_not_found',
+  'mismatched_organization',
+  'mismatched_project',
+  'unsupported_country_region_territory',
+])
+
+/**
+ * OpenRouter's 402 when the balance cannot cover the `max_tokens` asked for: the caller can ask for
+ * fewer, and the account is not empty. Matched to keep a key, never to punish one.
+ */
+const FEWER_TOKENS = /fewer max_tokens|can only afford/i
+
 /**
  * OpenAI and the providers that copy its API (Groq, Mistral, DeepSeek, OpenRouter, xAI, Cerebras…):
  * Bearer auth, `{"error": {type, code}}` bodies and a family of rate-limit headers.
@@ -18,14 +39,17 @@ import type { CooldownPolicy, ProviderAdapter, UpstreamError, Verdict } from './
 export function classifyOpenAiStyle(error: UpstreamError, policy: CooldownPolicy): Verdict {
   const parsed = OpenAiErrorBody.safeParse(parseJson(error.body))
   const code = parsed.success ? String(parsed.data.error.code ?? parsed.data.error.type ?? '') : ''
+  if (DEAD_KEY_CODES.has(code)) return { kind: 'block', reason: `${error.status} ${code}` }
+  if (REQUEST_CODES.has(code)) return { kind: 'passthrough' }
   const common = classifyCommon(error, code || undefined)
   if (common) return common
-  // Out of credit: account-wide and not fixed by waiting a minute (402 is OpenRouter's and DeepSeek's way).
-  if (
-    error.status === 402 ||
+  // Out of credit: account-wide and not fixed by waiting a minute. OpenRouter and DeepSeek say it with
+  // 402, OpenAI with its `insufficient_quota` code.
+  const credit =
+    (error.status === 402 && !FEWER_TOKENS.test(parsed.data?.error.message ?? '')) ||
     code === 'insufficient_quota' ||
     parsed.data?.error.type === 'insufficient_quota'
-  ) {
+  if (credit) {
     return {
       kind: 'cooldown',
       seconds: policy.creditSeconds,
@@ -83,6 +107,9 @@ export function openAiStyle(overrides: Partial<ProviderAdapter> = {}): ProviderA
   return {
     authHeader: 'authorization',
     formatAuth: bearer,
+    // Choose another organisation or project than the key's own (OpenAI's SDKs send them from
+    // OPENAI_ORG_ID / OPENAI_PROJECT_ID).
+    accountHeaders: ['openai-organization', 'openai-project'],
     modelFromPath: modelAfterModelsSegment,
     classify: classifyOpenAiStyle,
     exhaustedFor: openAiExhausted,

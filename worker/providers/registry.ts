@@ -34,7 +34,8 @@ export const PROVIDERS = {
   groq: openAiStyle({ modelsPath: 'models' }),
   mistral: openAiStyle({ embeddingsPath: 'v1/embeddings', modelsPath: 'v1/models' }),
   deepseek: openAiStyle({ modelsPath: 'models' }),
-  openrouter: openAiStyle({ modelsPath: 'models' }),
+  // OpenRouter lists models to anyone, key or not: only its key endpoint proves a key.
+  openrouter: openAiStyle({ modelsPath: 'models', probe: { path: 'key' } }),
   grok: openAiStyle({ modelsPath: 'v1/models' }),
   cerebras: openAiStyle({ modelsPath: 'models' }),
   'perplexity-ai': openAiStyle(),
@@ -82,6 +83,14 @@ export const CREDENTIAL_HEADERS: ReadonlySet<string> = new Set([
   'authorization',
   ...adapters.map((a) => a.authHeader.toLowerCase()),
 ])
+
+/**
+ * Every header by which a client could make a pool key answer as another account or project
+ * (`OpenAI-Organization`, Google's `X-Goog-User-Project`): none is forwarded, to any provider.
+ */
+export const ACCOUNT_HEADERS: ReadonlySet<string> = new Set(
+  adapters.flatMap((a) => (a.accountHeaders ?? []).map((h) => h.toLowerCase())),
+)
 
 /**
  * Every query parameter in which some provider carries a credential (Google's `key`): stripped from

@@ -35,11 +35,25 @@ export interface CooldownPolicy {
   now: number
 }
 
-/** What to do with a key after an upstream error. Reasons are short codes: never upstream text, which can quote the key. */
+/**
+ * What to do with a key after an upstream error. Reasons are short codes: never upstream text, which
+ * can quote the key (or the client's own input).
+ *
+ * A verdict is a claim about the key, so it is drawn only from the provider's structured evidence
+ * about the key: its code for an invalid, revoked or suspended key, its code for an empty account.
+ * A status alone proves nothing (a 403 can be about a file, a model or a region the request named),
+ * and neither does free text a request can get quoted back.
+ */
 export type Verdict =
   /** `shared`: the limit belongs to the account or project, so every key of the key's group has met it. */
   | { kind: 'cooldown'; seconds: number; allModels: boolean; reason: string; shared?: boolean }
+  /** The provider's own code says the key is dead. */
   | { kind: 'block'; reason: string }
+  /**
+   * A 401/403 whose body names no cause this adapter knows: it may be the key, or the request. The
+   * key is proved (a check that spends no quota) before anything happens to it.
+   */
+  | { kind: 'suspect'; reason: string }
   | { kind: 'transient'; reason: string }
   | { kind: 'passthrough' }
 
@@ -90,6 +104,11 @@ export interface ProviderAdapter {
    * no such headers. Lets the isolate rotate past a key before it answers 429.
    */
   exhaustedFor?(headers: Headers, now: number): number | undefined
+  /**
+   * Request headers that choose which account or project answers (OpenAI's `OpenAI-Organization`):
+   * never forwarded with a pool key, which must answer as its own account.
+   */
+  accountHeaders?: readonly string[]
   /** Classifies an error answer from the provider (gateway errors are handled before this). */
   classify(error: UpstreamError, policy: CooldownPolicy): Verdict
 }

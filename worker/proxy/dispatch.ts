@@ -5,6 +5,7 @@ import { loadConfig, type Config, type Env } from '../config'
 import { NO_MODEL, type CooldownScope, type ModelName } from '../db/cooldowns'
 import { AppError } from '../http/errors'
 import { alertsFor } from '../health/alerts'
+import { proofsFor } from '../health/proof'
 import { keyStateFor } from '../pool/key-state'
 import { poolFor } from '../pool/pool'
 import type { ProviderAdapter, ProviderId } from '../providers/types'
@@ -104,6 +105,11 @@ export async function dispatch(scope: RequestScope, upstream: Upstream): Promise
       alerts,
       background: waitUntil,
       catchUp: (withinMs) => pool.refreshIfOlder(upstream.provider, withinMs, waitUntil),
+      prove: async ({ id, sealed }) => {
+        const suspect = { id, provider: upstream.provider, key: sealed }
+        const report = await proofsFor(env.DB, config).prove(suspect)
+        return report?.result === 'valid' || report?.result === 'invalid' ? report.result : undefined
+      },
     })
   } finally {
     stats.schedule(waitUntil)

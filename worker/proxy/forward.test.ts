@@ -54,6 +54,7 @@ function inputFor(view: ProviderView, catchUp: ForwardInput['catchUp']): Forward
     background: () => {},
     alerts: { emit: async () => {} } as unknown as ForwardInput['alerts'],
     catchUp,
+    prove: async () => undefined,
   }
 }
 

@@ -4,6 +4,7 @@ import { log } from '../log'
 import type { Alerts } from '../health/alerts'
 import type { KeyState } from '../pool/key-state'
 import type { PoolKey, ProviderView } from '../pool/view'
+import type { Verdict } from '../providers/types'
 import type { UsageEvent } from '../stats/buffer'
 import type { Route } from './dispatch'
 import { gatewayAppError } from './gateway-error'
@@ -27,7 +28,26 @@ export interface ForwardInput {
   alerts: Alerts
   /** Reads what other isolates learned, unless this isolate read it in the last `withinMs`. */
   catchUp: (withinMs: number) => Promise<void>
+  /**
+   * Proves a suspect key off the client's path (health/proof.ts): resolves to whether the check found
+   * it valid, invalid (and blocked it), or nothing was checked.
+   */
+  prove: (key: { id: number; sealed: string }) => Promise<'valid' | 'invalid' | undefined>
 }
+
+/**
+ * The most keys one request may block or cool for every model. A dead key is rare and meets one
+ * request before every isolate knows it; a request that meets more has either found a pool gone bad
+ * all at once (the next requests meet the rest) or a way to make healthy keys look dead: either way it
+ * stops there and answers with what it saw.
+ */
+export const MAX_PUNISHED_PER_REQUEST = 3
+
+/**
+ * Suspect answers (a 401/403 naming no cause) one request may draw. The first may be a dead key, so
+ * the next key is tried; a second says the request itself is refused, and it is answered.
+ */
+const MAX_SUSPECT_ANSWERS = 2
 
 const UNDECRYPTABLE_SECONDS = 3600
 const BACKOFF_BASE_MS = 100
@@ -53,6 +73,8 @@ async function attempts(input: ForwardInput, writes: Promise<void>[]): Promise<R
   const { config, view, route } = input
   const tried = new Set<number>()
   let unopened = 0
+  let punished = 0
+  let suspects = 0
   let last: Response | undefined
   let backoff = false
   // MAX_ATTEMPTS bounds the calls; keys that answer 429 or are dead may use up to twice as many:
@@ -136,6 +158,11 @@ async function attempts(input: ForwardInput, writes: Promise<void>[]): Promise<R
           })
           if (verdict.kind === 'passthrough') return replay
           last = replay
+          if (verdict.kind === 'suspect') {
+            suspect(input, key, verdict.reason)
+            if (++suspects >= MAX_SUSPECT_ANSWERS) return replay
+            continue
+          }
           backoff = verdict.kind === 'transient'
           if (!backoff) limit = Math.min(2 * config.maxAttempts, Math.max(limit, attempt + 1))
           if (backoff) view.health.record(key.id, { failed: true })
@@ -146,6 +173,10 @@ async function attempts(input: ForwardInput, writes: Promise<void>[]): Promise<R
             // A limit met: a storm in this isolate (see ProviderView.verdict), and a read of what
             // other isolates learned before the next pick.
             view.verdict(answer.at, started)
+            if (severe(verdict) && ++punished >= MAX_PUNISHED_PER_REQUEST) {
+              log('punish_limit', { provider: route.provider, keys: punished })
+              return replay
+            }
             await catchUpAfterVerdict(input)
           }
         }
@@ -181,6 +212,25 @@ function count(
 ): void {
   const { provider, model } = input.route
   input.stats.record({ keyId: key.id, provider, model, outcome, status, reason })
+}
+
+/** A verdict that takes a key out for every model: a block, or an account out of credit. */
+const severe = (verdict: Verdict) =>
+  verdict.kind === 'block' || (verdict.kind === 'cooldown' && verdict.allModels)
+
+/**
+ * A suspect key is proved off the client's path; meanwhile this isolate tries other keys first (as
+ * after a 5xx), and stops doing so at once if the proof finds it valid. Nothing is stored.
+ */
+function suspect(input: ForwardInput, key: PoolKey, reason: string): void {
+  const { view, route } = input
+  log('key_suspect', { provider: route.provider, keyId: key.id, model: route.model, reason })
+  view.markShaky(key.id, Date.now() / 1000 + SHAKY_SECONDS)
+  input.background(
+    input.prove({ id: key.id, sealed: key.key }).then((result) => {
+      if (result === 'valid') view.markShaky(key.id, 0)
+    }),
+  )
 }
 
 function relay(res: Response, input: ForwardInput): Response {

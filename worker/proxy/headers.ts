@@ -1,5 +1,5 @@
 import { AppError } from '../http/errors'
-import { CREDENTIAL_HEADERS } from '../providers/registry'
+import { ACCOUNT_HEADERS, CREDENTIAL_HEADERS } from '../providers/registry'
 
 /** RFC 9110 §7.6.1 connection-specific headers, plus `expect`: they describe our hop, never the next. */
 const HOP_BY_HOP = new Set([
@@ -31,7 +31,8 @@ function connectionNamed(incoming: Headers): Set<string> {
 }
 
 /**
- * The client's headers as upstream may see them: no credentials, no hop-by-hop or edge headers,
+ * The client's headers as upstream may see them: no credentials, none that choose another account
+ * than the pool key's (its answer must be about the key itself), no hop-by-hop or edge headers,
  * and of the gateway's `cf-aig-*` controls only those `allowedGateway` names (config.ts).
  * `cf-aig-metadata` is read separately (clientMetadata) and merged with keyrelay's own.
  */
@@ -41,6 +42,7 @@ export function upstreamHeaders(incoming: Headers, allowedGateway: ReadonlySet<s
   incoming.forEach((value, name) => {
     const lower = name.toLowerCase()
     if (HOP_BY_HOP.has(lower) || hop.has(lower) || CREDENTIAL_HEADERS.has(lower) || EDGE.test(lower)) return
+    if (ACCOUNT_HEADERS.has(lower)) return
     if (lower.startsWith('cf-aig-') && (!allowedGateway.has(lower) || lower === 'cf-aig-metadata')) return
     out.set(name, value)
   })
