@@ -150,11 +150,16 @@ describe('embeddings and models', () => {
   test('models.list() names <provider>/<model> for every provider with keys, and is cached', async () => {
     const ids: string[] = []
     for await (const m of client.models.list()) ids.push(m.id)
+    // Each provider's own list, as the stand-in's accounts list them (test/gateway/*-replies.ts).
     expect(ids.sort()).toEqual([
+      'google-ai-studio/gemini-2.0-flash',
       'google-ai-studio/gemini-2.5-flash',
       'google-ai-studio/gemini-2.5-pro',
+      'google-ai-studio/gemini-embedding-001',
+      'openai/gpt-4.1',
       'openai/gpt-4o',
       'openai/gpt-4o-mini',
+      'openai/text-embedding-3-small',
     ])
     const calls = h.gateway.requests.length
     expect(calls).toBe(2)

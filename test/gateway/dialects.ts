@@ -3,6 +3,7 @@
  * Responses API (`openai/responses`), in the shapes OpenAI documents (platform.openai.com/docs/api-reference).
  */
 import { replies } from './replies'
+import { sampleOf } from './schema-sample'
 
 type Json = Record<string, unknown>
 
@@ -12,15 +13,14 @@ const usage = { prompt_tokens: 12, completion_tokens: 7, total_tokens: 19 }
 export function chatToolTurn(
   body: Json,
 ): { call?: { name: string; arguments: string }; text?: string } | undefined {
-  const tools = body.tools as
-    { function?: { name?: string; parameters?: { required?: string[] } } }[] | undefined
+  const tools = body.tools as { function?: { name?: string; parameters?: unknown } }[] | undefined
   const messages = (body.messages ?? []) as { role?: string; content?: unknown }[]
   const last = messages.at(-1)
   if (last?.role === 'tool') return { text: `The tool said: ${String(last.content)}` }
   const tool = tools?.[0]?.function
   if (!tool?.name) return undefined
-  const param = tool.parameters?.required?.[0] ?? 'location'
-  return { call: { name: tool.name, arguments: JSON.stringify({ [param]: 'Paris' }) } }
+  // Arguments that satisfy the tool's own schema (strings are 'Paris').
+  return { call: { name: tool.name, arguments: JSON.stringify(sampleOf(tool.parameters ?? {})) } }
 }
 
 export function chatToolReply(

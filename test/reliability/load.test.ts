@@ -103,10 +103,12 @@ test(`${REQUESTS} requests, ${CONCURRENCY} at a time, two instances on one D1: e
         ? Math.ceil(at! / 1000) + 58 // RetryInfo 57 s plus the 1 s margin
         : Math.ceil(at! / 1000) + secondsUntilPacificMidnight(at!)
       // The Worker stamps a cooldown when it processes the 429, which on a busy machine lags the
-      // moment the stand-in sent it: the stored end can be later, never earlier. (58 s exactly is
-      // pinned by the classification unit test.)
+      // moment the stand-in sent it: the stored end can be later. It can be up to 2 s earlier than
+      // the last 429's: a cooldown that outlasts the running one by 2 s or less is not written again
+      // (COOLDOWN_SLACK_SECONDS, db/pool.repo.ts). (58 s exactly is pinned by the classification
+      // unit test.)
       const late = (cooldowns[FLASH] ?? 0) - expected
-      check(late >= -1 && late <= 4, `${key} cooldown ends at ${expected}, got ${cooldowns[FLASH]}`)
+      check(late >= -2 && late <= 4, `${key} cooldown ends at ${expected}, got ${cooldowns[FLASH]}`)
     } else if (invalid.includes(key)) {
       check(row.status === 'blocked' && row.blocked_reason === 'API_KEY_INVALID', `${key} is blocked`)
     } else {
