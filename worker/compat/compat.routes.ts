@@ -6,6 +6,7 @@ import type { ProviderAdapter } from '../providers/types'
 import { callerScope, dispatch, type RequestScope } from '../proxy/dispatch'
 import { readCompatBody, type CompatRequest } from './compat-body'
 import { bearerAdapterFor } from './compat-adapter'
+import { jsonBytes } from './dialects/chat'
 import { listCompatModels } from './models'
 
 /**
@@ -62,8 +63,7 @@ export async function compatEmbeddings(request: Request, env: Env, ctx: Executio
     )
   }
   scope.clientHeaders.set('content-type', 'application/json')
-  const payload = new TextEncoder().encode(JSON.stringify({ ...body.json, model: body.model }))
-    .buffer as ArrayBuffer
+  const payload = jsonBytes({ ...body.json, model: body.model })
   return send(scope, body, adapter, `${gatewayBase}/${body.provider}/${adapter.embeddingsPath}`, payload)
 }
 

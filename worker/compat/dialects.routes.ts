@@ -1,16 +1,17 @@
 import { authorize } from '../auth/client-auth'
 import { requireGateway, type Env } from '../config'
-import { AppError, errorResponse } from '../http/errors'
+import { AppError } from '../http/errors'
 import { PROVIDERS } from '../providers/registry'
 import type { ProviderAdapter } from '../providers/types'
 import { callerScope, dispatch, type RequestScope } from '../proxy/dispatch'
 import { bearerAdapterFor } from './compat-adapter'
 import { readCompatBody, type CompatRequest } from './compat-body'
-import { jsonBytes, type ChatCompletion, type ChatRequest } from './dialects/chat'
+import { jsonBytes, type ChatRequest } from './dialects/chat'
 import { anthropicError, chatToMessage, errorMessage, messagesToChat } from './dialects/messages'
 import { MessagesStream } from './dialects/messages-stream'
 import { chatToResponse, responseContext, responsesToChat } from './dialects/responses'
 import { ResponsesStream } from './dialects/responses-stream'
+import { ChatCompletion } from './dialects/shapes'
 import { translateStream, type StreamTranslator } from './dialects/sse'
 
 type Json = Record<string, unknown>
@@ -23,7 +24,8 @@ type Json = Record<string, unknown>
 interface Dialect {
   /** The provider's own endpoint for this dialect, if it has one. */
   native(adapter: ProviderAdapter): string | undefined
-  toChat(body: Json, model: string): ChatRequest
+  /** The client's body (any JSON: the translation checks its shape) as Chat Completions. */
+  toChat(body: unknown, model: string): ChatRequest
   fromChat(chat: ChatCompletion, body: CompatRequest): Json
   stream(body: CompatRequest): StreamTranslator
   /** Headers the native endpoint insists on when the client sent none. */
@@ -111,9 +113,14 @@ async function fromChatResponse(dialect: Dialect, body: CompatRequest, res: Resp
     headers.set('cache-control', 'no-cache')
     return new Response(translateStream(res.body, dialect.stream(body)), { status: res.status, headers })
   }
-  const chat = (await res.json().catch(() => undefined)) as ChatCompletion | undefined
-  if (!chat) return errorResponse(new AppError(502, 'upstream_invalid', 'The upstream answer was not JSON'))
-  return Response.json(dialect.fromChat(chat, body), { status: res.status, headers: relayedHeaders(res) })
+  const chat = ChatCompletion.safeParse(await res.json().catch(() => undefined))
+  if (!chat.success) {
+    throw new AppError(502, 'upstream_invalid', 'The upstream answer was not a chat completion')
+  }
+  return Response.json(dialect.fromChat(chat.data, body), {
+    status: res.status,
+    headers: relayedHeaders(res),
+  })
 }
 
 /** Upstream's headers worth keeping on a translated answer: request ids, rate limits, Retry-After. */

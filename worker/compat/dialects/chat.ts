@@ -48,50 +48,43 @@ export interface ChatRequest {
   stream_options?: { include_usage: boolean }
 }
 
-export interface ChatUsage {
-  prompt_tokens?: number
-  completion_tokens?: number
-  total_tokens?: number
-  prompt_tokens_details?: { cached_tokens?: number }
-  completion_tokens_details?: { reasoning_tokens?: number }
-}
-
-export interface ChatCompletion {
-  id?: string
-  model?: string
-  choices?: {
-    message?: { content?: string | null; tool_calls?: ChatToolCall[] }
-    finish_reason?: string | null
-  }[]
-  usage?: ChatUsage
-}
-
-/** A piece of a tool call in a stream: the first piece of each has its id and name. */
-export interface ChatToolCallDelta {
-  index: number
-  id?: string
-  function?: { name?: string; arguments?: string }
-}
-
-/** One streamed chunk; `error` when the stream broke (proxy/stream-guard.ts) or upstream said so. */
-export interface ChatChunk {
-  choices?: {
-    delta?: {
-      content?: string | null
-      tool_calls?: ChatToolCallDelta[]
-    }
-    finish_reason?: string | null
-  }[]
-  usage?: ChatUsage | null
-  error?: { message?: string; code?: string | number; type?: string }
-}
-
 /** Random ids in the style each API uses (`resp_…`, `msg_…`). */
 export function newId(prefix: string): string {
   const bytes = crypto.getRandomValues(new Uint8Array(12))
   return `${prefix}${Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('')}`
 }
 
+/**
+ * Deeper than any real request (a tool's JSON Schema nests a dozen levels), and far below what the
+ * runtime's serialiser can take: a 100,000-deep body overflows its stack.
+ */
+export const MAX_JSON_DEPTH = 100
+
+/** Whether `value` nests objects or arrays deeper than `max`: iterative, so any depth is safe to ask. */
+export function deeperThan(value: unknown, max: number): boolean {
+  const stack: [unknown, number][] = [[value, 0]]
+  while (stack.length > 0) {
+    const [v, depth] = stack.pop() as [unknown, number]
+    if (v === null || typeof v !== 'object') continue
+    if (depth >= max) return true
+    for (const child of Array.isArray(v) ? v : Object.values(v)) {
+      if (child !== null && typeof child === 'object') stack.push([child, depth + 1])
+    }
+  }
+  return false
+}
+
+/**
+ * JSON text of a body keyrelay re-serialises. One nested deeper than MAX_JSON_DEPTH is the caller's
+ * mistake, answered 400, never a crash of the serialiser.
+ */
+export function jsonText(value: unknown): string {
+  if (deeperThan(value, MAX_JSON_DEPTH)) {
+    throw new AppError(400, 'invalid_body', `The body nests deeper than ${MAX_JSON_DEPTH} levels`)
+  }
+  return JSON.stringify(value)
+}
+
 /** A JSON body to send upstream. */
 export const jsonBytes = (value: unknown): ArrayBuffer =>
-  new TextEncoder().encode(JSON.stringify(value)).buffer as ArrayBuffer
+  new TextEncoder().encode(jsonText(value)).buffer as ArrayBuffer

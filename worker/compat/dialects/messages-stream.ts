@@ -3,9 +3,10 @@
  * `content_block_delta` with `text_delta` or `input_json_delta`, `content_block_stop`,
  * `message_delta`, `message_stop`; `error` when the stream breaks), as the Anthropic SDK reads it.
  */
-import { newId, type ChatChunk, type ChatToolCallDelta, type ChatUsage } from './chat'
+import { newId } from './chat'
+import type { ChatChunk, ChatToolCallDelta, ChatUsage } from './shapes'
 import { stopReason } from './messages'
-import { namedEvent, type StreamTranslator } from './sse'
+import { CallIndexes, namedEvent, type StreamTranslator } from './sse'
 
 type Block = { kind: 'text'; index: number } | { kind: 'tool'; index: number; chatIndex: number }
 
@@ -16,6 +17,7 @@ export class MessagesStream implements StreamTranslator {
   private blocks = 0
   private finish: string | null | undefined
   private usage: ChatUsage | undefined
+  private readonly indexes = new CallIndexes()
 
   constructor(private readonly model: string) {}
 
@@ -39,9 +41,8 @@ export class MessagesStream implements StreamTranslator {
     ]
   }
 
-  chunk(data: unknown): string[] {
+  chunk(chunk: ChatChunk): string[] {
     if (this.finished) return []
-    const chunk = data as ChatChunk
     const out = this.start()
     if (chunk.error) {
       this.finished = true
@@ -63,10 +64,11 @@ export class MessagesStream implements StreamTranslator {
 
   private toolCall(call: ChatToolCallDelta): string[] {
     const out: string[] = []
-    if (this.open?.kind !== 'tool' || this.open.chatIndex !== call.index) {
+    const chatIndex = this.indexes.of(call)
+    if (this.open?.kind !== 'tool' || this.open.chatIndex !== chatIndex) {
       out.push(
         ...this.openBlock(
-          { kind: 'tool', index: this.blocks, chatIndex: call.index },
+          { kind: 'tool', index: this.blocks, chatIndex },
           { type: 'tool_use', id: call.id ?? newId('toolu_'), name: call.function?.name ?? '', input: {} },
         ),
       )

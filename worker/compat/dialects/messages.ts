@@ -4,43 +4,44 @@
  */
 import { AppError, type ErrorBody } from '../../http/errors'
 import {
+  jsonText,
   newId,
   refuse,
   type Json,
-  type ChatCompletion,
   type ChatMessage,
   type ChatPart,
   type ChatRequest,
   type ChatTool,
 } from './chat'
+import { checked } from './check'
+import { MessagesRequest, type ChatCompletion, type MessagesBlock } from './shapes'
 
-export function messagesToChat(body: Json, model: string): ChatRequest {
+/** A Messages body (any JSON the client sent) as Chat Completions; a body of the wrong shape is a 400. */
+export function messagesToChat(json: unknown, model: string): ChatRequest {
+  const body = checked(MessagesRequest, json)
   const messages: ChatMessage[] = []
   const system = typeof body.system === 'string' ? body.system : textOf(body.system)
   if (system) messages.push({ role: 'system', content: system })
-  if (!Array.isArray(body.messages)) throw new AppError(400, 'invalid_body', 'messages must be an array')
-  for (const m of body.messages as Json[]) {
+  for (const m of body.messages) {
     if (m.role === 'user') addUser(messages, m.content)
     else if (m.role === 'assistant') addAssistant(messages, m.content)
-    else throw new AppError(400, 'invalid_body', `message role ${String(m.role)} is not user or assistant`)
+    else
+      throw new AppError(400, 'invalid_body', `message role ${m.role.slice(0, 40)} is not user or assistant`)
   }
   const chat: ChatRequest = { model, messages }
   if (typeof body.max_tokens === 'number') chat.max_tokens = body.max_tokens
   if (typeof body.temperature === 'number') chat.temperature = body.temperature
   if (typeof body.top_p === 'number') chat.top_p = body.top_p
-  if (Array.isArray(body.stop_sequences) && body.stop_sequences.length > 0)
-    chat.stop = body.stop_sequences.map(String)
-  const user = (body.metadata as Json | undefined)?.user_id
-  if (typeof user === 'string') chat.user = user
-  if (Array.isArray(body.tools) && body.tools.length > 0)
-    chat.tools = body.tools.map((t) => chatTool(t as Json))
-  const choice = body.tool_choice as Json | undefined
+  if (body.stop_sequences && body.stop_sequences.length > 0) chat.stop = body.stop_sequences
+  if (typeof body.metadata?.user_id === 'string') chat.user = body.metadata.user_id
+  if (body.tools && body.tools.length > 0) chat.tools = body.tools.map(chatTool)
+  const choice = body.tool_choice
   if (choice) {
     if (choice.type === 'auto') chat.tool_choice = 'auto'
     else if (choice.type === 'any') chat.tool_choice = 'required'
     else if (choice.type === 'none') chat.tool_choice = 'none'
     else if (choice.type === 'tool')
-      chat.tool_choice = { type: 'function', function: { name: String(choice.name) } }
+      chat.tool_choice = { type: 'function', function: { name: choice.name ?? '' } }
     if (choice.disable_parallel_tool_use === true) chat.parallel_tool_calls = false
   }
   if (body.stream === true) {
@@ -50,42 +51,43 @@ export function messagesToChat(body: Json, model: string): ChatRequest {
   return chat
 }
 
-function textOf(content: unknown): string {
+function textOf(
+  content: { type: string; text?: string | null | undefined }[] | string | null | undefined,
+): string {
   if (typeof content === 'string') return content
-  if (!Array.isArray(content)) return ''
-  return content
-    .filter((b) => (b as Json).type === 'text')
-    .map((b) => String((b as Json).text ?? ''))
+  return (content ?? [])
+    .filter((b) => b.type === 'text')
+    .map((b) => b.text ?? '')
     .join('\n')
 }
 
-function addUser(messages: ChatMessage[], content: unknown): void {
+function addUser(messages: ChatMessage[], content: string | MessagesBlock[]): void {
   if (typeof content === 'string') {
     messages.push({ role: 'user', content })
     return
   }
   const parts: ChatPart[] = []
-  for (const block of (content ?? []) as Json[]) {
+  for (const block of content) {
     switch (block.type) {
       case 'text':
-        parts.push({ type: 'text', text: String(block.text ?? '') })
+        parts.push({ type: 'text', text: block.text ?? '' })
         break
       case 'image':
-        parts.push({ type: 'image_url', image_url: { url: imageUrl(block.source as Json) } })
+        parts.push({ type: 'image_url', image_url: { url: imageUrl(block.source) } })
         break
       case 'tool_result': {
         // Chat Completions answers each tool call with a message of its own, before the user's text.
-        const text = typeof block.content === 'string' ? block.content : textOf(block.content)
+        const text = textOf(block.content)
         messages.push({
           role: 'tool',
-          tool_call_id: String(block.tool_use_id ?? ''),
+          tool_call_id: block.tool_use_id ?? '',
           content: block.is_error === true ? `Error: ${text}` : text,
         })
         break
       }
       default:
         throw refuse(
-          `user content of type ${String(block.type)}`,
+          `user content of type ${block.type.slice(0, 40)}`,
           'text, images and tool results translate to Chat Completions',
         )
     }
@@ -93,25 +95,24 @@ function addUser(messages: ChatMessage[], content: unknown): void {
   if (parts.length > 0) messages.push({ role: 'user', content: parts })
 }
 
-function imageUrl(source: Json | undefined): string {
-  if (source?.type === 'base64') return `data:${String(source.media_type)};base64,${String(source.data)}`
-  if (source?.type === 'url') return String(source.url)
+function imageUrl(source: MessagesBlock['source']): string {
+  if (source?.type === 'base64' && source.data) return `data:${source.media_type ?? ''};base64,${source.data}`
+  if (source?.type === 'url' && source.url) return source.url
   throw refuse('image source', 'give the image as base64 data or a URL')
 }
 
-function addAssistant(messages: ChatMessage[], content: unknown): void {
+function addAssistant(messages: ChatMessage[], content: string | MessagesBlock[]): void {
   if (typeof content === 'string') {
     messages.push({ role: 'assistant', content })
     return
   }
-  const blocks = (content ?? []) as Json[]
-  const text = textOf(blocks)
-  const calls = blocks
+  const text = textOf(content)
+  const calls = content
     .filter((b) => b.type === 'tool_use')
     .map((b) => ({
-      id: String(b.id),
+      id: b.id ?? newId('toolu_'),
       type: 'function' as const,
-      function: { name: String(b.name), arguments: JSON.stringify(b.input ?? {}) },
+      function: { name: b.name ?? '', arguments: jsonText(b.input ?? {}) },
     }))
   // Thinking blocks are another model's reasoning: nothing a chat model can take.
   messages.push({
@@ -121,17 +122,14 @@ function addAssistant(messages: ChatMessage[], content: unknown): void {
   })
 }
 
-function chatTool(tool: Json): ChatTool {
-  if (tool.type !== undefined && tool.type !== 'custom') {
+function chatTool(tool: NonNullable<MessagesRequest['tools']>[number]): ChatTool {
+  if (tool.type != null && tool.type !== 'custom') {
     throw refuse(
-      `tools of type ${String(tool.type)}`,
+      `tools of type ${tool.type.slice(0, 40)}`,
       "Anthropic's server tools run on Anthropic; custom tools work with every model",
     )
   }
-  const fn: ChatTool['function'] = {
-    name: String(tool.name),
-    parameters: tool.input_schema ?? { type: 'object' },
-  }
+  const fn: ChatTool['function'] = { name: tool.name, parameters: tool.input_schema ?? { type: 'object' } }
   if (typeof tool.description === 'string') fn.description = tool.description
   return { type: 'function', function: fn }
 }
@@ -156,7 +154,7 @@ function parseArguments(text: string): unknown {
   }
 }
 
-/** A complete chat completion as a Message; `model` is the model as the caller named it. */
+/** A complete chat completion (already checked: shapes.ts) as a Message; `model` as the caller named it. */
 export function chatToMessage(chat: ChatCompletion, model: string): Json {
   const choice = chat.choices?.[0]
   const content: Json[] = []
@@ -165,9 +163,9 @@ export function chatToMessage(chat: ChatCompletion, model: string): Json {
   for (const call of choice?.message?.tool_calls ?? []) {
     content.push({
       type: 'tool_use',
-      id: call.id,
+      id: call.id ?? newId('toolu_'),
       name: call.function.name,
-      input: parseArguments(call.function.arguments),
+      input: parseArguments(call.function.arguments ?? ''),
     })
   }
   return {

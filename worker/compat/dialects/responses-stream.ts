@@ -4,7 +4,8 @@
  * the `…done` events, `response.completed`), as the `openai` SDK's `responses.stream()` and the
  * Vercel AI SDK read it. Stateful, one per stream; pure apart from the ids it makes.
  */
-import { newId, type ChatChunk, type ChatToolCallDelta, type ChatUsage } from './chat'
+import { newId } from './chat'
+import type { ChatChunk, ChatToolCallDelta, ChatUsage } from './shapes'
 import {
   functionCallItem,
   messageItem,
@@ -13,7 +14,7 @@ import {
   responseUsage,
   type ResponseContext,
 } from './responses'
-import { namedEvent, type StreamTranslator } from './sse'
+import { CallIndexes, namedEvent, type StreamTranslator } from './sse'
 
 interface OpenMessage {
   index: number
@@ -37,6 +38,7 @@ export class ResponsesStream implements StreamTranslator {
   private readonly calls = new Map<number, OpenCall>()
   private finish: string | null | undefined
   private usage: ChatUsage | undefined
+  private readonly indexes = new CallIndexes()
 
   constructor(private readonly ctx: ResponseContext) {}
 
@@ -51,9 +53,8 @@ export class ResponsesStream implements StreamTranslator {
     return [this.event('response.created', { response }), this.event('response.in_progress', { response })]
   }
 
-  chunk(data: unknown): string[] {
+  chunk(chunk: ChatChunk): string[] {
     if (this.finished) return []
-    const chunk = data as ChatChunk
     const out = this.start()
     if (chunk.error) return [...out, ...this.fail(chunk.error)]
     if (chunk.usage) this.usage = chunk.usage
@@ -100,7 +101,8 @@ export class ResponsesStream implements StreamTranslator {
 
   private toolCall(delta: ChatToolCallDelta): string[] {
     const out: string[] = []
-    let call = this.calls.get(delta.index)
+    const index = this.indexes.of(delta)
+    let call = this.calls.get(index)
     if (!call) {
       // Items come one after another: a message being written is complete once a call starts.
       out.push(...this.closeMessage())
@@ -112,7 +114,7 @@ export class ResponsesStream implements StreamTranslator {
         name: delta.function?.name ?? '',
         args: '',
       }
-      this.calls.set(delta.index, call)
+      this.calls.set(index, call)
       this.output.push(functionCallItem(call.id, call.callId, call.name, '', 'in_progress'))
       out.push(
         this.event('response.output_item.added', {

@@ -7,18 +7,28 @@ import {
   newId,
   refuse,
   type Json,
-  type ChatCompletion,
   type ChatMessage,
   type ChatPart,
   type ChatRequest,
   type ChatTool,
-  type ChatUsage,
 } from './chat'
+import { checked } from './check'
+import {
+  ResponsesRequest,
+  type ChatCompletion,
+  type ChatUsage,
+  type ContentPart,
+  type InputItem,
+} from './shapes'
 
 const STATE = 'keyrelay stores no responses (only openai/… models run on OpenAI’s own Responses API)'
 
-/** The Responses request as Chat Completions; stored-state features are refused, never ignored. */
-export function responsesToChat(body: Json, model: string): ChatRequest {
+/**
+ * A Responses body (any JSON the client sent) as Chat Completions; a body of the wrong shape is a
+ * 400, and stored-state features are refused, never ignored.
+ */
+export function responsesToChat(json: unknown, model: string): ChatRequest {
+  const body = checked(ResponsesRequest, json)
   if (body.previous_response_id != null) throw refuse('previous_response_id', STATE)
   if (body.conversation != null) throw refuse('conversation', STATE)
   if (body.prompt != null) throw refuse('prompt', 'stored prompt templates live on OpenAI')
@@ -26,12 +36,9 @@ export function responsesToChat(body: Json, model: string): ChatRequest {
   if (body.background === true) throw refuse('background', 'background mode needs stored responses')
 
   const messages: ChatMessage[] = []
-  if (typeof body.instructions === 'string' && body.instructions) {
-    messages.push({ role: 'system', content: body.instructions })
-  }
+  if (body.instructions) messages.push({ role: 'system', content: body.instructions })
   if (typeof body.input === 'string') messages.push({ role: 'user', content: body.input })
-  else if (Array.isArray(body.input)) for (const item of body.input) addInputItem(messages, item as Json)
-  else throw new AppError(400, 'invalid_body', 'input must be a string or an array of input items')
+  else for (const item of body.input) addInputItem(messages, item)
 
   const chat: ChatRequest = { model, messages }
   if (typeof body.max_output_tokens === 'number') chat.max_tokens = body.max_output_tokens
@@ -39,12 +46,10 @@ export function responsesToChat(body: Json, model: string): ChatRequest {
   if (typeof body.top_p === 'number') chat.top_p = body.top_p
   if (typeof body.parallel_tool_calls === 'boolean') chat.parallel_tool_calls = body.parallel_tool_calls
   if (typeof body.user === 'string') chat.user = body.user
-  const effort = (body.reasoning as Json | undefined)?.effort
-  if (typeof effort === 'string') chat.reasoning_effort = effort
-  if (Array.isArray(body.tools) && body.tools.length > 0)
-    chat.tools = body.tools.map((t) => chatTool(t as Json))
-  if (body.tool_choice !== undefined) chat.tool_choice = toolChoice(body.tool_choice)
-  const format = ((body.text as Json | undefined)?.format ?? undefined) as Json | undefined
+  if (typeof body.reasoning?.effort === 'string') chat.reasoning_effort = body.reasoning.effort
+  if (body.tools && body.tools.length > 0) chat.tools = body.tools.map(chatTool)
+  if (body.tool_choice != null) chat.tool_choice = toolChoice(body.tool_choice)
+  const format = body.text?.format
   if (format?.type === 'json_schema') {
     const { type: _type, ...schema } = format
     chat.response_format = { type: 'json_schema', json_schema: schema }
@@ -56,7 +61,7 @@ export function responsesToChat(body: Json, model: string): ChatRequest {
   return chat
 }
 
-function addInputItem(messages: ChatMessage[], item: Json): void {
+function addInputItem(messages: ChatMessage[], item: InputItem): void {
   const type = item.type ?? 'message'
   switch (type) {
     case 'message': {
@@ -68,15 +73,15 @@ function addInputItem(messages: ChatMessage[], item: Json): void {
         throw new AppError(
           400,
           'invalid_body',
-          `input message role ${String(item.role)} is not one of user, assistant, system, developer`,
+          `input message role ${String(item.role).slice(0, 40)} is not one of user, assistant, system, developer`,
         )
       return
     }
     case 'function_call': {
       const call = {
-        id: String(item.call_id ?? item.id ?? newId('call_')),
+        id: item.call_id ?? item.id ?? newId('call_'),
         type: 'function' as const,
-        function: { name: String(item.name ?? ''), arguments: String(item.arguments ?? '{}') },
+        function: { name: item.name ?? '', arguments: item.arguments ?? '{}' },
       }
       const last = messages.at(-1)
       // Several calls of one turn are one assistant message with several tool calls.
@@ -85,11 +90,7 @@ function addInputItem(messages: ChatMessage[], item: Json): void {
       return
     }
     case 'function_call_output':
-      messages.push({
-        role: 'tool',
-        tool_call_id: String(item.call_id ?? ''),
-        content: typeof item.output === 'string' ? item.output : textOf(item.output),
-      })
+      messages.push({ role: 'tool', tool_call_id: item.call_id ?? '', content: textOf(item.output) })
       return
     case 'reasoning':
       return // another model's reasoning summary: nothing a chat model can take
@@ -97,28 +98,24 @@ function addInputItem(messages: ChatMessage[], item: Json): void {
       throw refuse('input item_reference', STATE)
     default:
       throw refuse(
-        `input items of type ${String(type)}`,
+        `input items of type ${type.slice(0, 40)}`,
         'only messages, function calls and their outputs translate to Chat Completions',
       )
   }
 }
 
-function textOf(content: unknown): string {
+function textOf(content: string | ContentPart[] | null | undefined): string {
   if (typeof content === 'string') return content
-  if (!Array.isArray(content)) return ''
-  return content
-    .map((p) => (p as Json).text)
+  return (content ?? [])
+    .map((p) => p.text)
     .filter((t): t is string => typeof t === 'string')
     .join('')
 }
 
-function userContent(content: unknown): string | ChatPart[] {
+function userContent(content: string | ContentPart[] | null | undefined): string | ChatPart[] {
   if (typeof content === 'string') return content
-  if (!Array.isArray(content)) return ''
-  return content.map((part): ChatPart => {
-    const p = part as Json
-    if (p.type === 'input_text' || p.type === 'output_text')
-      return { type: 'text', text: String(p.text ?? '') }
+  return (content ?? []).map((p): ChatPart => {
+    if (p.type === 'input_text' || p.type === 'output_text') return { type: 'text', text: p.text ?? '' }
     if (p.type === 'input_image' && typeof p.image_url === 'string') {
       return {
         type: 'image_url',
@@ -126,29 +123,32 @@ function userContent(content: unknown): string | ChatPart[] {
       }
     }
     if (p.type === 'input_image') throw refuse('input_image.file_id', 'give the image as a URL or a data URL')
-    throw refuse(`input content of type ${String(p.type)}`, 'text and images translate to Chat Completions')
+    throw refuse(
+      `input content of type ${p.type.slice(0, 40)}`,
+      'text and images translate to Chat Completions',
+    )
   })
 }
 
-function chatTool(tool: Json): ChatTool {
+function chatTool(tool: NonNullable<ResponsesRequest['tools']>[number]): ChatTool {
   if (tool.type !== 'function') {
     throw refuse(
-      `tools of type ${String(tool.type)}`,
+      `tools of type ${tool.type.slice(0, 40)}`,
       'hosted tools run on OpenAI; function tools work with every model',
     )
   }
-  const fn: ChatTool['function'] = { name: String(tool.name) }
+  if (!tool.name) throw new AppError(400, 'invalid_body', 'a function tool needs a name')
+  const fn: ChatTool['function'] = { name: tool.name }
   if (typeof tool.description === 'string') fn.description = tool.description
   if (tool.parameters !== undefined) fn.parameters = tool.parameters
   if (typeof tool.strict === 'boolean') fn.strict = tool.strict
   return { type: 'function', function: fn }
 }
 
-function toolChoice(choice: unknown): ChatRequest['tool_choice'] {
+function toolChoice(choice: NonNullable<ResponsesRequest['tool_choice']>): ChatRequest['tool_choice'] {
   if (choice === 'auto' || choice === 'none' || choice === 'required') return choice
-  const c = choice as Json
-  if (c && c.type === 'function' && typeof c.name === 'string')
-    return { type: 'function', function: { name: c.name } }
+  if (typeof choice === 'object' && choice.type === 'function' && typeof choice.name === 'string')
+    return { type: 'function', function: { name: choice.name } }
   throw refuse('tool_choice', 'only auto, none, required or a function by name translate to Chat Completions')
 }
 
@@ -247,14 +247,15 @@ export const functionCallItem = (
   status,
 })
 
-/** A complete chat completion as a Response. */
+/** A complete chat completion (already checked: shapes.ts) as a Response. */
 export function chatToResponse(chat: ChatCompletion, ctx: ResponseContext): Json {
   const choice = chat.choices?.[0]
   const output: Json[] = []
   const text = choice?.message?.content
   if (typeof text === 'string' && text !== '') output.push(messageItem(newId('msg_'), text))
   for (const call of choice?.message?.tool_calls ?? []) {
-    output.push(functionCallItem(`fc_${call.id}`, call.id, call.function.name, call.function.arguments))
+    const callId = call.id ?? newId('call_')
+    output.push(functionCallItem(`fc_${callId}`, callId, call.function.name, call.function.arguments ?? ''))
   }
   const { status, incomplete } = responseStatus(choice?.finish_reason)
   return responseObject(ctx, { status, incomplete, output, usage: responseUsage(chat.usage) })
