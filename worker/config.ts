@@ -30,6 +30,7 @@ export interface Env {
   GATEWAY_HEADERS?: string
   MAX_BODY_MB?: string
   CORS_ORIGINS?: string
+  STORED_OBJECTS?: string
   SELECTION?: string
   STORM_SECONDS?: string
   ALERT_WEBHOOK_URL?: string
@@ -129,6 +130,12 @@ const EnvSchema = z.object({
   // For this long after an isolate's last 429 (or dead or spent key), keys that have not answered it
   // since the storm began get a small share (pool/view.ts); 0 turns it off.
   STORM_SECONDS: z._default(wholeNumber(0, 60), 2),
+  // Files, batches, stored completions and responses live on the provider account behind a pool key,
+  // which every client shares: off by default; `admin` for unrestricted AUTH_KEY entries only.
+  STORED_OBJECTS: z._default(
+    z.enum(['off', 'admin', 'on'], { error: 'must be "off", "admin" or "on"' }),
+    'off',
+  ),
   // Browsers may call /api/* from these origins (`*`: any; the routes use no cookies).
   CORS_ORIGINS: z._default(
     z
@@ -171,6 +178,8 @@ export interface Config {
   selection: Selection
   /** How long a storm lasts after an isolate's last verdict (pool/view.ts); 0: no storm steering. */
   stormMs: number
+  /** Who may use stored-object endpoints (ProviderAdapter.storedObjects). */
+  storedObjects: 'off' | 'admin' | 'on'
   alertWebhookUrl: string | undefined
   alertCooldownSeconds: number
   alertTemplate: string | undefined
@@ -237,6 +246,7 @@ export function loadConfig(env: Env): Config {
       e.CORS_ORIGINS.trim() === '*' ? '*' : new Set(e.CORS_ORIGINS.split(',').map((o) => o.trim())),
     selection: e.SELECTION,
     stormMs: e.STORM_SECONDS * 1000,
+    storedObjects: e.STORED_OBJECTS,
     alertWebhookUrl: e.ALERT_WEBHOOK_URL,
     alertCooldownSeconds: e.ALERT_COOLDOWN_MINUTES * 60,
     alertTemplate: e.ALERT_TEMPLATE,

@@ -43,6 +43,7 @@ const VARIABLES = [
   'MAX_BODY_MB',
   'SELECTION',
   'STORM_SECONDS',
+  'STORED_OBJECTS',
 ] as const
 
 /** The Cron Trigger runs every 10 minutes; twice that without a run means it is not set up. */

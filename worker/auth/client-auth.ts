@@ -70,6 +70,26 @@ export function authorize(entry: AuthEntry, provider: string, model: string | un
   }
 }
 
+/**
+ * Whether this entry may use stored-object endpoints (files, batches, stored responses): what they
+ * reach lives on the provider account behind the pool keys, shared by every client, so only the
+ * operator's STORED_OBJECTS setting opens them (`admin`: unrestricted entries only).
+ */
+export function mayStore(entry: AuthEntry, setting: 'off' | 'admin' | 'on'): boolean {
+  return setting === 'on' || (setting === 'admin' && !entry.rules)
+}
+
+export const storedObjectsDisabled = (): AppError =>
+  new AppError(
+    403,
+    'stored_objects_disabled',
+    'Stored-object endpoints (files, batches, stored completions and responses) reach what every client of the shared provider keys stored; the operator allows them with STORED_OBJECTS',
+  )
+
+export function authorizeStored(entry: AuthEntry, setting: 'off' | 'admin' | 'on'): void {
+  if (!mayStore(entry, setting)) throw storedObjectsDisabled()
+}
+
 /** Admin calls: an AUTH_KEY entry with no provider restrictions (a Bearer token, or a login's). */
 export function authenticateAdmin(
   entries: AuthEntry[],

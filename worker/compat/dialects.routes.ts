@@ -1,4 +1,4 @@
-import { authorize } from '../auth/client-auth'
+import { authorize, mayStore, storedObjectsDisabled } from '../auth/client-auth'
 import { requireGateway, type Env } from '../config'
 import { AppError } from '../http/errors'
 import { PROVIDERS } from '../providers/registry'
@@ -28,6 +28,11 @@ interface Dialect {
   toChat(body: unknown, model: string): ChatRequest
   fromChat(chat: ChatCompletion, body: CompatRequest): Json
   stream(body: CompatRequest): StreamTranslator
+  /**
+   * The client's body for the native endpoint; `mayStore`: whether this client may keep objects on
+   * the provider account (STORED_OBJECTS). Default: unchanged.
+   */
+  nativeBody?(json: Json, mayStore: boolean): Json
   /** Headers the native endpoint insists on when the client sent none. */
   nativeHeaders?: Record<string, string>
   /** An error body in this dialect's shape; OpenAI's shape when undefined. */
@@ -36,6 +41,13 @@ interface Dialect {
 
 const RESPONSES: Dialect = {
   native: (a) => a.responsesPath,
+  // OpenAI stores a response unless told not to, on the pool key's account: where any client holding
+  // its id could read it. A client that may not store gets `store: false`; asking for it is refused.
+  nativeBody: (json, mayStore) => {
+    if (mayStore) return json
+    if (json.store === true) throw storedObjectsDisabled()
+    return { ...json, store: false }
+  },
   toChat: responsesToChat,
   fromChat: (chat, body) => chatToResponse(chat, responseContext(body.json, body.json.model)),
   stream: (body) => new ResponsesStream(responseContext(body.json, body.json.model)),
@@ -83,7 +95,10 @@ async function serve(dialect: Dialect, scope: RequestScope, request: Request): P
       adapter,
       model: body.model,
       url: `${gatewayBase}/${body.provider}/${nativePath}`,
-      body: jsonBytes({ ...body.json, model: body.model }),
+      body: jsonBytes({
+        ...(dialect.nativeBody?.(body.json, mayStore(scope.entry, scope.config.storedObjects)) ?? body.json),
+        model: body.model,
+      }),
     })
   }
   const chat = dialect.toChat(body.json, body.json.model)

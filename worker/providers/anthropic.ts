@@ -72,12 +72,22 @@ function maxDefined(...values: (number | undefined)[]): number | undefined {
   return defined.length > 0 ? Math.max(...defined) : undefined
 }
 
+/** Account-held objects in Anthropic's API: uploaded files, message batches, skills. */
+export function anthropicStoredObjects(rest: string[]): boolean {
+  const [version, first, second] = rest
+  return (
+    version === 'v1' &&
+    (first === 'files' || first === 'skills' || (first === 'messages' && second === 'batches'))
+  )
+}
+
 export const anthropic: ProviderAdapter = {
   authHeader: 'x-api-key',
   formatAuth: (key) => key,
   modelFromPath: modelAfterModelsSegment,
   modelsPath: 'v1/models',
   messagesPath: 'v1/messages',
+  storedObjects: anthropicStoredObjects,
   modelsHeaders: { 'anthropic-version': '2023-06-01' },
   classify: classifyAnthropic,
   exhaustedFor: anthropicExhausted,

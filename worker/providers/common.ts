@@ -79,3 +79,12 @@ export function cooldownVerdict(seconds: number | undefined, fallback: number, r
   const s = seconds === undefined ? fallback : Math.ceil(seconds) + RESET_MARGIN_SECONDS
   return { kind: 'cooldown', seconds: Math.max(1, s), allModels: false, reason }
 }
+
+/**
+ * A call on one of `resources` (the path's first segment after an optional version segment such as
+ * `v1`): what providers' stored-object APIs look like (`files`, `v1/batches/…`).
+ */
+export function underResource(rest: string[], resources: ReadonlySet<string>): boolean {
+  const first = /^v\d+(beta|alpha)?$/.test(rest[0] ?? '') ? rest[1] : rest[0]
+  return first !== undefined && resources.has(first)
+}

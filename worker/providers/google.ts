@@ -1,5 +1,5 @@
 import * as z from '../http/schema'
-import { classifyCommon, cooldownVerdict, modelAfterModelsSegment, parseJson } from './common'
+import { classifyCommon, cooldownVerdict, modelAfterModelsSegment, parseJson, underResource } from './common'
 import { parseProtoDuration, parseRetryAfter, secondsUntilPacificMidnight } from './rate-limit'
 import type { CooldownPolicy, ProviderAdapter, UpstreamError, Verdict } from './types'
 
@@ -97,12 +97,35 @@ export function googleListedModel(id: string): string {
   return id.replace(/^models\//, '')
 }
 
+/** Account-held objects in Google's API: uploads, caches, batches, retrieval stores, tunings. */
+const GOOGLE_STORED = new Set([
+  'files',
+  'cachedContents',
+  'batches',
+  'corpora',
+  'fileSearchStores',
+  'operations',
+  'generatedFiles',
+])
+
+/**
+ * Those, and tuned models other than running one (`tunedModels/x:generateContent` runs a model;
+ * listing, reading or deleting tunings does not). Uploads go to `upload/v1beta/files`.
+ */
+export function googleStoredObjects(rest: string[]): boolean {
+  if (rest[0] === 'upload') return true
+  if (underResource(rest, GOOGLE_STORED)) return true
+  const tuned = rest.indexOf('tunedModels')
+  return tuned >= 0 && !(rest[tuned + 1] ?? '').includes(':')
+}
+
 export const google: ProviderAdapter = {
   authHeader: 'x-goog-api-key',
   formatAuth: (key) => key,
   queryKeyParam: 'key',
   // Bills and rate-limits the request to another Google Cloud project than the key's own.
   accountHeaders: ['x-goog-user-project'],
+  storedObjects: googleStoredObjects,
   modelFromPath: googleModel,
   bodyModelAuthoritative: googleBodyModelCounts,
   // Google's own OpenAI-compatible surface; its model ids come back as `models/<id>`.

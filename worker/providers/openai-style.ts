@@ -5,6 +5,7 @@ import {
   latestReset,
   spent,
   modelAfterModelsSegment,
+  underResource,
   OpenAiErrorBody,
   parseJson,
 } from './common'
@@ -103,6 +104,36 @@ export function openAiExhausted(h: Headers, _now: number): number | undefined {
 export const openAiStreamError = (message: string) =>
   `data: ${JSON.stringify({ error: { message, type: 'server_error', code: 'stream_interrupted' } })}\n\n`
 
+/** Account-held objects in OpenAI's API, which Groq, Mistral and xAI copy in part. */
+const STORED = new Set([
+  'files',
+  'uploads',
+  'batches',
+  'batch',
+  'vector_stores',
+  'assistants',
+  'threads',
+  'conversations',
+  'containers',
+  'fine_tuning',
+  'evals',
+  'agents',
+  'libraries',
+])
+
+/**
+ * Besides those resources, OpenAI keeps chat completions and responses: listing them, or any call on
+ * one by id (`chat/completions/{id}`, `responses/{id}/input_items`), reaches what another client
+ * stored. Creating one (`POST chat/completions`, `POST responses`) runs a model.
+ */
+export function openAiStoredObjects(rest: string[], method: string): boolean {
+  if (underResource(rest, STORED)) return true
+  const [first, second, ...more] = rest[0] === 'v1' ? rest.slice(1) : rest
+  if (first === 'chat' && second === 'completions') return method !== 'POST' || more.length > 0
+  // `responses/input_tokens` counts a request's tokens; every other path below responses/ is one.
+  return first === 'responses' && second !== undefined && second !== 'input_tokens'
+}
+
 export function openAiStyle(overrides: Partial<ProviderAdapter> = {}): ProviderAdapter {
   return {
     authHeader: 'authorization',
@@ -110,6 +141,7 @@ export function openAiStyle(overrides: Partial<ProviderAdapter> = {}): ProviderA
     // Choose another organisation or project than the key's own (OpenAI's SDKs send them from
     // OPENAI_ORG_ID / OPENAI_PROJECT_ID).
     accountHeaders: ['openai-organization', 'openai-project'],
+    storedObjects: openAiStoredObjects,
     modelFromPath: modelAfterModelsSegment,
     classify: classifyOpenAiStyle,
     exhaustedFor: openAiExhausted,

@@ -1,7 +1,9 @@
 import { describe, expect, test } from 'vitest'
 import { azureDeployment } from './azure-openai'
 import { modelAfterModelsSegment } from './common'
-import { googleListedModel } from './google'
+import { anthropicStoredObjects } from './anthropic'
+import { googleListedModel, googleStoredObjects } from './google'
+import { openAiStoredObjects } from './openai-style'
 import { huggingFaceModel } from './huggingface'
 import { replicateModel } from './replicate'
 import { workersAiModel } from './workers-ai'
@@ -63,5 +65,44 @@ describe('model ids in provider model lists', () => {
   test('Google lists `models/<id>`; requests name `<id>`', () => {
     expect(googleListedModel('models/gemini-2.5-flash')).toBe('gemini-2.5-flash')
     expect(googleListedModel('gemini-2.5-flash')).toBe('gemini-2.5-flash')
+  })
+})
+
+describe('stored-object endpoints', () => {
+  const openai = (method: string, path: string) => openAiStoredObjects(path.split('/'), method)
+  test.each([
+    ['GET', 'chat/completions', true],
+    ['POST', 'chat/completions', false],
+    ['POST', 'chat/completions/chatcmpl-1', true],
+    ['GET', 'responses/resp_1/input_items', true],
+    ['POST', 'responses', false],
+    ['POST', 'responses/input_tokens', false],
+    ['POST', 'files', true],
+    ['GET', 'v1/files/file-1', true],
+    ['POST', 'embeddings', false],
+    ['GET', 'models', false],
+  ])('OpenAI-style %s %s: %s', (method, path, stored) => {
+    expect(openai(method, path)).toBe(stored)
+  })
+
+  test.each([
+    ['v1beta/files', true],
+    ['upload/v1beta/files', true],
+    ['v1beta/cachedContents/abc', true],
+    ['v1beta/tunedModels', true],
+    ['v1beta/tunedModels/my-tune', true],
+    ['v1beta/tunedModels/my-tune:generateContent', false],
+    ['v1beta/models/gemini-2.5-flash:generateContent', false],
+  ])('Google %s: %s', (path, stored) => {
+    expect(googleStoredObjects(path.split('/'))).toBe(stored)
+  })
+
+  test.each([
+    ['v1/files', true],
+    ['v1/messages/batches/msgbatch_1', true],
+    ['v1/messages', false],
+    ['v1/messages/count_tokens', false],
+  ])('Anthropic %s: %s', (path, stored) => {
+    expect(anthropicStoredObjects(path.split('/'))).toBe(stored)
   })
 })

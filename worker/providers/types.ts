@@ -105,6 +105,13 @@ export interface ProviderAdapter {
    */
   exhaustedFor?(headers: Headers, now: number): number | undefined
   /**
+   * Whether a call at this path reads, lists, changes or creates objects kept on the provider account
+   * (files, batches, stored completions and responses, vector stores…) rather than running a model.
+   * A pool key's account is shared by every client, so these are refused unless the operator allows
+   * them (STORED_OBJECTS). Default: none.
+   */
+  storedObjects?(rest: string[], method: string): boolean
+  /**
    * Request headers that choose which account or project answers (OpenAI's `OpenAI-Organization`):
    * never forwarded with a pool key, which must answer as its own account.
    */

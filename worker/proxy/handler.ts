@@ -1,4 +1,4 @@
-import { authorize } from '../auth/client-auth'
+import { authorize, authorizeStored } from '../auth/client-auth'
 import { requireGateway, type Env } from '../config'
 import { requireMethod } from '../http/methods'
 import { adapterFor, isProviderId, QUERY_CREDENTIAL_PARAMS } from '../providers/registry'
@@ -29,5 +29,6 @@ export async function proxyHandler(request: Request, env: Env, ctx: ExecutionCon
   const body = request.method === 'GET' || request.method === 'HEAD' ? null : await request.arrayBuffer()
   const model = extractModel(adapter, rest, body)
   authorize(scope.entry, provider, model)
+  if (adapter.storedObjects?.(rest, request.method)) authorizeStored(scope.entry, scope.config.storedObjects)
   return dispatch(scope, { provider, adapter, model, url: target, method: request.method, body })
 }
