@@ -26,8 +26,33 @@ type Reply = (call: Call) => Response
 /** `GET|POST`, a path pattern (anchored), the reply. */
 type Route = [methods: string, path: RegExp, reply: Reply]
 
-const chat: Reply = ({ body, label }) => openai.chatCompletion(body, label)
-const embeddings: Reply = ({ body }) => openai.embeddings(body)
+/** The models each stand-in account has: any other is a 404 model_not_found, as on a real account. */
+const OPENAI_MODELS = ['gpt-4o-mini', 'gpt-4o', 'gpt-4.1', 'gpt-3.5-turbo-instruct', 'text-embedding-3-small']
+const KNOWN_MODELS: Record<string, readonly string[]> = {
+  openai: OPENAI_MODELS,
+  'google-ai-studio': [...google.GOOGLE_MODELS, ...google.GOOGLE_MODELS.map((m) => `models/${m}`)],
+}
+
+/** The model a body names does not exist on this provider (for the unified endpoint: `<provider>/<model>`). */
+function unknownModel(req: SeenRequest, body: Json): Response | undefined {
+  const named = typeof body.model === 'string' ? body.model : undefined
+  if (named === undefined) return undefined
+  const [provider, model] =
+    req.provider === 'compat'
+      ? [named.split('/')[0] ?? '', named.slice(named.indexOf('/') + 1)]
+      : [req.provider, named]
+  const known = KNOWN_MODELS[provider]
+  if (!known || known.includes(model)) return undefined
+  return openai.modelNotFound(named)
+}
+
+const withModel =
+  (reply: Reply): Reply =>
+  (call) =>
+    unknownModel(call.req, call.body) ?? reply(call)
+
+const chat: Reply = withModel(({ body, label }) => openai.chatCompletion(body, label))
+const embeddings: Reply = withModel(({ body }) => openai.embeddings(body))
 const listOf =
   (...ids: string[]): Reply =>
   ({ req }) =>
@@ -38,12 +63,12 @@ const STORED = '(chat/completions|responses|files|batches|vector_stores|assistan
 
 const OPENAI: Route[] = [
   ['POST', /^chat\/completions$/, chat],
-  ['POST', /^completions$/, ({ body, label }) => openai.textCompletion(body, label)],
+  ['POST', /^completions$/, withModel(({ body, label }) => openai.textCompletion(body, label))],
   ['POST', /^embeddings$/, embeddings],
   [
     'POST',
     /^responses$/,
-    ({ body, label }) => responsesReply(body, `${label}Hello from ${String(body.model)}`),
+    withModel(({ body, label }) => responsesReply(body, `${label}Hello from ${String(body.model)}`)),
   ],
   ['GET', /^models$/, listOf('gpt-4o-mini', 'gpt-4o', 'gpt-4.1', 'text-embedding-3-small')],
   [
@@ -80,6 +105,11 @@ const GOOGLE: Route[] = [
 function googleMethod({ body, label, at, query }: Call): Response {
   const [, name = '', method] = at
   const model = name.replace(/^models\//, '')
+  if (name.startsWith('models/') && !google.GOOGLE_MODELS.includes(model)) {
+    return google.notFound(
+      `${name} is not found for API version ${at[0]}, or is not supported for ${method}. Call ListModels to see the list of available models and their supported methods.`,
+    )
+  }
   const text = `${label}Hello from Gemini`
   switch (method) {
     case 'generateContent':

@@ -121,3 +121,17 @@ export const noSuchObject = (kind: string, id: string) =>
     }),
     { status: 404, headers: { 'content-type': 'application/json' } },
   )
+
+/** What OpenAI answers for a model that does not exist (or this project cannot see). */
+export const modelNotFound = (model: string) =>
+  new Response(
+    JSON.stringify({
+      error: {
+        message: `The model \`${model}\` does not exist or you do not have access to it.`,
+        type: 'invalid_request_error',
+        param: null,
+        code: 'model_not_found',
+      },
+    }),
+    { status: 404, headers: { 'content-type': 'application/json' } },
+  )

@@ -64,7 +64,7 @@ export async function renderOverview(view, setup, range = '24h') {
             `${p.provider}: usable, cooling and blocked keys over the last ${week ? '7 days' : '24 hours'}`,
           )
         : h('p', { class: 'muted' }, 'The Cron Trigger samples key states every 10 minutes; no sample yet.'),
-      poolHealth(p.health),
+      poolHealth(p.health, p.healthMore),
       p.returning.length > 0
         ? [
             h('h3', {}, 'Keys coming back, next 24 h'),
@@ -110,7 +110,7 @@ export async function renderOverview(view, setup, range = '24h') {
  * Per model with traffic: the share of keys usable right now, and a warning when none is, since every
  * request for that model fails until one comes back.
  */
-function poolHealth(health) {
+function poolHealth(health, more) {
   if (health.length === 0) return null
   return h(
     'section',
@@ -136,6 +136,7 @@ function poolHealth(health) {
         )
       }),
     ),
+    more > 0 ? h('p', { class: 'muted' }, `and ${more} less used model${more === 1 ? '' : 's'}`) : null,
   )
 }
 

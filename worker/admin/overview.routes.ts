@@ -17,8 +17,10 @@ interface Card {
   hourly: ({ hour: number } & Counts)[]
   /** Keys in total, cooling and blocked, as the cron sampled them over the range (every 10 min). */
   states: StateSample[]
-  /** Per model with traffic in 24 h: keys usable right now. */
+  /** Per model with traffic in 24 h (the busiest, HEALTH_MODELS_SHOWN): keys usable right now. */
   health: ModelHealth[]
+  /** Models with traffic in 24 h not shown in `health`. */
+  healthMore: number
   /** Keys coming back from cooldown, hour by hour over the next 24 h. */
   returning: Returning[]
 }
@@ -52,6 +54,7 @@ export async function getOverview(request: Request, env: Env): Promise<Response>
         hourly: [],
         states: [],
         health: [],
+        healthMore: 0,
         returning: [],
       }
       cards.set(provider, c)
@@ -83,7 +86,9 @@ export async function getOverview(request: Request, env: Env): Promise<Response>
     const c = cards.get(provider)
     if (c) c.states = list.filter((s) => s.at >= from)
   }
-  for (const [provider, health] of modelHealth(rows, usage, now)) card(provider).health = health
+  for (const [provider, { models, more }] of modelHealth(rows, usage, now)) {
+    Object.assign(card(provider), { health: models, healthMore: more })
+  }
   for (const [provider, returning] of returningByHour(rows, now)) card(provider).returning = returning
   return Response.json({
     generatedAt: Math.floor(now),

@@ -16,33 +16,47 @@ export interface Returning {
   models: Record<string, number>
 }
 
+/** Models shown per provider: the busiest, so the card stays a card whatever names callers send. */
+export const HEALTH_MODELS_SHOWN = 20
+
+export interface ProviderHealth {
+  models: ModelHealth[]
+  /** Models with traffic beyond those shown. */
+  more: number
+}
+
 /**
  * Pool health per provider, from what the overview already holds (the admin view's rows and the
  * 24-hour usage rows): no extra query. A key is usable for a model when it is active and neither a
- * cooldown for that model nor one for every model is running, the same rule the pool picks by.
+ * cooldown for that model nor one for every model is running, the same rule the pool picks by. The
+ * HEALTH_MODELS_SHOWN busiest models are shown, by name; the rest are counted.
  */
 export function modelHealth(
   rows: AdminRow[],
   usage: StatsRow[],
   nowSeconds: number,
-): Map<string, ModelHealth[]> {
-  const models = new Map<string, Set<string>>()
+): Map<string, ProviderHealth> {
+  const traffic = new Map<string, Map<string, number>>()
   for (const u of usage) {
-    let set = models.get(u.provider)
-    if (!set) models.set(u.provider, (set = new Set()))
-    set.add(u.model)
+    let models = traffic.get(u.provider)
+    if (!models) traffic.set(u.provider, (models = new Map()))
+    models.set(u.model, (models.get(u.model) ?? 0) + u.requests)
   }
-  const byProvider = new Map<string, ModelHealth[]>()
-  for (const [provider, names] of models) {
+  const byProvider = new Map<string, ProviderHealth>()
+  for (const [provider, models] of traffic) {
     const keys = rows.filter((r) => r.provider === provider)
     // Each key's map parsed once, not once per model.
     const active = keys.filter((k) => k.status === 'active').map((k) => parseCooldowns(k.cooldowns))
-    const health = [...names].sort().map((model) => ({
+    const busiest = [...models]
+      .sort(([a, x], [b, y]) => y - x || a.localeCompare(b))
+      .slice(0, HEALTH_MODELS_SHOWN)
+      .map(([model]) => model)
+    const health = busiest.sort().map((model) => ({
       model,
       total: keys.length,
       usable: active.filter((cooldowns) => cooledUntil(cooldowns, model) <= nowSeconds).length,
     }))
-    byProvider.set(provider, health)
+    byProvider.set(provider, { models: health, more: models.size - health.length })
   }
   return byProvider
 }

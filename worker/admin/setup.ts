@@ -250,7 +250,7 @@ async function keysCheck(env: Env): Promise<SetupCheck> {
   }
   const empty = [...byProvider].filter(([, p]) => p.usable === 0).map(([name]) => name)
   const starved = [...modelHealth(view.list(), usage, now)]
-    .flatMap(([provider, models]) =>
+    .flatMap(([provider, { models }]) =>
       models.filter((m) => m.usable === 0).map((m) => `${provider} ${m.model}`),
     )
     .filter((name) => !empty.some((p) => name.startsWith(`${p} `)))

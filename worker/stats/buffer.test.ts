@@ -94,3 +94,59 @@ describe('StatsBuffer', () => {
     })
   })
 })
+
+describe('model names (their number is the caller’s to choose)', () => {
+  const at = (model: string, outcome: 'success' | 'rate_limited' | 'error') => ({
+    keyId: 1,
+    provider: 'openai',
+    model,
+    outcome,
+  })
+  const models = (written: unknown[][][]) => entries(written).map((e) => e[2])
+
+  test('a model is named once it answered 2xx or 429; errors of models never proven share (other)', async () => {
+    const { d1, written } = fakeD1([])
+    const buffer = new StatsBuffer(d1, 1000)
+    for (let i = 0; i < 1000; i++) buffer.record(at(`made-up-${i}`, 'error'))
+    buffer.record(at('gpt-4o-mini', 'success'))
+    buffer.record(at('gpt-4o-mini', 'error'))
+    buffer.record(at('gpt-4o', 'rate_limited'))
+    buffer.record(at('(default)', 'error'))
+    await buffer.flush()
+    expect(models(written).sort()).toEqual(['(default)', '(other)', 'gpt-4o', 'gpt-4o-mini'])
+    const other = entries(written).find((e) => e[2] === '(other)')!
+    expect(other[3]).toBe(1000) // every request still counted
+  })
+
+  test('an error met before the model’s first success in the same window keeps the model’s name', async () => {
+    const { d1, written } = fakeD1([])
+    const buffer = new StatsBuffer(d1, 1000)
+    buffer.record(at('gpt-4.1', 'error'))
+    buffer.record(at('gpt-4.1', 'success'))
+    await buffer.flush()
+    expect(entries(written)).toEqual([
+      [1, 'openai', 'gpt-4.1', 2, 1, 0, 1, expect.any(Number), expect.any(String)],
+    ])
+  })
+
+  test('past 200 named models a provider’s further names share (other) too', async () => {
+    const { d1, written } = fakeD1([])
+    const buffer = new StatsBuffer(d1, 1000)
+    for (let i = 0; i < 250; i++) buffer.record(at(`m-${i}`, 'success'))
+    await buffer.flush()
+    expect(new Set(models(written)).size).toBe(201)
+  })
+
+  test('events beyond the buffer’s bound are counted in a log line, never dropped silently', async () => {
+    const logs: string[] = []
+    const spy = vi.spyOn(console, 'log').mockImplementation((line: string) => void logs.push(line))
+    const { d1 } = fakeD1([])
+    const buffer = new StatsBuffer(d1, 1000)
+    for (let key = 0; key < 20_005; key++) buffer.record({ ...at('gpt-4o-mini', 'success'), keyId: key })
+    await buffer.flush()
+    spy.mockRestore()
+    expect(logs.map((l) => JSON.parse(l) as object)).toContainEqual(
+      expect.objectContaining({ event: 'stats_dropped', events: 5, reason: 'buffer_full' }),
+    )
+  })
+})

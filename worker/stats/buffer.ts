@@ -1,3 +1,4 @@
+import { NO_MODEL } from '../db/cooldowns'
 import { addCounts, zeroCounts } from '../db/counts'
 import { perIsolate } from '../db/per-isolate'
 import { TRANSIENT } from '../db/retry'
@@ -17,8 +18,21 @@ export interface UsageEvent {
   reason?: string
 }
 
-/** Beyond this many buckets an isolate that cannot reach D1 stops growing: the newest are dropped. */
+/**
+ * Beyond this many buckets an isolate that cannot reach D1 stops growing: the newest events are
+ * dropped, and counted (`stats_dropped` says how many at the next flush).
+ */
 const MAX_BUCKETS = 20_000
+
+/**
+ * Usage of a model the provider has not shown to be real is counted under this name. A model name is
+ * the caller's text: 20,000 requests naming 20,000 models would otherwise make 20,000 usage rows a
+ * day and an overview of a megabyte. Parentheses cannot occur in a model name (proxy/model.ts).
+ */
+export const OTHER_MODELS = '(other)'
+
+/** Model names kept per provider in an isolate: far more than any provider serves. */
+const MAX_NAMED_MODELS = 200
 
 /**
  * Cloudflare cancels `waitUntil` work 30 s after its request's response, so no timer may wait longer
@@ -37,6 +51,12 @@ const REARM_MS = 5_000
  */
 export class StatsBuffer {
   private buckets = new Map<string, StatsDelta>()
+  /** provider → models that answered 2xx or 429 here: the provider ran or metered them, so they exist. */
+  private readonly named = new Map<string, Set<string>>()
+  /** provider → models with only errors since the last flush (see nameOf). */
+  private readonly unproven = new Map<string, Set<string>>()
+  /** Events not counted since the last flush (MAX_BUCKETS reached). */
+  private dropped = 0
   private lastFlushAt = 0
   private trailingArmedAt = -Infinity
   private generation = 0
@@ -49,14 +69,18 @@ export class StatsBuffer {
   record(e: UsageEvent, now = Date.now()): void {
     const at = Math.floor(now / 1000)
     const hour = at - (at % 3600)
-    const id = `${e.keyId}|${e.model}|${hour}`
+    const model = this.nameOf(e)
+    const id = `${e.keyId}|${model}|${hour}`
     let b = this.buckets.get(id)
     if (!b) {
-      if (this.buckets.size >= MAX_BUCKETS) return
+      if (this.buckets.size >= MAX_BUCKETS) {
+        this.dropped++
+        return
+      }
       b = {
         keyId: e.keyId,
         provider: e.provider,
-        model: e.model,
+        model,
         hour,
         ...zeroCounts(),
         lastUsed: at,
@@ -76,6 +100,47 @@ export class StatsBuffer {
       b.lastErrorStatus = e.status ?? null
       b.lastErrorReason = e.reason ?? null
     }
+  }
+
+  /**
+   * The name usage is counted under: the model's own once it answered 2xx or 429 (the provider ran or
+   * metered it, so it exists), NO_MODEL as it is, and OTHER_MODELS for any other, so that a caller's
+   * invented names share one bucket however many there are. An error of a model not yet proven keeps
+   * its name until the flush, which folds it into OTHER_MODELS unless a 2xx or 429 proved the model
+   * meanwhile: a dead key met before the first success does not hide a real model's errors.
+   */
+  private nameOf(e: UsageEvent): string {
+    if (e.model === NO_MODEL) return e.model
+    const named = this.names(this.named, e.provider)
+    if (named.has(e.model)) return e.model
+    const proven = e.outcome === 'success' || e.outcome === 'rate_limited'
+    const list = proven ? named : this.names(this.unproven, e.provider)
+    if (list.has(e.model)) return e.model
+    if (list.size >= MAX_NAMED_MODELS) return OTHER_MODELS
+    list.add(e.model)
+    return e.model
+  }
+
+  private names(map: Map<string, Set<string>>, provider: string): Set<string> {
+    let names = map.get(provider)
+    if (!names) map.set(provider, (names = new Set()))
+    return names
+  }
+
+  /** The buffer's buckets with every model still unproven folded into OTHER_MODELS. */
+  private folded(): Map<string, StatsDelta> {
+    this.unproven.clear()
+    const out = new Map<string, StatsDelta>()
+    for (const [id, b] of this.buckets) {
+      const keep =
+        b.model === NO_MODEL || b.model === OTHER_MODELS || this.named.get(b.provider)?.has(b.model)
+      if (keep) {
+        mergeInto(out, id, b)
+        continue
+      }
+      mergeInto(out, `${b.keyId}|${OTHER_MODELS}|${b.hour}`, { ...b, model: OTHER_MODELS })
+    }
+    return out
   }
 
   /**
@@ -108,8 +173,12 @@ export class StatsBuffer {
   }
 
   async flush(): Promise<void> {
+    if (this.dropped > 0) {
+      log('stats_dropped', { events: this.dropped, reason: 'buffer_full' })
+      this.dropped = 0
+    }
     if (this.buckets.size === 0) return
-    const taken = this.buckets
+    const taken = this.folded()
     this.buckets = new Map()
     try {
       await appendUsage(this.d1, [...taken.values()])
@@ -118,7 +187,7 @@ export class StatsBuffer {
       if (!TRANSIENT(e)) {
         // D1 refused the batch for what it holds (too big, malformed): retrying it would fail the
         // same way forever and keep every later count from being written. Drop it, say so.
-        log('stats_dropped', { buckets: taken.size, error })
+        log('stats_dropped', { buckets: taken.size, reason: 'refused', error })
         return
       }
       // D1 was busy or unreachable: put the counts back so the next flush carries them; nothing is
@@ -129,18 +198,27 @@ export class StatsBuffer {
   }
 
   private merge(id: string, d: StatsDelta): void {
-    const b = this.buckets.get(id)
-    if (!b) {
-      if (this.buckets.size < MAX_BUCKETS) this.buckets.set(id, d)
+    if (!this.buckets.has(id) && this.buckets.size >= MAX_BUCKETS) {
+      this.dropped += d.requests
       return
     }
-    addCounts(b, d)
-    b.lastUsed = Math.max(b.lastUsed, d.lastUsed)
-    if (b.lastErrorAt === null && d.lastErrorAt !== null) {
-      b.lastErrorAt = d.lastErrorAt
-      b.lastErrorStatus = d.lastErrorStatus
-      b.lastErrorReason = d.lastErrorReason
-    }
+    mergeInto(this.buckets, id, d)
+  }
+}
+
+/** Adds `d` to the bucket `id` of `buckets` (a copy of it when there is none). */
+function mergeInto(buckets: Map<string, StatsDelta>, id: string, d: StatsDelta): void {
+  const b = buckets.get(id)
+  if (!b) {
+    buckets.set(id, { ...d })
+    return
+  }
+  addCounts(b, d)
+  b.lastUsed = Math.max(b.lastUsed, d.lastUsed)
+  if (d.lastErrorAt !== null && (b.lastErrorAt === null || d.lastErrorAt > b.lastErrorAt)) {
+    b.lastErrorAt = d.lastErrorAt
+    b.lastErrorStatus = d.lastErrorStatus
+    b.lastErrorReason = d.lastErrorReason
   }
 }
 
