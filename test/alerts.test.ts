@@ -106,3 +106,34 @@ test('without a webhook, alerts are still listed for the dashboard and the setup
   expect(alerts.detail).toContain('2 in the last 24 hours')
   expect(alerts.detail).toContain('no ALERT_WEBHOOK_URL is set')
 })
+
+test('client text in an alert: a model named @everyone or a URL notifies nobody and links nowhere; the name is capped', async () => {
+  h = await startWorker({ vars: { ALERT_WEBHOOK_URL: HOOK } })
+  const [key] = [openaiKey(1)]
+  await h.addKeys('openai', [key])
+  h.gateway.on(key, () => replies.openaiRateLimit({ 'retry-after': '120' }))
+  const model = `@everyone-http://evil.example/${'x'.repeat(150)}`
+  for (let i = 0; i < 2; i++) await h.fetch('/api/openai/chat/completions', openaiInit(model))
+  await expect.poll(() => h!.gateway.webhooks.length).toBe(1)
+  const [alert] = bodies(h) as [Record<string, unknown>]
+  // Discord: no mention may notify, whatever the text holds.
+  expect(alert.allowed_mentions).toEqual({ parse: [] })
+  const text = String(alert.text)
+  expect(text).not.toContain('@everyone')
+  expect(text).toContain('`@\u200beveryone-http://evil.example/')
+  expect(String(alert.model).length).toBeLessThanOrEqual(66)
+  expect(String(alert.model)).not.toContain('@everyone')
+})
+
+test('listing models is not traffic: GET /api/compat/models raises no alert for providers without keys', async () => {
+  h = await startWorker({ vars: { ALERT_WEBHOOK_URL: HOOK } })
+  await h.addKeys('openai', [openaiKey(1)])
+  const res = await h.fetch('/api/compat/models', { headers: adminHeaders() })
+  expect(res.status).toBe(200)
+  await new Promise((r) => setTimeout(r, 300))
+  expect(h.gateway.webhooks).toEqual([])
+  const listed = (await (await h.fetch('/admin/api/alerts', { headers: adminHeaders() })).json()) as {
+    alerts: unknown[]
+  }
+  expect(listed.alerts).toEqual([])
+})

@@ -43,6 +43,7 @@ async function modelsOf(provider: ProviderId, input: ModelsInput): Promise<strin
       method: 'GET',
       headers: new Headers(adapter.modelsHeaders),
       body: null,
+      quiet: true,
     })
     const parsed = ModelList.safeParse(res.ok ? await res.json() : undefined)
     if (!parsed.success) return []

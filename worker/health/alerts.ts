@@ -1,6 +1,7 @@
 import type { Config } from '../config'
 import { markAlert, recordAlert, undelivered, type AlertRow } from '../db/alerts.repo'
 import { perIsolate } from '../db/per-isolate'
+import { ALL_MODELS, NO_MODEL } from '../db/cooldowns'
 import { log } from '../log'
 
 export type AlertKind = 'key_blocked' | 'key_restored' | 'no_usable_key'
@@ -44,7 +45,7 @@ export class Alerts {
         {
           kind: event.kind,
           provider: event.provider,
-          model: event.model ?? null,
+          model: event.model?.slice(0, MODEL_CHARS * 2) ?? null,
           keyId: event.keyId ?? null,
           maskedKey: event.maskedKey ?? null,
           reason: event.reason ?? null,
@@ -93,12 +94,27 @@ export class Alerts {
   }
 }
 
+/** Longest model name an alert carries: a model name is the caller's text. */
+const MODEL_CHARS = 64
+
+/**
+ * A model name as an alert carries it. It is the caller's text (`@everyone`, a URL), so it is cut to
+ * MODEL_CHARS and every `@` is followed by a zero-width space, which no chat app reads as a mention;
+ * in the text it also stands in inline code, which Slack and Discord neither link nor notify from.
+ */
+export function alertModel(model: string | null): string {
+  if (model === null || model === NO_MODEL) return 'requests that name no model'
+  if (model === ALL_MODELS) return 'every model'
+  const cut = model.length > MODEL_CHARS ? `${model.slice(0, MODEL_CHARS)}…` : model
+  return cut.replaceAll('@', '@\u200b')
+}
+
 const SENTENCES: Record<string, (r: AlertRow) => string> = {
   key_blocked: (r) =>
     `a ${r.provider} key (${r.maskedKey ?? '…'}) was blocked: ${r.reason ?? 'unknown reason'}`,
   key_restored: (r) => `a blocked ${r.provider} key (${r.maskedKey ?? '…'}) works again and was restored`,
   no_usable_key: (r) =>
-    `${r.provider} has no usable key for ${r.model ?? 'a model'} (${r.reason ?? 'every key cooling or blocked'})`,
+    `${r.provider} has no usable key for ${r.model === null || r.model === NO_MODEL ? alertModel(r.model) : `\`${alertModel(r.model)}\``} (${r.reason ?? 'every key cooling or blocked'})`,
 }
 
 export function alertText(row: AlertRow): string {
@@ -115,7 +131,7 @@ export function alertBody(row: AlertRow, template: string | undefined): string {
     text: alertText(row),
     kind: row.kind,
     provider: row.provider,
-    model: row.model ?? '',
+    model: row.model === null ? '' : alertModel(row.model),
     key: row.maskedKey ?? '',
     reason: row.reason ?? '',
     at: new Date(row.at * 1000).toISOString(),
@@ -124,7 +140,8 @@ export function alertBody(row: AlertRow, template: string | undefined): string {
     return template.replace(/\{\{(\w+)\}\}/g, (_, name: string) =>
       JSON.stringify(fields[name] ?? '').slice(1, -1),
     )
-  return JSON.stringify({ ...fields, content: fields.text, event: row.kind })
+  // Discord: no mention in the message may notify anyone, whatever it contains.
+  return JSON.stringify({ ...fields, content: fields.text, event: row.kind, allowed_mentions: { parse: [] } })
 }
 
 const instances = perIsolate<Alerts>()

@@ -68,6 +68,11 @@ export interface Upstream {
   headers?: Headers
   /** Read once, replayed byte-identical on every attempt. */
   body: ArrayBuffer | null
+  /**
+   * Not traffic: the model list a chat UI fetches on every start. When no key can serve it, nobody
+   * is alerted (a provider without keys is no news to a list of every provider). Default false.
+   */
+  quiet?: boolean
 }
 
 /** An Upstream with every default filled in, as the attempts loop sends it. */
@@ -91,6 +96,7 @@ export async function dispatch(scope: RequestScope, upstream: Upstream): Promise
     headers: new Headers(upstream.headers ?? scope.clientHeaders),
     body: upstream.body && upstream.body.byteLength > 0 ? upstream.body : null,
     metadata: scope.metadata,
+    quiet: upstream.quiet ?? false,
   }
   await setCacheKey(route.headers, scope.entry, route)
   try {

@@ -31,6 +31,7 @@ const route: Route = {
   headers: new Headers({ 'content-type': 'application/json' }),
   body: null,
   metadata: {},
+  quiet: false,
 }
 
 // Stored unsealed: the vault opens it as is.

@@ -91,14 +91,10 @@ async function attempts(input: ForwardInput, writes: Promise<void>[]): Promise<R
         // The first pick decides whether anything can serve: one walk of the ring, not two.
         if (tried.size === 0) {
           const error = nothingEligible(view, route.model, route.provider)
-          input.background(
-            input.alerts.emit({
-              kind: 'no_usable_key',
-              provider: route.provider,
-              model: route.model,
-              reason: error.code,
-            }),
-          )
+          if (!route.quiet) {
+            const alert = { provider: route.provider, model: route.model, reason: error.code }
+            input.background(input.alerts.emit({ kind: 'no_usable_key', ...alert }))
+          }
           throw error
         }
         break
