@@ -245,3 +245,20 @@ describe('one request punishes a few keys at most', () => {
     expect(statuses.filter((s) => s === 'blocked')).toHaveLength(3)
   })
 })
+
+describe('durations a provider sends are bounded', () => {
+  test.each([['99999999999'], ['9'.repeat(400)]])(
+    'retry-after: %s cools for the default minute, not until the year 5200',
+    async (retryAfter) => {
+      const [limited, good] = freshKeys(openaiKey, 2)
+      const [limitedId] = await h.addKeys('openai', [limited!, good!])
+      h.gateway.on(limited!, () => replies.openaiRateLimit({ 'retry-after': retryAfter }))
+      for (let i = 0; i < 2; i++) {
+        expect((await post('/api/openai/chat/completions', asBearer, chat('gpt-4o-mini'))).status).toBe(200)
+      }
+      const until = (await cooldownsOf(h.d1, limitedId!))['gpt-4o-mini']!
+      expect(until - Date.now() / 1000).toBeGreaterThan(50)
+      expect(until - Date.now() / 1000).toBeLessThan(70)
+    },
+  )
+})

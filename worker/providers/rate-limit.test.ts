@@ -68,4 +68,15 @@ describe('rate-limit header parsers', () => {
     expect(parseProtoDuration('0.5s')).toBe(0.5)
     expect(parseProtoDuration(undefined)).toBeUndefined()
   })
+
+  test('an absurd hint (beyond 48 h, or not a finite number) is no hint at all', () => {
+    expect(parseRetryAfter('99999999999', now)).toBeUndefined()
+    expect(parseRetryAfter('9'.repeat(400), now)).toBeUndefined()
+    expect(parseRetryAfter('Fri, 01 Jan 5200 00:00:00 GMT', now)).toBeUndefined()
+    expect(parseRetryAfter(String(48 * 3600), now)).toBe(48 * 3600)
+    expect(parseRetryAfterMs('9'.repeat(400))).toBeUndefined()
+    expect(parseGoDuration('99999h')).toBeUndefined()
+    expect(parseResetTime(String(now + 1e12), now)).toBeUndefined()
+    expect(parseProtoDuration('999999999s')).toBeUndefined()
+  })
 })

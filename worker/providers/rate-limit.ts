@@ -1,17 +1,31 @@
-/** Pure parsers for the many ways providers say "come back later". All return seconds. */
+/**
+ * Pure parsers for the many ways providers say "come back later". All return seconds, or undefined
+ * when there is no usable hint.
+ */
+
+/**
+ * The longest wait a hint may ask for: no provider's limit resets later than a day (Google's daily
+ * quota is computed, not read). A longer or non-finite one (`retry-after: 99999999999`, a 400-digit
+ * number) is absurd, and treated as no hint at all: the default cooldown applies.
+ */
+export const MAX_HINT_SECONDS = 48 * 3600
+
+function bounded(seconds: number): number | undefined {
+  return Number.isFinite(seconds) && seconds >= 0 && seconds <= MAX_HINT_SECONDS ? seconds : undefined
+}
 
 /** `retry-after`: delta seconds or an HTTP date. */
 export function parseRetryAfter(value: string | null, now: number): number | undefined {
   if (!value) return undefined
   const trimmed = value.trim()
-  if (/^\d+(\.\d+)?$/.test(trimmed)) return Number(trimmed)
+  if (/^\d+(\.\d+)?$/.test(trimmed)) return bounded(Number(trimmed))
   const at = Date.parse(trimmed)
-  return Number.isNaN(at) ? undefined : Math.max(0, (at - now) / 1000)
+  return Number.isNaN(at) ? undefined : bounded(Math.max(0, (at - now) / 1000))
 }
 
 export function parseRetryAfterMs(value: string | null): number | undefined {
   if (!value || !/^\d+(\.\d+)?$/.test(value.trim())) return undefined
-  return Number(value.trim()) / 1000
+  return bounded(Number(value.trim()) / 1000)
 }
 
 const UNIT_SECONDS: Record<string, number> = { h: 3600, m: 60, s: 1, ms: 0.001 }
@@ -20,7 +34,7 @@ const UNIT_SECONDS: Record<string, number> = { h: 3600, m: 60, s: 1, ms: 0.001 }
 export function parseGoDuration(value: string | null): number | undefined {
   if (!value) return undefined
   const trimmed = value.trim()
-  if (/^\d+(\.\d+)?$/.test(trimmed)) return Number(trimmed)
+  if (/^\d+(\.\d+)?$/.test(trimmed)) return bounded(Number(trimmed))
   const re = /(\d+(?:\.\d+)?)(ms|h|m|s)/gy
   let total = 0
   let consumed = 0
@@ -28,7 +42,7 @@ export function parseGoDuration(value: string | null): number | undefined {
     total += Number(m[1]) * (UNIT_SECONDS[m[2] as string] ?? 0)
     consumed = re.lastIndex
   }
-  return consumed === trimmed.length && consumed > 0 ? total : undefined
+  return consumed === trimmed.length && consumed > 0 ? bounded(total) : undefined
 }
 
 /** A reset given as an absolute time: epoch seconds, epoch milliseconds or RFC 3339. */
@@ -38,16 +52,16 @@ export function parseResetTime(value: string | null, now: number): number | unde
   if (/^\d+$/.test(trimmed)) {
     const n = Number(trimmed)
     const ms = n > 1e12 ? n : n * 1000
-    return Math.max(0, (ms - now) / 1000)
+    return bounded(Math.max(0, (ms - now) / 1000))
   }
   const at = Date.parse(trimmed)
-  return Number.isNaN(at) ? undefined : Math.max(0, (at - now) / 1000)
+  return Number.isNaN(at) ? undefined : bounded(Math.max(0, (at - now) / 1000))
 }
 
 /** Google's protobuf Duration string: `59s`, `0.5s`. */
 export function parseProtoDuration(value: string | undefined): number | undefined {
   const m = value ? /^(\d+(?:\.\d+)?)s$/.exec(value.trim()) : null
-  return m ? Number(m[1]) : undefined
+  return m ? bounded(Number(m[1])) : undefined
 }
 
 /** Seconds from `now` (unix ms) to the next midnight in America/Los_Angeles, DST included. */
