@@ -76,6 +76,51 @@ test('with another ENCRYPTION_KEY the stored keys cannot be used, and the error 
   }
 })
 
+test('after ENCRYPTION_KEY changes: the setup check counts the keys it cannot open and says what to do; re-adding them says they may be stored twice; they can be deleted', async () => {
+  const other = await startWorker({
+    d1Persist: dir,
+    applyMigrations: false,
+    vars: { ENCRYPTION_KEY: 'another-encryption-key-for-the-setup-check-0001' },
+  })
+  try {
+    const setup = async () =>
+      (
+        (await (await other.fetch('/admin/api/setup', { headers: adminHeaders() })).json()) as {
+          checks: { id: string; status: string; detail: string; fix?: string }[]
+        }
+      ).checks.find((c) => c.id === 'encryption')!
+    const before = await setup()
+    expect(before.status).toBe('failing')
+    expect(before.detail).toContain('3 of 3 stored keys cannot be opened with this ENCRYPTION_KEY')
+    expect(before.fix).toContain('"unopenable": true')
+
+    const readded = (await (
+      await other.fetch('/admin/api/keys', {
+        method: 'POST',
+        headers: adminHeaders(),
+        body: JSON.stringify({ provider: 'google-ai-studio', keys }),
+      })
+    ).json()) as { added: number; unopenable?: number; warning?: string }
+    expect(readded.added).toBe(3)
+    expect(readded.unopenable).toBe(3)
+    expect(readded.warning).toContain('stored twice')
+    expect((await setup()).status).toBe('warning')
+
+    const deleted = (await (
+      await other.fetch('/admin/api/keys', {
+        method: 'DELETE',
+        headers: adminHeaders(),
+        body: JSON.stringify({ unopenable: true }),
+      })
+    ).json()) as { deleted: number }
+    expect(deleted.deleted).toBe(3)
+    expect((await setup()).status).toBe('ok')
+    expect((await other.fetch(GEMINI_PATH, googleInit())).status).toBe(200)
+  } finally {
+    await other.dispose()
+  }
+})
+
 test('ENCRYPTION_KEY is required and must be long enough; its value never appears in the error', async () => {
   const short = await startWorker({ vars: { ENCRYPTION_KEY: 'short-secret' } })
   try {

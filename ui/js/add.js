@@ -79,7 +79,9 @@ export function renderAdd(view, providers, preselect) {
         weight: Number(weight.value),
       },
     })
-    toast(`Added ${added.added}, skipped ${added.skipped}.`)
+    // Keys sealed with a replaced ENCRYPTION_KEY could not be compared with these: the answer says so.
+    if (added.warning) toast(`Added ${added.added}, skipped ${added.skipped}. ${added.warning}`, 'error')
+    else toast(`Added ${added.added}, skipped ${added.skipped}.`)
     location.hash = `#/keys/${encodeURIComponent(provider.value)}`
   }
   view.replaceChildren(

@@ -62,6 +62,9 @@ export class AdminView {
 /** Shown (masked to `…`) for a key the current ENCRYPTION_KEY cannot open. */
 const UNDECRYPTABLE = '(undecryptable)'
 
+/** Whether the current ENCRYPTION_KEY could not open this row's key (it was sealed with another). */
+export const unopenable = (row: AdminRow): boolean => row.key === UNDECRYPTABLE
+
 const views = perIsolate<AdminView>()
 
 export async function adminView(env: Env): Promise<AdminView> {

@@ -4,7 +4,7 @@ import { AppError } from '../http/errors'
 import { parseQuery } from '../http/validate'
 import { adminBody } from './body'
 import { keyStateFor } from '../pool/key-state'
-import { adminView } from './admin-view'
+import { adminView, unopenable } from './admin-view'
 import { queryKeys } from './keys.query'
 import {
   AddKeysBody,
@@ -20,6 +20,7 @@ import {
 import { presentKey } from './present'
 import { recentUsage, usageByKey } from './usage-cache'
 import { addCounts, zeroCounts, type Counts } from '../db/counts'
+import type { AdminRow } from '../db/rows'
 import { parseLastError, usageSince } from '../db/stats.repo'
 
 const nowSeconds = () => Date.now() / 1000
@@ -48,7 +49,20 @@ export async function addKeys(request: Request, env: Env): Promise<Response> {
     weight: body.weight,
     tier: body.tier,
   })
-  return Response.json({ added, skipped: duplicates + unique.length - added, ids })
+  // Keys sealed with a replaced ENCRYPTION_KEY cannot be compared with the new ones: say that some of
+  // these may now be stored twice, rather than let it happen silently.
+  const stale = (await adminView(env)).list().filter((r) => r.provider === body.provider && unopenable(r))
+  return Response.json({
+    added,
+    skipped: duplicates + unique.length - added,
+    ids,
+    ...(stale.length > 0
+      ? {
+          unopenable: stale.length,
+          warning: `${stale.length} stored ${body.provider} key(s) cannot be opened with this ENCRYPTION_KEY, so they could not be compared with these: any of them re-added here is now stored twice. Delete them (DELETE /admin/api/keys {"unopenable": true}) once the new ones serve.`,
+        }
+      : {}),
+  })
 }
 
 /** `POST /admin/api/keys/preview`: how many pasted keys are new, duplicates or malformed; stores nothing. */
@@ -78,13 +92,15 @@ export async function getKeys(request: Request, env: Env): Promise<Response> {
 
 export async function removeKeys(request: Request, env: Env): Promise<Response> {
   const body = await adminBody(request, env, DeleteKeysBody)
-  const ids =
-    'ids' in body
-      ? [...new Set(body.ids)]
-      : (await adminView(env))
-          .list()
-          .filter((r) => r.status === 'blocked' && (!body.provider || r.provider === body.provider))
-          .map((r) => r.id)
+  let ids: number[]
+  if ('ids' in body) ids = [...new Set(body.ids)]
+  else {
+    const match = 'unopenable' in body ? unopenable : (r: AdminRow) => r.status === 'blocked'
+    ids = (await adminView(env))
+      .list()
+      .filter((r) => match(r) && (!body.provider || r.provider === body.provider))
+      .map((r) => r.id)
+  }
   return Response.json({ deleted: await keyState(env).remove(ids) })
 }
 

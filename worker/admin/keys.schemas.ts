@@ -42,10 +42,14 @@ export const ListKeysQuery = z.object({
   offset: z._default(wholeNumber(0, Number.MAX_SAFE_INTEGER), 0),
 })
 
-/** By ids, or every key of one status (optionally of one provider): "delete all blocked". */
+/**
+ * By ids, or every key of one status (optionally of one provider): "delete all blocked"; or every key
+ * the current ENCRYPTION_KEY cannot open (sealed with a secret since replaced).
+ */
 export const DeleteKeysBody = z.union([
   z.strictObject({ ids }),
   z.strictObject({ status: z.literal('blocked'), provider: z.optional(provider) }),
+  z.strictObject({ unopenable: z.literal(true), provider: z.optional(provider) }),
 ])
 
 export const ExportBody = z.strictObject({

@@ -6,7 +6,7 @@ import { recentAlerts, type AlertRow } from '../db/alerts.repo'
 import { alertText } from '../health/alerts'
 import { appliedMigrations, LAST_CRON, readMeta } from '../db/setup.repo'
 import { detectGatewayError } from '../proxy/gateway-error'
-import { adminView } from './admin-view'
+import { adminView, unopenable } from './admin-view'
 import { ALL_MODELS, cooledUntil, parseCooldowns } from '../db/cooldowns'
 import { modelHealth } from './pool-health'
 import { recentUsage } from './usage-cache'
@@ -58,7 +58,7 @@ export async function runSetupChecks(env: Env, config: Config): Promise<SetupChe
     await migrationsCheck(env.DB),
     authKeyCheck(config.authKeys, now),
     await keysCheck(env),
-    await sealCheck(env.DB),
+    await sealCheck(env),
     await cronCheck(env.DB, now),
     await alertsCheck(env.DB, config, now),
   ]
@@ -274,17 +274,38 @@ async function keysCheck(env: Env): Promise<SetupCheck> {
     : { id: 'keys', title: 'Provider keys', status: 'ok', detail: `${detail}.` }
 }
 
-async function sealCheck(d1: D1Database): Promise<SetupCheck> {
-  return (await hasUnsealedKeys(d1))
+async function sealCheck(env: Env): Promise<SetupCheck> {
+  const title = 'Keys at rest'
+  const rows = (await adminView(env)).list()
+  const stale = rows.filter(unopenable)
+  if (stale.length > 0) {
+    const byProvider = new Map<string, number>()
+    for (const r of stale) byProvider.set(r.provider, (byProvider.get(r.provider) ?? 0) + 1)
+    const where = [...byProvider].map(([p, n]) => `${p} ${n}`).join(', ')
+    return {
+      id: 'encryption',
+      title,
+      // Every key unopenable: nothing can be served at all.
+      status: stale.length === rows.length ? 'failing' : 'warning',
+      detail: `${stale.length} of ${rows.length} stored keys cannot be opened with this ENCRYPTION_KEY (${where}): they were sealed with another one, and requests skip them.`,
+      fix: 'Set ENCRYPTION_KEY back to the secret they were sealed with (`wrangler secret put ENCRYPTION_KEY`, or .dev.vars). If it is lost, add the keys again and then delete the ones that cannot be opened: `DELETE /admin/api/keys` with `{"unopenable": true}`.',
+    }
+  }
+  return (await hasUnsealedKeys(env.DB))
     ? {
         id: 'encryption',
-        title: 'Keys at rest',
+        title,
         status: 'warning',
         detail:
           'Some keys stored by an earlier keyrelay are not sealed yet; the Cron Trigger seals 2,000 a run.',
         fix: 'Nothing to do if the Cron Trigger runs; it finishes within the hour.',
       }
-    : { id: 'encryption', title: 'Keys at rest', status: 'ok', detail: 'Every key is stored encrypted.' }
+    : {
+        id: 'encryption',
+        title,
+        status: 'ok',
+        detail: 'Every key is stored encrypted, and opens with this ENCRYPTION_KEY.',
+      }
 }
 
 async function cronCheck(d1: D1Database, now: number): Promise<SetupCheck> {
