@@ -1,3 +1,4 @@
+import { request as httpRequest } from 'node:http'
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'vitest'
 import * as f from './gateway/fixtures'
 import { replies } from './gateway/replies'
@@ -327,6 +328,45 @@ describe('limits', () => {
     expect(await errorCode(res)).toBe('body_too_large')
     expect(h.gateway.requests).toHaveLength(0)
   })
+
+  test('a declared Content-Length over MAX_BODY_MB (16 MB): the client reads the 413, never a reset', async () => {
+    // What an SDK does: write the whole body while the answer may already be on its way.
+    const upload = (bytes: number) =>
+      new Promise<string>((resolve) => {
+        const req = httpRequest(
+          `${h.url}/api/compat/chat/completions`,
+          {
+            method: 'POST',
+            headers: {
+              authorization: `Bearer ${AUTH_KEY}`,
+              'content-type': 'application/json',
+              'content-length': String(bytes),
+            },
+          },
+          (res) => {
+            let text = ''
+            res.on('data', (c: Buffer) => (text += c.toString()))
+            res.on('end', () => resolve(`${res.statusCode} ${text}`))
+          },
+        )
+        req.on('error', (e) => resolve(`error ${e.message}`))
+        const chunk = Buffer.alloc(64 * 1024, 'x')
+        let sent = 0
+        const write = () => {
+          while (sent < bytes) {
+            const n = Math.min(chunk.length, bytes - sent)
+            sent += n
+            if (!req.write(chunk.subarray(0, n))) return void req.once('drain', write)
+          }
+          req.end()
+        }
+        write()
+      })
+    for (const mb of [17, 40, 17, 40, 90]) {
+      const answer = await upload(mb * 1024 * 1024)
+      expect(answer, `${mb} MB`).toMatch(/^413 .*body_too_large/)
+    }
+  }, 60_000)
 
   test('an admin body over MAX_BODY_MB is a 413 and stores nothing', async () => {
     const keys = Array.from({ length: 20_000 }, (_, i) => `sk-limit-${String(i).padStart(60, '0')}`)
