@@ -394,3 +394,32 @@ describe('limits', () => {
     expect(h.gateway.requests[0]?.body.length).toBe(big.length)
   })
 })
+
+describe('failed attempts from many addresses', () => {
+  test('past the per-minute ceiling new addresses wait, with a clear message; addresses in use do not', async () => {
+    const own = await startWorker()
+    try {
+      const from = (ip: string, key: string) =>
+        own.fetch('/admin/api/keys', { headers: { authorization: `Bearer ${key}`, 'cf-connecting-ip': ip } })
+      expect((await from('198.51.100.1', AUTH_KEY)).status).toBe(200)
+      // One wrong guess each from 120 addresses: every one free for its own address.
+      for (let i = 0; i < 120; i++) expect((await from(`203.0.113.${i}`, 'a-wrong-guess')).status).toBe(401)
+      const fresh = await from('198.51.100.2', AUTH_KEY)
+      expect(fresh.status).toBe(429)
+      expect(await errorCode(fresh)).toBe('auth_throttled')
+      expect(Number(fresh.headers.get('retry-after'))).toBeGreaterThan(0)
+      const message = (
+        (await own
+          .fetch('/admin/api/keys', {
+            headers: { authorization: 'Bearer x', 'cf-connecting-ip': '198.51.100.3' },
+          })
+          .then((r) => r.json())) as { error: { message: string } }
+      ).error.message
+      expect(message).toContain('from many addresses')
+      // The address that authenticated before goes on as before.
+      expect((await from('198.51.100.1', AUTH_KEY)).status).toBe(200)
+    } finally {
+      await own.dispose()
+    }
+  })
+})

@@ -1,7 +1,7 @@
 import { AppError } from '../http/errors'
 import { entryAllows, isExpired, type AuthEntry } from './auth-key'
 import { matchSecret } from './compare'
-import { checkThrottle, recordFailure } from './throttle'
+import { checkThrottle, recordFailure, recordSuccess } from './throttle'
 
 function bearerToken(value: string | null): string | undefined {
   const m = value ? /^Bearer\s+(\S+)\s*$/i.exec(value) : null
@@ -60,6 +60,7 @@ export function authenticate(entries: AuthEntry[], credential: string | undefine
   }
   if (isExpired(entry, at.nowSeconds))
     throw new AppError(401, 'auth_key_expired', 'This AUTH_KEY has expired')
+  recordSuccess(at.client, at.nowSeconds)
   return entry
 }
 
