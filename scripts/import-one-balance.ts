@@ -119,9 +119,15 @@ export async function runImport(
       print(`  ${label}: ${r.added} added, ${r.skipped} already there`)
     }
   }
-  for (const [provider, n] of Object.entries(plan.unknown))
+  for (const [provider, n] of plan.unknown)
     print(`  ${provider}: ${n} key(s) skipped (not a provider keyrelay rotates)`)
   if (plan.duplicates > 0) print(`  ${plan.duplicates} duplicate row(s) in the source, counted once`)
+  if (plan.badRows.length > 0) {
+    const rows = plan.badRows.slice(0, 20).join(', ') + (plan.badRows.length > 20 ? ', …' : '')
+    print(
+      `  ${plan.badRows.length} row(s) skipped, their key is not a key (whitespace inside, or over 1 KB): row ${rows}`,
+    )
+  }
   return { added, skipped, existing }
 }
 
@@ -132,17 +138,28 @@ function authKey(): string | undefined {
     : undefined
 }
 
+const USAGE =
+  'Usage: pnpm import:one-balance --db <D1 name> [--local [--persist-to DIR]] | --file <export.sql>  [--url URL] [--dry-run]\n' +
+  'AUTH_KEY (of the keyrelay at --url, default http://localhost:8787) comes from the environment or .dev.vars.'
+
 async function main(): Promise<void> {
+  if (process.argv.includes('--help') || process.argv.includes('-h')) {
+    console.log(USAGE)
+    return
+  }
   const file = flag('file')
   const db = flag('db')
   const url = flag('url') ?? 'http://localhost:8787'
   const dryRun = process.argv.includes('--dry-run')
   const key = authKey()
-  if ((!file && !db) || !key) {
-    console.error(
-      'Usage: pnpm import:one-balance --db <D1 name> [--local] | --file <export.sql>  [--url URL] [--dry-run]\n' +
-        'AUTH_KEY (of the keyrelay at --url) comes from the environment or .dev.vars.',
-    )
+  const missing = [
+    !file && !db
+      ? 'where the one-balance keys are: --db <D1 database name> or --file <wrangler d1 export file>'
+      : '',
+    !key ? `AUTH_KEY of the keyrelay at ${url}: export AUTH_KEY=…, or run this where .dev.vars holds it` : '',
+  ].filter(Boolean)
+  if (missing.length > 0) {
+    console.error(`✖ Missing ${missing.join('; and ')}.\n\n${USAGE}`)
     process.exit(2)
   }
   const rows = file
@@ -152,7 +169,7 @@ async function main(): Promise<void> {
   console.log(
     `${dryRun ? 'Dry run: nothing is changed.\n' : ''}one-balance: ${rows.length} row(s) read; into ${url}:`,
   )
-  const totals = await runImport(plan, { url, authKey: key }, { dryRun })
+  const totals = await runImport(plan, { url, authKey: key as string }, { dryRun })
   console.log(
     dryRun
       ? `\n${plan.groups.reduce((n, g) => n + g.keys.length, 0)} key(s) to import, ${totals.existing} already in keyrelay. Run without --dry-run to import.`

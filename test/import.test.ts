@@ -2,6 +2,7 @@ import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { spawnSync } from 'node:child_process'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { pathToFileURL } from 'node:url'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import { parseExport, planImport } from '../scripts/import/one-balance'
 import { readDatabase, runImport } from '../scripts/import-one-balance'
@@ -38,7 +39,7 @@ const listed = async (provider: string) =>
 describe('pnpm import:one-balance', () => {
   test('an export file: a dry run counts and changes nothing; the import keeps status and remark; again, nothing new', async () => {
     const plan = planImport(parseExport(EXPORT))
-    expect(plan.unknown).toEqual({ 'my-custom-llm': 1 })
+    expect(plan.unknown).toEqual(new Map([['my-custom-llm', 1]]))
     const out: string[] = []
     const dry = await runImport(plan, { url: h.url, authKey: AUTH_KEY }, { dryRun: true }, (l) => out.push(l))
     expect(dry.existing).toBe(0)
@@ -60,6 +61,50 @@ describe('pnpm import:one-balance', () => {
 
     const again = await runImport(plan, { url: h.url, authKey: AUTH_KEY }, { dryRun: false }, () => undefined)
     expect(again).toMatchObject({ added: 0, skipped: 4 })
+  })
+
+  test('a bad row is reported by position and the rest imported; the dry run says the same; odd provider names never print a key', async () => {
+    const bad = `INSERT INTO "keys" VALUES('0b30','a key with spaces inside','openrouter',NULL,0,'active',NULL,1700000000,1700000000);`
+    const constructorRow = `INSERT INTO "keys" VALUES('0b31','sk-ctor-key-000000000000001','constructor',NULL,0,'active',NULL,1700000000,1700000000);`
+    const keyAsProvider = `INSERT INTO "keys" VALUES('0b32','x','AIzaSyZKEYINTHEPROVIDERCOLUMN0000stuv',NULL,0,'active',NULL,1700000000,1700000000);`
+    const good = `INSERT INTO "keys" VALUES('0b33','sk-or-v1-onebalance-0000000001','openrouter',NULL,0,'active',NULL,1700000000,1700000000);`
+    const plan = planImport(parseExport([bad, constructorRow, keyAsProvider, good].join('\n')))
+    expect(plan.badRows).toEqual([1])
+    const dryOut: string[] = []
+    await runImport(plan, { url: h.url, authKey: AUTH_KEY }, { dryRun: true }, (l) => dryOut.push(l))
+    const out: string[] = []
+    const done = await runImport(plan, { url: h.url, authKey: AUTH_KEY }, { dryRun: false }, (l) =>
+      out.push(l),
+    )
+    expect(done.added).toBe(1)
+    expect(await listed('openrouter')).toHaveLength(1)
+    for (const lines of [dryOut, out]) {
+      const text = lines.join('\n')
+      expect(text).toContain('1 row(s) skipped, their key is not a key')
+      expect(text).toContain('constructor: 1 key(s) skipped')
+      expect(text).not.toContain('function')
+      expect(text).not.toContain('AIzaSyZKEY')
+      expect(text).toContain('AIza…stuv: 1 key(s) skipped')
+      expect(text).not.toContain('a key with spaces')
+    }
+  })
+
+  test('--help prints the usage and succeeds; a missing AUTH_KEY is named, not just the usage', () => {
+    // From a folder without .dev.vars, so a developer's own AUTH_KEY is not found there.
+    const cwd = mkdtempSync(join(tmpdir(), 'keyrelay-import-cli-'))
+    const tsx = pathToFileURL(join(ROOT, 'node_modules/tsx/dist/loader.mjs')).href
+    const run = (args: string[]) =>
+      spawnSync(process.execPath, ['--import', tsx, join(ROOT, 'scripts/import-one-balance.ts'), ...args], {
+        cwd,
+        encoding: 'utf8',
+        env: { ...process.env, AUTH_KEY: '' },
+      })
+    const help = run(['--help'])
+    expect(help.status).toBe(0)
+    expect(help.stdout).toContain('Usage: pnpm import:one-balance')
+    const noKey = run(['--file', 'none.sql', '--url', 'http://127.0.0.1:9'])
+    expect(noKey.status).toBe(2)
+    expect(noKey.stderr).toContain('Missing AUTH_KEY of the keyrelay at http://127.0.0.1:9')
   })
 
   test("a local D1 made by one-balance's own migration, read through wrangler", () => {

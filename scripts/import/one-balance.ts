@@ -3,6 +3,8 @@
  * total_cooling_seconds, status, remark, created_at, updated_at)` table, from a `wrangler d1 export`
  * file or from rows wrangler returns. Pure: the script around it does the talking.
  */
+import { KEY_SHAPE } from '../../worker/admin/keys.schemas'
+import { maskKey } from '../../worker/log'
 import { PROVIDER_IDS } from '../../worker/providers/types'
 
 export interface SourceKey {
@@ -21,23 +23,42 @@ export interface ImportGroup {
 
 export interface ImportPlan {
   groups: ImportGroup[]
-  /** Rows whose provider keyrelay does not rotate (one-balance's custom providers), by provider. */
-  unknown: Record<string, number>
+  /**
+   * Rows whose provider keyrelay does not rotate (one-balance's custom providers), by provider. A
+   * provider column that does not look like a provider's name (a row whose columns slipped may hold
+   * a key there) is masked like a key, so that no key is ever printed.
+   */
+  unknown: Map<string, number>
   /** The same key twice in the source. */
   duplicates: number
+  /** Rows (1-based, in source order) whose key keyrelay would refuse: whitespace inside, or over 1 KB. */
+  badRows: number[]
 }
 
-/** Keys grouped as keyrelay adds them: per provider, status and remark; blocked stays blocked. */
+/** What one-balance's custom provider names look like: short lower-case slugs. */
+const PROVIDER_NAME = /^[a-z][a-z0-9_.-]{0,23}$/
+
+/**
+ * Keys grouped as keyrelay adds them: per provider, status and remark; blocked stays blocked. A row
+ * keyrelay would refuse is set aside (and reported by position) instead of failing its whole group,
+ * so the dry run and the import agree.
+ */
 export function planImport(rows: SourceKey[]): ImportPlan {
   const groups = new Map<string, ImportGroup>()
-  const unknown: Record<string, number> = {}
+  const unknown = new Map<string, number>()
   const seen = new Set<string>()
+  const badRows: number[] = []
   let duplicates = 0
-  for (const row of rows) {
+  for (const [i, row] of rows.entries()) {
     const key = row.key.trim()
     if (!key) continue
     if (!(PROVIDER_IDS as readonly string[]).includes(row.provider)) {
-      unknown[row.provider] = (unknown[row.provider] ?? 0) + 1
+      const name = PROVIDER_NAME.test(row.provider) ? row.provider : maskKey(row.provider)
+      unknown.set(name, (unknown.get(name) ?? 0) + 1)
+      continue
+    }
+    if (!KEY_SHAPE.test(key)) {
+      badRows.push(i + 1)
       continue
     }
     const id = `${row.provider}\0${key}`
@@ -53,7 +74,7 @@ export function planImport(rows: SourceKey[]): ImportPlan {
     if (!g) groups.set(group, (g = { provider: row.provider, status, remark, keys: [] }))
     g.keys.push(key)
   }
-  return { groups: [...groups.values()], unknown, duplicates }
+  return { groups: [...groups.values()], unknown, duplicates, badRows }
 }
 
 /**

@@ -7,7 +7,7 @@ import { SORTS } from './keys.query'
 export const MAX_KEYS_PER_CALL = 20_000
 
 /** A provider key is one token: no whitespace or control characters inside, at most 1 KB. */
-const KEY_SHAPE = /^[\x21-\x7e]{1,1024}$/
+export const KEY_SHAPE = /^[\x21-\x7e]{1,1024}$/
 
 const provider = z.enum(PROVIDER_IDS)
 const status = z.enum(LIVE_STATUSES)
