@@ -77,6 +77,22 @@ describe('requests that used to answer 500 or not fail over', () => {
     for (const name of ['expect', 'x-hop-only', 'te', 'connection', 'keep-alive']) {
       expect(seen.headers[name], name).toBeUndefined()
     }
+    // Other spellings of Connection, on a translated route too.
+    for (const connection of ['close, X-Hop-Only', 'keep-alive,x-hop-only', 'X-HOP-ONLY']) {
+      h.gateway.reset()
+      const again = await rawRequest(`${h.url}/api/compat/chat/completions`, {
+        method: 'POST',
+        headers: {
+          authorization: `Bearer ${AUTH_KEY}`,
+          'content-type': 'application/json',
+          connection,
+          'x-hop-only': 'secret-ish',
+        },
+        body: JSON.stringify({ model: 'google-ai-studio/gemini-2.5-flash', messages: [] }),
+      })
+      expect(again.status, connection).toBe(200)
+      expect(h.gateway.requests[0]?.headers['x-hop-only'], connection).toBeUndefined()
+    }
   })
 
   test.each(['TRACE', 'PROPFIND', 'LOCK'])(

@@ -86,12 +86,14 @@ export function clientMetadata(incoming: Headers, allowedGateway: ReadonlySet<st
   return Object.fromEntries(entries) as Metadata
 }
 
-/** Upstream's response headers minus hop-by-hop ones and cookies. */
+/** Upstream's response headers minus hop-by-hop ones (those its Connection names too) and cookies. */
 export function downstreamHeaders(upstream: Headers, dropLength = false): Headers {
   const out = new Headers()
+  const hop = upstream.has('connection') ? connectionNamed(upstream) : undefined
   upstream.forEach((value, name) => {
     const lower = name.toLowerCase()
-    if (HOP_BY_HOP.has(lower) || lower === 'set-cookie' || (dropLength && lower === 'content-length')) return
+    if (HOP_BY_HOP.has(lower) || hop?.has(lower) || lower === 'set-cookie') return
+    if (dropLength && lower === 'content-length') return
     out.append(name, value)
   })
   return out
