@@ -213,6 +213,14 @@ describe('evidence, not status', () => {
     expect(classifyOpenAiStyle(err(403, 'Forbidden'), policy)).toEqual({ kind: 'suspect', reason: '403' })
   })
 
+  test('a dead-key code in `type` counts as in `code` (where `code` holds the status)', () => {
+    const body = '{"error":{"message":"Invalid API key provided.","type":"invalid_api_key","code":401}}'
+    expect(classifyOpenAiStyle(err(401, body), policy)).toEqual({
+      kind: 'block',
+      reason: '401 invalid_api_key',
+    })
+  })
+
   test("OpenRouter's 402 asking for fewer max_tokens passes through; its empty account cools", () => {
     expect(classifyOpenAiStyle(err(402, f.openrouterCannotAfford(200001, 1234)), policy)).toEqual({
       kind: 'passthrough',

@@ -40,8 +40,11 @@ const FEWER_TOKENS = /fewer max_tokens|can only afford/i
 export function classifyOpenAiStyle(error: UpstreamError, policy: CooldownPolicy): Verdict {
   const parsed = OpenAiErrorBody.safeParse(parseJson(error.body))
   const code = parsed.success ? String(parsed.data.error.code ?? parsed.data.error.type ?? '') : ''
-  if (DEAD_KEY_CODES.has(code)) return { kind: 'block', reason: `${error.status} ${code}` }
-  if (REQUEST_CODES.has(code)) return { kind: 'passthrough' }
+  // OpenAI-style providers put their identifier in `code` or in `type` (some set `code` to the status).
+  const named = [code, parsed.data?.error.type ?? '']
+  const dead = named.find((c) => DEAD_KEY_CODES.has(c))
+  if (dead) return { kind: 'block', reason: `${error.status} ${dead}` }
+  if (named.some((c) => REQUEST_CODES.has(c))) return { kind: 'passthrough' }
   const common = classifyCommon(error, code || undefined)
   if (common) return common
   // Out of credit: account-wide and not fixed by waiting a minute. OpenRouter and DeepSeek say it with
