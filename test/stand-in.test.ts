@@ -1,5 +1,7 @@
+import { createGoogleGenerativeAI } from '@ai-sdk/google'
 import { GoogleGenAI, Type } from '@google/genai'
 import { ChatOpenAI } from '@langchain/openai'
+import { embed, embedMany, generateText } from 'ai'
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'vitest'
 import * as z from 'zod'
 import { AUTH_KEY, cooldownsOf, keyRow, startWorker, type Harness } from './harness'
@@ -148,5 +150,34 @@ describe('LangChain against /api/compat', () => {
     const schema = z.object({ city: z.string(), population: z.number() })
     const result = await model.withStructuredOutput(schema).invoke('A city and its population')
     expect(result).toEqual({ city: 'Paris', population: 21.5 })
+  })
+})
+
+describe('@ai-sdk/google against /api/google-ai-studio/v1beta', () => {
+  const google = () =>
+    createGoogleGenerativeAI({ apiKey: AUTH_KEY, baseURL: `${h.url}/api/google-ai-studio/v1beta` })
+
+  test('generateText', async () => {
+    const { text } = await generateText({
+      model: google()('gemini-2.5-flash'),
+      prompt: 'Hello',
+      maxRetries: 0,
+    })
+    expect(text).toBe('Hello from Gemini')
+  })
+
+  test('embed and embedMany: one vector per value', async () => {
+    const one = await embed({
+      model: google().textEmbeddingModel('gemini-embedding-001'),
+      value: 'a',
+      maxRetries: 0,
+    })
+    expect(one.embedding).toHaveLength(3)
+    const many = await embedMany({
+      model: google().textEmbeddingModel('gemini-embedding-001'),
+      values: ['a', 'b', 'c'],
+      maxRetries: 0,
+    })
+    expect(many.embeddings).toHaveLength(3)
   })
 })
