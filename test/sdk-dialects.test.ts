@@ -332,6 +332,38 @@ describe('Anthropic Messages API on /api/compat/messages', () => {
       error: { type: 'authentication_error' },
     })
   })
+
+  test('count_tokens (Claude Code asks before compacting): Anthropic counts its own models, keyrelay estimates others, and says so', async () => {
+    const native = await anthropic().messages.countTokens({
+      model: 'anthropic/claude-sonnet-4-5',
+      messages: [{ role: 'user', content: 'Hello there' }],
+    })
+    expect(native.input_tokens).toBeGreaterThan(0)
+    expect(h.gateway.requests.at(-1)?.path).toBe('v1/messages/count_tokens')
+    expect(JSON.parse(h.gateway.requests.at(-1)!.body)).toMatchObject({ model: 'claude-sonnet-4-5' })
+    const calls = h.gateway.requests.length
+    const estimated = await anthropic()
+      .messages.countTokens({ model: GEMINI, messages: [{ role: 'user', content: 'x'.repeat(400) }] })
+      .withResponse()
+    expect(estimated.data.input_tokens).toBeGreaterThan(100)
+    expect(estimated.response.headers.get('x-keyrelay-estimate')).toBe('true')
+    expect(h.gateway.requests).toHaveLength(calls)
+  })
+
+  test('a base URL that already ends in /v1 works too (the SDK then asks for /v1/v1/messages)', async () => {
+    const client = new Anthropic({ apiKey: AUTH_KEY, baseURL: `${compat()}/v1`, maxRetries: 0 })
+    const msg = await client.messages.create({
+      model: GEMINI,
+      max_tokens: 10,
+      messages: [{ role: 'user', content: 'Hello' }],
+    })
+    expect(msg.content[0]).toMatchObject({ type: 'text' })
+    const counted = await client.messages.countTokens({
+      model: GEMINI,
+      messages: [{ role: 'user', content: 'Hi' }],
+    })
+    expect(counted.input_tokens).toBeGreaterThan(0)
+  })
 })
 
 describe('browsers', () => {

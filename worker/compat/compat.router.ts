@@ -2,6 +2,7 @@ import type { Env } from '../config'
 import { AppError } from '../http/errors'
 import { requireMethod } from '../http/methods'
 import { compatChat, compatEmbeddings, compatModels } from './compat.routes'
+import { compatCountTokens } from './count-tokens'
 import { compatMessages, compatResponses } from './dialects.routes'
 
 type Handler = (request: Request, env: Env, ctx: ExecutionContext) => Promise<Response>
@@ -13,16 +14,18 @@ const ROUTES: Record<string, Record<string, Handler>> = {
   models: { GET: compatModels },
   responses: { POST: compatResponses },
   messages: { POST: compatMessages },
+  'messages/count_tokens': { POST: compatCountTokens },
 }
 
 const PREFIX = '/api/compat/'
 
 /**
  * `/api/compat/<route>`, and `/api/compat/v1/<route>` alike: many clients (Cherry Studio, LobeChat,
- * Open WebUI) append `/v1` to whatever base URL they are given.
+ * Open WebUI) append `/v1` to whatever base URL they are given, and the Anthropic SDK given a base
+ * URL that already ends in `/v1` asks for `…/v1/v1/messages`.
  */
 export function compatRoute(request: Request, env: Env, ctx: ExecutionContext): Promise<Response> {
-  const path = new URL(request.url).pathname.slice(PREFIX.length).replace(/^v1\//, '')
+  const path = new URL(request.url).pathname.slice(PREFIX.length).replace(/^(v1\/){1,2}/, '')
   const methods = ROUTES[path]
   if (!methods) {
     throw new AppError(

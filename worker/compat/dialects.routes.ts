@@ -66,18 +66,25 @@ const MESSAGES: Dialect = {
 export const compatResponses = (request: Request, env: Env, ctx: ExecutionContext) =>
   serve(RESPONSES, callerScope(request, env, ctx), request)
 
+type Route = (request: Request, env: Env, ctx: ExecutionContext) => Promise<Response>
+
 /**
- * `POST /api/compat/messages`: Anthropic's Messages API for every provider. AUTH_KEY as `x-api-key`
- * (the Anthropic SDK, Claude Code) or a Bearer token; keyrelay's own errors in Anthropic's shape.
+ * A route of Anthropic's dialect: AUTH_KEY as `x-api-key` (the Anthropic SDK, Claude Code) or a
+ * Bearer token, and keyrelay's own errors in Anthropic's shape, which its SDK turns into typed errors.
  */
-export async function compatMessages(request: Request, env: Env, ctx: ExecutionContext): Promise<Response> {
-  try {
-    return await serve(MESSAGES, callerScope(request, env, ctx, { authHeader: 'x-api-key' }), request)
-  } catch (e) {
-    if (!(e instanceof AppError)) throw e
-    return Response.json(anthropicError(e.status, e.message), { status: e.status, headers: e.headers })
+export const anthropicDialect =
+  (serveWith: (scope: RequestScope, request: Request) => Promise<Response>): Route =>
+  async (request, env, ctx) => {
+    try {
+      return await serveWith(callerScope(request, env, ctx, { authHeader: 'x-api-key' }), request)
+    } catch (e) {
+      if (!(e instanceof AppError)) throw e
+      return Response.json(anthropicError(e.status, e.message), { status: e.status, headers: e.headers })
+    }
   }
-}
+
+/** `POST /api/compat/messages`: Anthropic's Messages API for every provider. */
+export const compatMessages = anthropicDialect((scope, request) => serve(MESSAGES, scope, request))
 
 async function serve(dialect: Dialect, scope: RequestScope, request: Request): Promise<Response> {
   const gatewayBase = requireGateway(scope.config)
