@@ -1,7 +1,8 @@
 /**
  * `pnpm dev`: keyrelay on this machine. Creates `.dev.vars` with a fresh AUTH_KEY the first time
  * (printed once, never again), applies the committed migrations to the local D1, then runs
- * `wrangler dev`. Extra arguments go to wrangler (e.g. `pnpm dev --port 9000`).
+ * `wrangler dev`, with `--test-scheduled` so that opening `/__scheduled` runs the Cron Trigger once.
+ * Extra arguments go to wrangler (e.g. `pnpm dev --port 9000`).
  */
 import { spawn, spawnSync } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
@@ -51,6 +52,11 @@ export function devVars(devVarsText = existsSync(DEV_VARS) ? readFileSync(DEV_VA
   return /^STATS_FLUSH_SECONDS=/m.test(devVarsText) ? [] : ['--var', 'STATS_FLUSH_SECONDS:5']
 }
 
+/** `wrangler dev`'s arguments: the cron reachable at /__scheduled, local flush interval, the caller's own. */
+export function devArgs(extra: string[], devVarsText?: string): string[] {
+  return ['dev', '--test-scheduled', ...devVars(devVarsText), ...extra]
+}
+
 /**
  * Applies the committed migrations to the local D1 and says so in one line (wrangler's own output,
  * a table per run, is shown only when it fails). Returns that line.
@@ -82,7 +88,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     process.exit(1)
   }
   console.log('▶ Starting keyrelay (wrangler dev)')
-  const dev = spawn('wrangler', ['dev', ...devVars(), ...process.argv.slice(2)], { stdio: 'inherit' })
+  const dev = spawn('wrangler', devArgs(process.argv.slice(2)), { stdio: 'inherit' })
   // Ctrl-C ends wrangler dev by a signal: that is a clean stop, not a failure.
   dev.on('exit', (code, signal) => process.exit(signal ? 0 : (code ?? 0)))
   for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => dev.kill(signal))

@@ -31,7 +31,7 @@ test('the demo serves every request while its bad keys cool down and get blocked
   const call = () =>
     fetch(`${url}/api/google-ai-studio/v1beta/models/gemini-2.5-flash:generateContent`, {
       method: 'POST',
-      headers: { 'x-goog-api-key': 'demo-auth-key', 'content-type': 'application/json' },
+      headers: { 'x-goog-api-key': 'demo-auth-key-not-a-secret', 'content-type': 'application/json' },
       body: '{"contents":[{"parts":[{"text":"Hello"}]}]}',
     })
   for (let i = 0; i < 6; i++) {
@@ -41,7 +41,7 @@ test('the demo serves every request while its bad keys cool down and get blocked
   }
   const keys = (await (
     await fetch(`${url}/admin/api/keys?provider=google-ai-studio`, {
-      headers: { authorization: 'Bearer demo-auth-key' },
+      headers: { authorization: 'Bearer demo-auth-key-not-a-secret' },
     })
   ).json()) as {
     keys: { status: string; blockedReason: string | null; cooldowns: Record<string, unknown> }[]
@@ -51,9 +51,17 @@ test('the demo serves every request while its bad keys cool down and get blocked
   )
   expect(states.sort()).toEqual(['', '', 'API_KEY_INVALID', 'gemini-2.5-flash', 'gemini-2.5-flash'])
   expect(output()).toContain('nothing here talks to Cloudflare')
+  expect(output()).not.toContain('with key undefined')
+  // The demo's own AUTH_KEY does not make the setup check warn a newcomer about a short key.
+  const setup = (await (
+    await fetch(`${url}/admin/api/setup`, { headers: { authorization: 'Bearer demo-auth-key-not-a-secret' } })
+  ).json()) as { checks: { id: string; status: string }[] }
+  expect(setup.checks.find((c) => c.id === 'auth_key')?.status).toBe('ok')
   // The demo runs the Cron Trigger from the start: the dashboard's key-state chart has a sample.
   const overview = (await (
-    await fetch(`${url}/admin/api/overview`, { headers: { authorization: 'Bearer demo-auth-key' } })
+    await fetch(`${url}/admin/api/overview`, {
+      headers: { authorization: 'Bearer demo-auth-key-not-a-secret' },
+    })
   ).json()) as { providers: { provider: string; states: { total: number }[] }[] }
   const google = overview.providers.find((p) => p.provider === 'google-ai-studio')
   expect(google?.states[0]?.total).toBe(5)

@@ -1,5 +1,8 @@
 import { afterEach, describe, expect, test } from 'vitest'
+import { spawn } from 'node:child_process'
+import { devArgs } from '../scripts/dev'
 import { doctor } from '../scripts/doctor'
+import { ROOT } from './build'
 import { replies } from './gateway/replies'
 import { AUTH_KEY, ENCRYPTION_KEY, startWorker, type Harness } from './harness'
 import { googleKey } from './helpers'
@@ -18,6 +21,37 @@ async function run(harness: Harness, key = AUTH_KEY): Promise<{ code: number; ou
 }
 
 const line = (out: string, title: string) => out.split('\n').find((l) => l.includes(` ${title}:`)) ?? ''
+
+describe('the commands as the README prints them', () => {
+  test("`npx -y pnpm@10 --silent diagnose <url>` runs keyrelay's check (pnpm's own `doctor` would shadow it)", async () => {
+    h = await startWorker()
+    const { code, out } = await new Promise<{ code: number | null; out: string }>((resolve) => {
+      const child = spawn('npx', ['-y', 'pnpm@10', '--silent', 'diagnose', h!.url], {
+        cwd: ROOT,
+        env: { ...process.env, AUTH_KEY },
+      })
+      let out = ''
+      child.stdout.on('data', (d: Buffer) => (out += d.toString()))
+      child.stderr.on('data', (d: Buffer) => (out += d.toString()))
+      child.on('close', (c) => resolve({ code: c, out }))
+    })
+    expect(out).toContain(`keyrelay setup check: ${h.url}`)
+    expect(out).toMatch(/\d+ failing, \d+ warning\(s\), \d+ ok\./)
+    expect([0, 1]).toContain(code)
+    expect(out).not.toContain(AUTH_KEY)
+  }, 60_000)
+
+  test('`pnpm dev` runs wrangler dev with --test-scheduled, so /__scheduled runs the Cron Trigger', () => {
+    expect(devArgs(['--port', '9000'], '')).toEqual([
+      'dev',
+      '--test-scheduled',
+      '--var',
+      'STATS_FLUSH_SECONDS:5',
+      '--port',
+      '9000',
+    ])
+  })
+})
 
 describe('pnpm doctor', () => {
   test('a healthy deployment: every check ok, and no secret printed', async () => {

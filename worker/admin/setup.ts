@@ -312,7 +312,7 @@ async function cronCheck(d1: D1Database, now: number): Promise<SetupCheck> {
   const last = Number(await readMeta(d1, LAST_CRON))
   const title = 'Cron Trigger'
   const fix =
-    'Keep `[triggers] crons = ["*/10 * * * *"]` in wrangler.toml and deploy; locally run `wrangler dev --test-scheduled` and open /__scheduled.'
+    'Keep `[triggers] crons = ["*/10 * * * *"]` in wrangler.toml and deploy. Locally, with `pnpm dev` running, open http://localhost:8787/__scheduled to run it once.'
   if (!Number.isFinite(last) || last === 0) {
     return {
       id: 'cron',
