@@ -1,3 +1,5 @@
+import { modelLabel } from './dom.js'
+
 const SVG = 'http://www.w3.org/2000/svg'
 
 function el(name, attrs = {}, text) {
@@ -197,7 +199,7 @@ export function returningChart(returning, label) {
     .map(({ r, slot }) => {
       const models = Object.entries(r.models)
         .sort(([a], [b]) => a.localeCompare(b))
-        .map(([m, n]) => `${m === '*' ? 'every model' : m} ${n}`)
+        .map(([m, n]) => `${modelLabel(m)} ${n}`)
         .join(', ')
       return {
         slot: Math.min(slot, 23),

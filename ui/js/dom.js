@@ -17,6 +17,18 @@ export function h(tag, attrs = {}, ...children) {
   return el
 }
 
+/**
+ * A cooldown scope or usage bucket as people read it. `*`, `(default)` and `(other)` are keyrelay's
+ * own slots, not models: every model, requests that name no model (model lists, speech…), and the
+ * models a provider never ran or metered (their names are callers' text).
+ */
+export function modelLabel(model) {
+  if (model === '*') return 'all models'
+  if (model === '(default)') return 'requests without a model'
+  if (model === '(other)') return 'other models'
+  return model
+}
+
 export function ago(seconds) {
   if (!seconds) return '—'
   const d = Math.max(0, Math.floor(Date.now() / 1000 - seconds))

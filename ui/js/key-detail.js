@@ -1,6 +1,6 @@
 import { api } from './api.js'
 import { dailyChart, hourlyChart } from './chart.js'
-import { ago, h, left } from './dom.js'
+import { ago, h, left, modelLabel } from './dom.js'
 
 /** One key: its state, cooldowns with time left, block, settings, usage (24 h and 7 days), recent errors. */
 export function renderKeyDetail(view, id) {
@@ -46,7 +46,7 @@ export function renderKeyDetail(view, id) {
               h(
                 'li',
                 {},
-                `${model === '*' ? 'every model' : model}: ${left(c.until)} left (until ${new Date(c.until * 1000).toLocaleString()})${c.reason ? `, ${c.reason}` : ''}`,
+                `${modelLabel(model)}: ${left(c.until)} left (until ${new Date(c.until * 1000).toLocaleString()})${c.reason ? `, ${c.reason}` : ''}`,
               ),
             ),
           )
@@ -100,7 +100,7 @@ export function renderKeyDetail(view, id) {
                   h('td', { 'data-label': 'When' }, ago(e.at)),
                   h('td', { 'data-label': 'Status' }, String(e.status || 'no answer')),
                   h('td', { 'data-label': 'Reason' }, e.reason),
-                  h('td', { 'data-label': 'Model' }, e.model),
+                  h('td', { 'data-label': 'Model' }, modelLabel(e.model)),
                 ),
               ),
             ),

@@ -1,4 +1,4 @@
-import { ago, h, left } from './dom.js'
+import { ago, h, left, modelLabel } from './dom.js'
 
 export const COLUMNS = [
   ['key', 'Key'],
@@ -58,9 +58,7 @@ function settings(k) {
  * phone the row reads as a card.
  */
 export function keyRow(k, { selected, onSelect, actions, act, onRemoved, showProvider }) {
-  const cooldowns = Object.entries(k.cooldowns).map(
-    ([model, c]) => `${model === '*' ? 'all models' : model}: ${left(c.until)}`,
-  )
+  const cooldowns = Object.entries(k.cooldowns).map(([model, c]) => `${modelLabel(model)}: ${left(c.until)}`)
   const button = (label, run, doing, cls) =>
     h('button', { type: 'button', class: cls, onclick: act(run, doing) }, label)
   const cell = (label, attrs, ...content) => h('td', { 'data-label': label, ...attrs }, ...content)

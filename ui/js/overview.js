@@ -1,6 +1,6 @@
 import { api } from './api.js'
 import { dailyChart, hourlyChart, returningChart, statesChart } from './chart.js'
-import { ago, h, percent } from './dom.js'
+import { ago, h, modelLabel, percent } from './dom.js'
 
 const RANGES = [
   ['24h', 'Last 24 h', '#/'],
@@ -124,13 +124,13 @@ function poolHealth(health, more) {
         return h(
           'li',
           { class: none ? 'none' : '', 'data-model': m.model },
-          h('span', { class: 'model' }, m.model),
+          h('span', { class: 'model' }, modelLabel(m.model)),
           // A native meter: the CSP allows no inline style, and it is announced by screen readers.
           h('meter', {
             min: 0,
             max: Math.max(1, m.total),
             value: m.usable,
-            'aria-label': `${m.model}: ${m.usable} of ${m.total} keys usable`,
+            'aria-label': `${modelLabel(m.model)}: ${m.usable} of ${m.total} keys usable`,
           }),
           h('span', { class: 'share' }, none ? 'no usable key' : `${m.usable} of ${m.total}`),
         )
@@ -169,5 +169,6 @@ async function recentAlerts() {
 const ALERT_TEXT = {
   key_blocked: (a) => `${a.provider} key ${a.maskedKey ?? ''} blocked: ${a.reason ?? 'unknown reason'}`,
   key_restored: (a) => `${a.provider} key ${a.maskedKey ?? ''} works again and was restored`,
-  no_usable_key: (a) => `${a.provider} had no usable key for ${a.model ?? 'a model'} (${a.reason ?? ''})`,
+  no_usable_key: (a) =>
+    `${a.provider} had no usable key for ${a.model ? modelLabel(a.model) : 'a model'} (${a.reason ?? ''})`,
 }
