@@ -3,7 +3,6 @@ import { wholeNumber } from './http/schema'
 import { AuthKeyFormatError, parseAuthKeys, type AuthEntry } from './auth/auth-key'
 import { vaultFor, type Vault } from './db/vault'
 import { AppError } from './http/errors'
-import type { Selection } from './pool/view'
 import { log } from './log'
 
 /** Bindings and variables as wrangler hands them to the Worker. */
@@ -149,6 +148,9 @@ const EnvSchema = z.object({
     '*',
   ),
 })
+
+/** How keys of one tier share traffic: `weighted`, operator weights times measured health; `uniform`, operator weights alone (pool/view.ts). */
+export type Selection = 'weighted' | 'uniform'
 
 export interface Config {
   authKeys: AuthEntry[]

@@ -1,6 +1,6 @@
 import * as z from '../http/schema'
 import { wholeJsonNumber, wholeNumber } from '../http/schema'
-import { LIVE_STATUSES } from '../db/rows'
+import { LIVE_STATUSES } from '../db/statuses'
 import { PROVIDER_IDS } from '../providers/types'
 import { SORTS } from './keys.query'
 

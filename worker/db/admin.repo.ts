@@ -2,7 +2,8 @@ import type { ProviderId } from '../providers/types'
 import { all, batch } from './meter'
 import { rebuildPages } from './pages'
 import { NEXT_SEQ } from './pool.repo'
-import { ADMIN_ROW, CHECK_ROW, type AdminRow, type CheckRow, type LiveStatus } from './rows'
+import { ADMIN_ROW, CHECK_ROW, type AdminRow, type CheckRow } from './rows'
+import type { LiveStatus } from './statuses'
 
 /**
  * Keys go in as one JSON array parameter per statement (`json_each`), not as bound columns: D1 allows

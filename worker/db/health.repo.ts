@@ -1,6 +1,7 @@
 import { all, batch } from './meter'
 import { NEXT_SEQ } from './pool.repo'
-import { CHECK_ROW, type CheckRow, type LiveStatus } from './rows'
+import { CHECK_ROW, type CheckRow } from './rows'
+import type { LiveStatus } from './statuses'
 
 export async function keysByIds(d1: D1Database, ids: number[]): Promise<CheckRow[]> {
   if (ids.length === 0) return []

@@ -6,13 +6,6 @@
  */
 import type { keys } from './schema'
 
-export const KEY_STATUSES = ['active', 'blocked', 'deleted'] as const
-export type KeyStatus = (typeof KEY_STATUSES)[number]
-
-/** The statuses a key can be given (deletion is its own operation). */
-export const LIVE_STATUSES = ['active', 'blocked'] as const satisfies readonly KeyStatus[]
-export type LiveStatus = (typeof LIVE_STATUSES)[number]
-
 export type KeyRow = typeof keys.$inferSelect
 
 type Field = keyof KeyRow

@@ -1,7 +1,7 @@
 import { sql } from 'drizzle-orm'
 import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from 'drizzle-orm/sqlite-core'
 import { PROVIDER_IDS } from '../providers/types'
-import { KEY_STATUSES } from './rows'
+import { KEY_STATUSES } from './statuses'
 
 /**
  * One row per provider key.

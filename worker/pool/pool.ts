@@ -1,4 +1,4 @@
-import type { Config } from '../config'
+import type { Config, Selection } from '../config'
 import { perIsolate } from '../db/per-isolate'
 import { changedSince, loadProviderPool } from '../db/pool.repo'
 import { ANY_ERROR, retryIdempotent } from '../db/retry'
@@ -8,7 +8,7 @@ import { FULL_RELOAD_MS } from '../db/tombstones'
 import { AppError } from '../http/errors'
 import type { ProviderId } from '../providers/types'
 import { log } from '../log'
-import { ProviderView, type Selection } from './view'
+import { ProviderView } from './view'
 
 /** How soon a view refreshes after its isolate met a limit (see nudge). */
 const NUDGED_REFRESH_MS = 1000

@@ -1,5 +1,7 @@
+import type { Selection } from '../config'
 import { cooledUntil, parseCooldowns, type Cooldowns } from '../db/cooldowns'
-import type { KeyStatus, PoolRow } from '../db/rows'
+import type { PoolRow } from '../db/rows'
+import type { KeyStatus } from '../db/statuses'
 import { SharedRead } from '../db/shared-read'
 import { KeyHealth } from './health'
 
@@ -35,9 +37,6 @@ const WINDOW = 64
 
 /** During a storm, the share of a key with no answer since it began, next to a key with one. */
 const UNPROVEN = 0.02
-
-/** `weighted`: operator weights times measured health; `uniform`: operator weights alone. */
-export type Selection = 'weighted' | 'uniform'
 
 export function coolingUntil(key: PoolKey, model: string): number {
   return cooledUntil(key.cooldowns, model)

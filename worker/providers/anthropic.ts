@@ -4,6 +4,7 @@ import {
   cooldownVerdict,
   latestReset,
   modelAfterModelsSegment,
+  outOfCredit,
   parseJson,
   spent,
 } from './common'
@@ -32,17 +33,9 @@ export function classifyAnthropic(error: UpstreamError, policy: CooldownPolicy):
   if (error.status === 403 && type === 'permission_error') return { kind: 'passthrough' }
   const common = classifyCommon(error, type) // 529 overloaded_error is ≥ 500: transient
   if (common) return common
-  // An empty balance: waiting a minute does not refill it.
+  // An empty balance.
   const billing = type === 'billing_error' || (error.status === 400 && message.startsWith(LOW_CREDIT))
-  if (billing) {
-    return {
-      kind: 'cooldown',
-      seconds: policy.creditSeconds,
-      allModels: true,
-      reason: 'insufficient_credit',
-      shared: true,
-    }
-  }
+  if (billing) return outOfCredit(policy, 'insufficient_credit')
   if (error.status !== 429) return { kind: 'passthrough' }
   const h = error.headers
   const hint =

@@ -1,5 +1,5 @@
 import * as z from '../http/schema'
-import type { UpstreamError, Verdict } from './types'
+import type { CooldownPolicy, UpstreamError, Verdict } from './types'
 
 /** Providers' reset hints are rounded down; a second more avoids a 429 on the first retry. */
 export const RESET_MARGIN_SECONDS = 1
@@ -73,6 +73,18 @@ export function latestReset(resets: (number | undefined)[]): number | undefined 
   const known = resets.filter((r): r is number => r !== undefined)
   return known.length > 0 ? Math.ceil(Math.max(...known)) + RESET_MARGIN_SECONDS : undefined
 }
+
+/**
+ * An account out of credit: waiting a minute does not refill it, every model is refused, and every
+ * key of the account (its group) with it.
+ */
+export const outOfCredit = (policy: CooldownPolicy, reason: string): Verdict => ({
+  kind: 'cooldown',
+  seconds: policy.creditSeconds,
+  allModels: true,
+  reason,
+  shared: true,
+})
 
 /** Minutes-based fallback when a provider gives no hint. */
 export function cooldownVerdict(seconds: number | undefined, fallback: number, reason: string): Verdict {

@@ -7,6 +7,7 @@ import {
   modelAfterModelsSegment,
   underResource,
   OpenAiErrorBody,
+  outOfCredit,
   parseJson,
 } from './common'
 import { parseGoDuration, parseResetTime, parseRetryAfter, parseRetryAfterMs } from './rate-limit'
@@ -47,21 +48,12 @@ export function classifyOpenAiStyle(error: UpstreamError, policy: CooldownPolicy
   if (named.some((c) => REQUEST_CODES.has(c))) return { kind: 'passthrough' }
   const common = classifyCommon(error, code || undefined)
   if (common) return common
-  // Out of credit: account-wide and not fixed by waiting a minute. OpenRouter and DeepSeek say it with
-  // 402, OpenAI with its `insufficient_quota` code.
+  // Out of credit: OpenRouter and DeepSeek say it with 402, OpenAI with its `insufficient_quota` code.
   const credit =
     (error.status === 402 && !FEWER_TOKENS.test(parsed.data?.error.message ?? '')) ||
     code === 'insufficient_quota' ||
     parsed.data?.error.type === 'insufficient_quota'
-  if (credit) {
-    return {
-      kind: 'cooldown',
-      seconds: policy.creditSeconds,
-      allModels: true,
-      reason: 'insufficient_quota',
-      shared: true,
-    }
-  }
+  if (credit) return outOfCredit(policy, 'insufficient_quota')
   if (error.status === 429) {
     return cooldownVerdict(
       openAiRetrySeconds(error.headers, policy.now),

@@ -2,17 +2,17 @@ import type { AuthEntry } from '../auth/auth-key'
 import { authenticate, clientCredential, type CredentialPlace } from '../auth/client-auth'
 import { clientAddress } from '../auth/throttle'
 import { loadConfig, type Config, type Env } from '../config'
-import { NO_MODEL, type CooldownScope, type ModelName } from '../db/cooldowns'
+import { NO_MODEL } from '../db/cooldowns'
 import { AppError } from '../http/errors'
 import { alertsFor } from '../health/alerts'
 import { proofsFor } from '../health/proof'
 import { keyStateFor } from '../pool/key-state'
 import { poolFor } from '../pool/pool'
-import type { ProviderAdapter, ProviderId } from '../providers/types'
 import { PROVIDER_IDS } from '../providers/types'
 import { statsFor } from '../stats/buffer'
 import { setCacheKey } from './cache-key'
 import { forward } from './forward'
+import type { Route, Upstream } from './route'
 import { clientMetadata, upstreamHeaders, type Metadata } from './headers'
 
 /** What every route has once it has authenticated the caller. */
@@ -52,34 +52,6 @@ export function callerScope(
     clientHeaders: upstreamHeaders(request.headers, config.clientGatewayHeaders),
     metadata: clientMetadata(request.headers, config.clientGatewayHeaders),
   }
-}
-
-/** Where a route sends a request, once it knows provider, model and target. */
-export interface Upstream {
-  provider: ProviderId
-  /** How keys are sent and errors read (the compat endpoint sends every provider's key as Bearer). */
-  adapter: ProviderAdapter
-  /** The model as the provider names it: the cooldown scope (none: NO_MODEL). */
-  model: ModelName | undefined
-  url: string
-  /** Default POST. */
-  method?: string
-  /** Default: the client's headers (RequestScope.clientHeaders). */
-  headers?: Headers
-  /** Read once, replayed byte-identical on every attempt. */
-  body: ArrayBuffer | null
-  /**
-   * Not traffic: the model list a chat UI fetches on every start. When no key can serve it, nobody
-   * is alerted (a provider without keys is no news to a list of every provider). Default false.
-   */
-  quiet?: boolean
-}
-
-/** An Upstream with every default filled in, as the attempts loop sends it. */
-export type Route = Omit<Required<Upstream>, 'model'> & {
-  /** The cooldown scope: the model, or NO_MODEL. */
-  model: CooldownScope
-  metadata: Metadata
 }
 
 /** The part every route shares: the provider's pool view, then attempts over its keys. */

@@ -1,12 +1,9 @@
-import type { Config } from '../config'
 import { AppError, errorResponse } from '../http/errors'
 import { log } from '../log'
-import type { Alerts } from '../health/alerts'
-import type { KeyState } from '../pool/key-state'
 import type { PoolKey, ProviderView } from '../pool/view'
 import type { Verdict } from '../providers/types'
 import type { UsageEvent } from '../stats/buffer'
-import type { Route } from './dispatch'
+import type { ForwardInput } from './route'
 import { gatewayAppError } from './gateway-error'
 import { downstreamHeaders } from './headers'
 import { redactKey } from './redact'
@@ -14,26 +11,6 @@ import { catchUpAfterVerdict, pickKey } from './lessons'
 import { guardEventStream } from './stream-guard'
 import { callUpstream } from './upstream'
 import { recordVerdict, restSpent, SHAKY_SECONDS } from './verdicts'
-
-export interface ForwardInput {
-  config: Config
-  /** The route's upstream with every default filled in; `model` is the cooldown scope. */
-  route: Route
-  keys: KeyState
-  view: ProviderView
-  /** Counts every upstream call per key and model, in memory. */
-  stats: { record(e: UsageEvent): void }
-  /** Work that must finish but must not hold up the answer (ctx.waitUntil). */
-  background: (work: Promise<unknown>) => void
-  alerts: Alerts
-  /** Reads what other isolates learned, unless this isolate read it in the last `withinMs`. */
-  catchUp: (withinMs: number) => Promise<void>
-  /**
-   * Proves a suspect key off the client's path (health/proof.ts): resolves to whether the check found
-   * it valid, invalid (and blocked it), or nothing was checked.
-   */
-  prove: (key: { id: number; sealed: string }) => Promise<'valid' | 'invalid' | undefined>
-}
 
 /**
  * The most keys one request may block or cool for every model. A dead key is rare and meets one

@@ -3,7 +3,7 @@
  * met a limit, and before it gambles on a key in a storm.
  */
 import type { PoolKey } from '../pool/view'
-import type { ForwardInput } from './forward'
+import type { ForwardInput } from './route'
 
 /**
  * After a key answers 429 or is dead, before the next key is picked, an isolate reads what other

@@ -2,7 +2,7 @@
 import { ALL_MODELS } from '../db/cooldowns'
 import { log, maskKey } from '../log'
 import type { Verdict } from '../providers/types'
-import type { ForwardInput } from './forward'
+import type { ForwardInput } from './route'
 
 /**
  * A key that says (in its rate-limit headers) it is spent rests in this isolate alone when the reset

@@ -3,16 +3,8 @@
  * Code) can spend any provider's pool. Pure functions; stream events are in messages-stream.ts.
  */
 import { AppError, type ErrorBody } from '../../http/errors'
-import {
-  jsonText,
-  newId,
-  refuse,
-  type Json,
-  type ChatMessage,
-  type ChatPart,
-  type ChatRequest,
-  type ChatTool,
-} from './chat'
+import { jsonText, newId, refuse } from './chat'
+import type { ChatMessage, ChatPart, ChatRequest, ChatTool, Json } from './chat'
 import { checked } from './check'
 import { MessagesRequest, type ChatCompletion, type MessagesBlock } from './shapes'
 

@@ -3,15 +3,8 @@
  * its own. Pure functions from body to body; stream events are in responses-stream.ts.
  */
 import { AppError } from '../../http/errors'
-import {
-  newId,
-  refuse,
-  type Json,
-  type ChatMessage,
-  type ChatPart,
-  type ChatRequest,
-  type ChatTool,
-} from './chat'
+import { newId, refuse } from './chat'
+import type { ChatMessage, ChatPart, ChatRequest, ChatTool, Json } from './chat'
 import { checked } from './check'
 import {
   ResponsesRequest,
