@@ -12,8 +12,10 @@ const ROOT = join(import.meta.dirname, '..')
 const FROM = join(ROOT, 'test-results')
 const TO = join(ROOT, 'docs', 'screenshots')
 
-/** What the README shows: overview (24 h and 7 days), keys and key detail, at 1280 and 390 px. */
+/** Every page at 1280 and 390 px: login, overview (24 h and 7 days), keys, key detail, add, the edit form. */
 const SHOTS = [
+  'login.png',
+  'login-phone.png',
   'overview-health.png',
   'overview-health-phone.png',
   'overview-week.png',
@@ -22,6 +24,10 @@ const SHOTS = [
   'keys-phone.png',
   'key-detail.png',
   'key-detail-phone.png',
+  'add-keys.png',
+  'add-keys-phone.png',
+  'edit-key.png',
+  'edit-key-phone.png',
 ]
 
 execFileSync(process.execPath, ['--import', 'tsx', join(ROOT, 'scripts', 'ensure-chromium.ts')], {

@@ -46,3 +46,21 @@ export function answerDialogs(page: Page, next: () => string | boolean | undefin
     return dialog.accept(typeof answer === 'string' ? answer : undefined)
   })
 }
+
+/** Opens a key row's "More" menu and chooses `item` (Block, Unblock, Clear cooldowns, Edit…, Delete). */
+export async function rowMenu(row: ReturnType<Page['locator']>, item: string): Promise<void> {
+  await row.locator('details.menu > summary').click()
+  await row.getByRole('menuitem', { name: item, exact: true }).click()
+}
+
+/**
+ * Fills the key settings form (the dialog Edit… opens) with `fields` by label, then saves. The form
+ * stays open when something is refused: the caller reads the dialog's messages.
+ */
+export async function fillKeyForm(page: Page, fields: Record<string, string>): Promise<void> {
+  const dialog = page.getByRole('dialog')
+  await dialog.waitFor()
+  for (const [label, value] of Object.entries(fields))
+    await dialog.getByLabel(label, { exact: true }).fill(value)
+  await dialog.getByRole('button', { name: 'Save' }).click()
+}

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import { replies } from '../gateway/replies'
 import { AUTH_KEY, startWorker, type Harness } from '../harness'
 import { GEMINI_PATH, googleInit } from '../helpers'
-import { answerDialogs, collectConsoleErrors, launchChromium, SHOTS } from './browser'
+import { answerDialogs, collectConsoleErrors, fillKeyForm, launchChromium, rowMenu, SHOTS } from './browser'
 
 // The dashboard in real headless Chromium (Debian's), against the Worker with the stand-in gateway.
 const keys = Array.from(
@@ -100,8 +100,8 @@ describe('the dashboard', () => {
 
   test('renders a hostile remark as text', async () => {
     const first = rows().first()
-    answers = [XSS]
-    await first.getByRole('button', { name: 'Remark' }).click()
+    await rowMenu(first, 'Edit…')
+    await fillKeyForm(page, { Remark: XSS })
     await expect.poll(() => first.locator('.remark').textContent()).toBe(XSS)
     expect(await page.locator('tbody img').count()).toBe(0)
     expect(alerts).toEqual([])
@@ -119,7 +119,7 @@ describe('the dashboard', () => {
     const doomed = rows().last()
     const id = await doomed.getAttribute('data-id')
     answers = [true]
-    await doomed.getByRole('button', { name: 'Delete', exact: true }).click()
+    await rowMenu(doomed, 'Delete')
     await expect.poll(() => rows().count()).toBe(3)
     expect(await page.locator(`tbody tr[data-id="${id}"]`).count()).toBe(0)
   })

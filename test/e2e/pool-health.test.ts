@@ -184,7 +184,9 @@ describe('history on the overview', () => {
     expect(await five.getAttribute('data-usable')).toBe('0')
     // Tapping a bar says its figures under the chart; the page stays where it is.
     const readout = card.locator('.chart-box:has(svg.states) .readout')
-    expect(await readout.textContent()).toBe('Point at or tap a bar for its figures.')
+    // How to read the charts is said once on the page, not under each chart.
+    expect(await page.getByText('Point at or tap a bar for its figures.').count()).toBe(1)
+    expect(await readout.textContent()).toBe('')
     const earliest = states.locator('g.bar').first()
     await earliest.click()
     expect(await readout.textContent()).toBe(await earliest.locator('title').textContent())

@@ -1,25 +1,22 @@
 import { api, explain } from './api.js'
 import { h, toast } from './dom.js'
 
-/** Key shapes that name their provider unambiguously. */
-const SHAPES = [
-  [/^AIza[0-9A-Za-z_-]{35}$/, 'google-ai-studio'],
-  [/^sk-ant-/, 'anthropic'],
-  [/^sk-or-/, 'openrouter'],
-  [/^gsk_/, 'groq'],
-  [/^xai-/, 'grok'],
-  [/^pplx-/, 'perplexity-ai'],
-  [/^csk-/, 'cerebras'],
-  [/^hf_/, 'huggingface'],
-  [/^r8_/, 'replicate'],
-  [/^sk-proj-/, 'openai'],
-]
-
 export const splitKeys = (text) => text.split(/[\s,;]+/).filter(Boolean)
 
-export function suggestProvider(keys) {
-  const guesses = new Set(keys.map((k) => SHAPES.find(([re]) => re.test(k))?.[1]).filter(Boolean))
-  return guesses.size === 1 ? [...guesses][0] : undefined
+/**
+ * The provider every pasted key looks like, when exactly one does: shapes come from the providers'
+ * adapters (GET /admin/api/providers), so the dashboard knows nothing of its own about them.
+ */
+export function suggestProvider(keys, providers) {
+  const shapes = providers.filter((p) => p.keyShape).map((p) => [new RegExp(p.keyShape.pattern), p.id])
+  // A key that fits one provider's shape names it; one that fits none (a typo) or several (sk-…
+  // keys of OpenAI and DeepSeek alike) says nothing either way.
+  const named = new Set()
+  for (const k of keys) {
+    const fits = shapes.filter(([pattern]) => pattern.test(k))
+    if (fits.length === 1) named.add(fits[0][1])
+  }
+  return named.size === 1 ? [...named][0] : undefined
 }
 
 export function renderAdd(view, providers, preselect) {
@@ -32,7 +29,7 @@ export function renderAdd(view, providers, preselect) {
   const provider = h(
     'select',
     { id: 'add-provider' },
-    providers.map((p) => h('option', { value: p, selected: p === preselect }, p)),
+    providers.map((p) => h('option', { value: p.id, selected: p.id === preselect }, p.id)),
   )
   const remark = h('input', { id: 'add-remark', maxlength: 200 })
   const group = h('input', { id: 'add-group', maxlength: 64, placeholder: 'e.g. the Google Cloud project' })
@@ -40,10 +37,22 @@ export function renderAdd(view, providers, preselect) {
   const weight = h('input', { id: 'add-weight', type: 'number', min: 1, max: 1000, value: 1 })
   const hint = h('p', { class: 'hint', id: 'add-hint' })
   const preview = h('p', { id: 'add-preview', 'aria-live': 'polite' })
+  // Keys that do not look like the provider's: said, and added only once the operator says so.
+  const anyway = h('input', { type: 'checkbox', id: 'add-anyway' })
+  const warning = h(
+    'div',
+    { class: 'caution', id: 'add-warning', hidden: true, role: 'alert' },
+    h('p', { id: 'add-warning-text' }),
+    h('label', { for: 'add-anyway', class: 'inline' }, anyway, ' Add them anyway'),
+  )
+  provider.addEventListener('change', () => {
+    warning.hidden = true
+    anyway.checked = false
+  })
   const keys = () => splitKeys(text.value)
 
   const suggest = () => {
-    const guess = suggestProvider(keys())
+    const guess = suggestProvider(keys(), providers)
     hint.textContent = guess ? `These look like ${guess} keys.` : ''
     if (guess) provider.value = guess
   }
@@ -56,6 +65,11 @@ export function renderAdd(view, providers, preselect) {
   const doPreview = async () => {
     const r = await api('/keys/preview', { method: 'POST', body: { provider: provider.value, keys: keys() } })
     preview.textContent = `${r.new} new, ${r.existing} already stored, ${r.duplicates} duplicates, ${r.malformed} malformed`
+    warning.hidden = r.unusual === 0
+    if (r.unusual > 0) {
+      warning.querySelector('p').textContent =
+        `${r.unusual} of these ${r.unusual === 1 ? 'does' : 'do'} not look like a ${provider.value} key (${r.looksLike}). A key pasted under the wrong provider, or copied in part, never works.`
+    }
     return r
   }
   const add = (event) => {
@@ -66,6 +80,11 @@ export function renderAdd(view, providers, preselect) {
     const r = await doPreview()
     if (r.malformed > 0) {
       toast('Remove the malformed entries first (keys have no spaces inside).', 'error')
+      return
+    }
+    // The warning (an alert) says why; the operator checks the provider, or ticks the box.
+    if (r.unusual > 0 && !anyway.checked) {
+      anyway.focus()
       return
     }
     const added = await api('/keys', {
@@ -126,6 +145,7 @@ export function renderAdd(view, providers, preselect) {
         h('button', { type: 'submit' }, 'Add'),
       ),
       preview,
+      warning,
     ),
   )
 }

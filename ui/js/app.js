@@ -29,8 +29,8 @@ async function route() {
     } else if (page === 'keys') {
       current = renderKeys(view, arg ? decodeURIComponent(arg) : '')
     } else if (page === 'add') {
-      const { knownProviders } = await api('/overview')
-      renderAdd(view, knownProviders, arg ? decodeURIComponent(arg) : undefined)
+      const { providers } = await api('/providers')
+      renderAdd(view, providers, arg ? decodeURIComponent(arg) : undefined)
       current = undefined
       return
     } else {

@@ -13,21 +13,38 @@ const hourLabel = (unix) =>
   new Date(unix * 1000).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' })
 const dayLabel = (unix) => new Date(unix * 1000).toLocaleDateString([], { weekday: 'short', day: 'numeric' })
 
+/** Said once on a page with charts: every bar's figures are in its readout line. */
+export const CHART_HINT = 'Point at or tap a bar for its figures.'
+
 /** The bar each chart (by its label) last showed, so a refresh every few seconds keeps the reading. */
 const chosen = new Map()
 
 /**
  * A small bar chart as SVG, hand-written rather than a library (see the README's "Dashboard" for the
- * measured comparison with uPlot): a value axis (0, half and the largest bar, with its unit), labels
+ * measured comparison with uPlot): a value axis in round steps (valueTicks), with its unit, labels
  * under chosen slots, a legend, and each bar's figures in a readout line on hover, on tap (phones
  * have no hover) and with the arrow keys, as well as in the bar's <title>. A bar is a stack of
  * segments drawn bottom up, each with its CSS class. The numbers stay in the DOM, so screen readers
  * and tests read exactly what is drawn.
  */
+/**
+ * The value axis: round steps (1, 2 or 5 times a power of ten), at most four of them, the top one at
+ * or above the tallest bar: 0/5/10 for a tallest bar of 9, 0/100/200/300 for 234.
+ */
+export function valueTicks(tallest) {
+  for (let power = 1; ; power *= 10) {
+    for (const step of [power, 2 * power, 5 * power]) {
+      const count = Math.max(1, Math.ceil(tallest / step))
+      if (count <= 4) return Array.from({ length: count }, (_, i) => (i + 1) * step)
+    }
+  }
+}
+
 function barChart({ slots, bars, ticks, label, unit, legend, className = '' }) {
   const [left, top, width, height] = [22, 8, 192, 40]
   const step = width / slots
-  const max = Math.max(1, ...bars.map((b) => b.segments.reduce((t, s) => t + s.value, 0)))
+  const values = valueTicks(Math.max(0, ...bars.map((b) => b.segments.reduce((t, s) => t + s.value, 0))))
+  const max = values.at(-1)
   const svg = el('svg', {
     viewBox: '0 0 220 64',
     class: `chart ${className}`.trim(),
@@ -37,7 +54,7 @@ function barChart({ slots, bars, ticks, label, unit, legend, className = '' }) {
   })
   const y = (v) => top + height - (v / max) * height
   svg.append(el('text', { x: left + 2, y: 5, class: 'axis unit' }, unit))
-  for (const v of max >= 2 ? [max, Math.round(max / 2)] : [max]) {
+  for (const v of values) {
     svg.append(
       el('line', { x1: left, y1: y(v), x2: left + width, y2: y(v), class: 'grid' }),
       el('text', { x: left - 3, y: y(v) + 2.5, class: 'axis', 'text-anchor': 'end' }, String(v)),
@@ -72,7 +89,8 @@ function barChart({ slots, bars, ticks, label, unit, legend, className = '' }) {
     svg.append(group)
     return group
   })
-  const hint = bars.length > 0 ? 'Point at or tap a bar for its figures.' : 'No data in this period yet.'
+  // How to read a bar is said once per page (CHART_HINT), not under every chart.
+  const hint = bars.length > 0 ? '' : 'No data in this period yet.'
   const readout = document.createElement('p')
   readout.className = 'readout'
   readout.setAttribute('aria-live', 'polite')
@@ -147,11 +165,17 @@ export function hourlyChart(hourly, label) {
   return barChart({ slots: 24, bars, ticks, label, unit: 'requests / h', legend: USAGE_LEGEND })
 }
 
+/** Local midnight six days ago: where every 7-day chart starts, so they all show the same days. */
+export function weekStart() {
+  const day = new Date()
+  day.setHours(0, 0, 0, 0)
+  day.setDate(day.getDate() - 6)
+  return day.getTime() / 1000
+}
+
 /** Requests per day over the last 7 days (local days), stacked as hourlyChart's. */
 export function dailyChart(hourly, label) {
-  const today = new Date()
-  today.setHours(0, 0, 0, 0)
-  const start = today.getTime() / 1000 - 6 * 86_400
+  const start = weekStart()
   const days = Array.from({ length: 7 }, () => null)
   for (const v of hourly) {
     // Days by the calendar, not by 86,400 s, so a daylight-saving change does not shift a bar.
@@ -233,8 +257,8 @@ export function statesChart(states, range, label) {
   const slotSeconds = range === '7d' ? 6 * 3600 : 3600
   const slots = range === '7d' ? 28 : 24
   const now = Math.floor(Date.now() / 1000)
-  const end = now - (now % slotSeconds) + slotSeconds
-  const start = end - slots * slotSeconds
+  // A week is the same seven local days the requests chart shows; a day, the last 24 hours.
+  const start = range === '7d' ? weekStart() : now - (now % slotSeconds) + slotSeconds - slots * slotSeconds
   const usable = (s) => s.total - s.cooling - s.blocked
   const worst = new Map()
   for (const s of states) {
@@ -258,7 +282,7 @@ export function statesChart(states, range, label) {
     range === '7d'
       ? [
           { at: 0, anchor: 'start', text: dayLabel(start) },
-          { at: slots, anchor: 'end', text: 'now' },
+          { at: slots, anchor: 'end', text: 'today' },
         ]
       : [
           { at: 0.5, anchor: 'start', text: hourLabel(start) },

@@ -1,5 +1,6 @@
 import { api, checkAll } from './api.js'
 import { h, toast } from './dom.js'
+import { editKeys } from './key-form.js'
 
 /**
  * What can be done to keys, by id: each returns once the change is stored. `ctx.progress` is the
@@ -10,47 +11,26 @@ export function keyActions(ctx) {
   return {
     check: async (ids) => {
       const bar = ctx.progress
-      bar.hidden = false
-      bar.value = 0
+      if (bar) {
+        bar.hidden = false
+        bar.value = 0
+      }
       try {
         const results = await checkAll({ ids }, (done, total) => {
+          if (!bar) return
           bar.max = total
           bar.value = done
         })
-        const changed = results.filter((r) => r.change)
-        toast(
-          `Checked ${results.length}: ${results.filter((r) => r.result === 'valid').length} valid, ${changed.length} changed.`,
-        )
+        toast(describeCheck(results), results.some((r) => r.result === 'invalid') ? 'error' : 'info')
       } finally {
-        bar.hidden = true
+        if (bar) bar.hidden = true
       }
     },
     block: (ids) => patch(ids, { status: 'blocked' }),
     unblock: (ids) => patch(ids, { status: 'active' }),
     clearCooldowns: (ids) => patch(ids, { clearCooldowns: true }),
-    editRemark: async (ids, current = '') => {
-      const remark = prompt('Remark', current)
-      if (remark !== null) await patch(ids, { remark })
-    },
-    /** Group (keys sharing one quota), tier (0 first) and weight (share among peers). */
-    editSettings: async (ids, current = {}) => {
-      const group = prompt(
-        'Group (keys that share one quota, e.g. a Google Cloud project; empty for none)',
-        current.group ?? '',
-      )
-      if (group === null) return
-      const tier = prompt(
-        'Tier: 0 is used first, 1 only when no tier-0 key can serve, …',
-        String(current.tier ?? 0),
-      )
-      if (tier === null) return
-      const weight = prompt(
-        'Weight: share of traffic among the keys of its tier',
-        String(current.weight ?? 1),
-      )
-      if (weight === null) return
-      await patch(ids, { group: group.trim() || null, tier: Number(tier), weight: Number(weight) })
-    },
+    /** Remark, group, tier and weight in one form (key-form.js). Resolves true once saved. */
+    edit: (ids, current = {}) => editKeys(ids, current, (body) => patch(ids, body)),
     /** Resolves true when the keys were deleted. */
     remove: async (ids) => {
       if (ids.length === 0 || !confirm(`Delete ${ids.length} key(s)? This cannot be undone.`)) return false
@@ -69,6 +49,47 @@ export function keyActions(ctx) {
       download(await api('/keys/export', { method: 'POST', body }), format)
     },
   }
+}
+
+const RESULTS = {
+  valid: 'valid',
+  invalid: 'invalid',
+  cooling: 'rate-limited',
+  inconclusive: 'could not tell',
+  unsupported: 'cannot be checked',
+}
+
+/**
+ * What a check found, in words. One key: its verdict and why ("Still invalid: API_KEY_INVALID (HTTP
+ * 400)"). Many: how many of each, and what changed.
+ */
+export function describeCheck(results) {
+  if (results.length === 1) {
+    const [r] = results
+    const why = [r.reason, r.status ? `HTTP ${r.status}` : ''].filter(Boolean).join(', ')
+    const because = why ? ` (${why})` : ''
+    if (r.result === 'valid')
+      return r.change === 'restored'
+        ? 'Valid: the key works again and was unblocked.'
+        : 'Valid: the key works.'
+    if (r.result === 'invalid')
+      return r.change === 'blocked'
+        ? `Invalid${because}: the key was blocked.`
+        : `Still invalid${because}: it stays blocked.`
+    if (r.result === 'cooling')
+      return `Rate-limited${because}: it cools for every model until its limit resets.`
+    if (r.result === 'unsupported')
+      return 'This provider has no way to check a key without spending quota; nothing changed.'
+    return `Could not tell${because}: the check got no answer about the key. Nothing changed.`
+  }
+  const counts = new Map()
+  for (const r of results) counts.set(r.result, (counts.get(r.result) ?? 0) + 1)
+  const found = [...counts].map(([result, n]) => `${n} ${RESULTS[result] ?? result}`).join(', ')
+  const changes = ['blocked', 'restored', 'cooling']
+    .map((c) => [c, results.filter((r) => r.change === c).length])
+    .filter(([, n]) => n > 0)
+    .map(([c, n]) => `${n} ${c === 'cooling' ? 'now cooling' : c}`)
+  return `Checked ${results.length}: ${found}. ${changes.length ? `Changed: ${changes.join(', ')}.` : 'Nothing changed.'}`
 }
 
 /** Two plain choices instead of an OK/Cancel riddle: masked (the default) or full keys. */

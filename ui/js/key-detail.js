@@ -1,9 +1,56 @@
-import { api } from './api.js'
-import { dailyChart, hourlyChart } from './chart.js'
-import { ago, h, left, modelLabel } from './dom.js'
+import { api, explain } from './api.js'
+import { CHART_HINT, dailyChart, hourlyChart } from './chart.js'
+import { ago, clearToast, h, left, modelLabel, toast } from './dom.js'
+import { keyActions } from './key-actions.js'
 
-/** One key: its state, cooldowns with time left, block, settings, usage (24 h and 7 days), recent errors. */
+/**
+ * One key: what can be done to it (check, block or unblock, clear cooldowns, edit, delete), its state,
+ * cooldowns with time left, block, settings, usage (24 h and 7 days), recent errors.
+ */
 export function renderKeyDetail(view, id) {
+  const actions = keyActions({ provider: '' })
+  /** Runs an action, then shows the key as it is now; a failure says in words what could not be done. */
+  const act = (fn, doing) => async () => {
+    clearToast()
+    try {
+      await fn()
+      await load()
+    } catch (e) {
+      toast(explain(e, doing), 'error')
+    }
+  }
+  const toolbar = (k) => {
+    const button = (label, run, doing, cls) =>
+      h('button', { type: 'button', class: cls, onclick: act(run, doing) }, label)
+    return h(
+      'div',
+      { class: 'row detail-actions', role: 'toolbar', 'aria-label': 'Key actions' },
+      button('Check', () => actions.check([k.id]), 'check the key'),
+      k.status === 'blocked'
+        ? button('Unblock', () => actions.unblock([k.id]), 'unblock the key')
+        : button('Block', () => actions.block([k.id]), 'block the key'),
+      Object.keys(k.cooldowns).length
+        ? button('Clear cooldowns', () => actions.clearCooldowns([k.id]), 'clear its cooldowns')
+        : null,
+      button('Edit…', () => actions.edit([k.id], k), 'edit the key'),
+      h(
+        'button',
+        {
+          type: 'button',
+          class: 'danger',
+          onclick: async () => {
+            clearToast()
+            try {
+              if (await actions.remove([k.id])) location.hash = `#/keys/${encodeURIComponent(k.provider)}`
+            } catch (e) {
+              toast(explain(e, 'delete the key'), 'error')
+            }
+          },
+        },
+        'Delete',
+      ),
+    )
+  }
   const load = async () => {
     const { key: k, hourly, errors } = await api(`/keys/${encodeURIComponent(id)}`)
     const week = hourly.reduce(
@@ -23,6 +70,7 @@ export function renderKeyDetail(view, id) {
         h('h1', {}, h('span', { class: 'mono' }, k.key), ' ', h('span', { class: 'muted' }, `#${k.id}`)),
         h('span', { class: `badge ${k.state}` }, k.state),
       ),
+      toolbar(k),
       h(
         'dl',
         { class: 'figures detail' },
@@ -57,6 +105,7 @@ export function renderKeyDetail(view, id) {
         {},
         `Last 7 days: ${week.requests} ${week.requests === 1 ? 'request' : 'requests'}, ${week.rateLimited} × 429, ${week.errors} ${week.errors === 1 ? 'error' : 'errors'}.`,
       ),
+      h('p', { class: 'muted hint' }, CHART_HINT),
       h(
         'div',
         { class: 'detail-charts' },

@@ -13,8 +13,7 @@ export function drawToolbar(bulk, { selected, actions, act, onRemoved }) {
     button('Block', actions.block, 'block the keys'),
     button('Unblock', actions.unblock, 'unblock the keys'),
     button('Clear cooldowns', actions.clearCooldowns, 'clear the cooldowns'),
-    button('Edit remark', (ids) => actions.editRemark(ids), 'edit the remark'),
-    button('Group, tier, weight', (ids) => actions.editSettings(ids), 'change the settings'),
+    button('Edit…', (ids) => actions.edit(ids), 'edit the keys'),
     button('Export text', (ids) => actions.export(ids, 'txt'), 'export the keys'),
     button('Export CSV', (ids) => actions.export(ids, 'csv'), 'export the keys'),
     button(

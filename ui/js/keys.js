@@ -72,6 +72,7 @@ export function renderKeys(view, provider) {
   const draw = () => {
     drawHead(head, {
       state,
+      showProvider: !provider,
       onSelectPage: (on) => {
         state.rows.forEach((k) => select(k.id, on))
         draw()
@@ -145,7 +146,9 @@ export function renderKeys(view, provider) {
     h('div', { class: 'pager' }, prev, info, next),
   )
   // The provider list (for the all-keys page's filter) comes once, with the first load.
-  const providers = provider ? Promise.resolve([]) : api('/overview').then((o) => o.knownProviders)
+  const providers = provider
+    ? Promise.resolve([])
+    : api('/providers').then((o) => o.providers.map((p) => p.id))
   let filtersShown = false
   return {
     refresh: async () => {

@@ -1,6 +1,7 @@
 import { api } from './api.js'
-import { dailyChart, hourlyChart, returningChart, statesChart } from './chart.js'
+import { CHART_HINT, dailyChart, hourlyChart, returningChart, statesChart } from './chart.js'
 import { ago, h, modelLabel, percent } from './dom.js'
+import { fold } from './fold.js'
 
 const RANGES = [
   ['24h', 'Last 24 h', '#/'],
@@ -99,10 +100,10 @@ export async function renderOverview(view, setup, range = '24h') {
       ),
     ),
     setup,
-    await recentAlerts(),
-    cards.length > 0
-      ? h('div', { class: 'cards' }, cards)
-      : h('p', { class: 'empty' }, 'No keys yet. ', h('a', { href: '#/add' }, 'Add your first keys'), '.'),
+    (await recentAlerts()) ?? '',
+    ...(cards.length > 0
+      ? [h('p', { class: 'muted hint' }, CHART_HINT), h('div', { class: 'cards' }, cards)]
+      : [h('p', { class: 'empty' }, 'No keys yet. ', h('a', { href: '#/add' }, 'Add your first keys'), '.')]),
   )
 }
 
@@ -147,21 +148,24 @@ async function recentAlerts() {
   return h(
     'section',
     { class: 'alerts', id: 'alerts', 'aria-labelledby': 'alerts-title' },
-    h('h2', { id: 'alerts-title' }, 'Recent alerts'),
-    h(
-      'ul',
-      {},
-      alerts
-        .slice(0, 8)
-        .map((a) =>
-          h(
-            'li',
-            { 'data-kind': a.kind },
-            h('span', { class: 'muted' }, ago(a.at)),
-            ' ',
-            ALERT_TEXT[a.kind]?.(a) ?? a.kind,
+    fold(
+      'alerts-fold',
+      [h('h2', { id: 'alerts-title' }, 'Recent alerts'), h('span', { class: 'muted' }, ` ${alerts.length}`)],
+      h(
+        'ul',
+        {},
+        alerts
+          .slice(0, 8)
+          .map((a) =>
+            h(
+              'li',
+              { 'data-kind': a.kind },
+              h('span', { class: 'muted' }, ago(a.at)),
+              ' ',
+              ALERT_TEXT[a.kind]?.(a) ?? a.kind,
+            ),
           ),
-        ),
+      ),
     ),
   )
 }

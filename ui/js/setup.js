@@ -1,5 +1,6 @@
 import { api } from './api.js'
 import { h } from './dom.js'
+import { fold } from './fold.js'
 
 const MARK = { ok: '✓', warning: '!', failing: '✗' }
 
@@ -13,25 +14,41 @@ export function setupPanel() {
     ({ status, checks }) => {
       const problems = checks.filter((c) => c.status !== 'ok')
       panel.className = `setup ${status}`
+      if (problems.length === 0) {
+        panel.replaceChildren(
+          h('h2', { id: 'setup-title' }, 'Setup'),
+          h('p', {}, `All ${checks.length} checks pass: gateway, database, keys, Cron Trigger.`),
+        )
+        return
+      }
+      // On a phone it folds to one line, so the charts stay on the first screen.
       panel.replaceChildren(
-        h('h2', { id: 'setup-title' }, problems.length ? 'Setup needs attention' : 'Setup'),
-        problems.length === 0
-          ? h('p', {}, `All ${checks.length} checks pass: gateway, database, keys, Cron Trigger.`)
-          : h(
-              'ul',
-              {},
-              problems.map((c) =>
-                h(
-                  'li',
-                  { class: c.status, 'data-check': c.id },
-                  h('span', { class: 'mark', 'aria-label': c.status }, MARK[c.status]),
-                  h('strong', {}, c.title),
-                  ': ',
-                  c.detail,
-                  c.fix ? h('p', { class: 'fix' }, c.fix) : null,
-                ),
+        fold(
+          'setup-fold',
+          [
+            h('h2', { id: 'setup-title' }, 'Setup needs attention'),
+            h(
+              'span',
+              { class: 'muted' },
+              ` ${problems.length} ${problems.length === 1 ? 'check' : 'checks'}`,
+            ),
+          ],
+          h(
+            'ul',
+            {},
+            problems.map((c) =>
+              h(
+                'li',
+                { class: c.status, 'data-check': c.id },
+                h('span', { class: 'mark', 'aria-label': c.status }, MARK[c.status]),
+                h('strong', {}, c.title),
+                ': ',
+                c.detail,
+                c.fix ? h('p', { class: 'fix' }, c.fix) : null,
               ),
             ),
+          ),
+        ),
       )
     },
     () => panel.remove(),

@@ -5,6 +5,7 @@ import { SharedRead } from '../db/shared-read'
 import type { AdminRow } from '../db/rows'
 import { FULL_RELOAD_MS } from '../db/tombstones'
 import type { Vault } from '../db/vault'
+import { distinctMasks, maskKey } from '../log'
 import { PROVIDER_IDS } from '../providers/types'
 
 /**
@@ -19,6 +20,8 @@ export class AdminView {
   private readonly cursors = new Map<string, number>()
   private readonly syncing = new SharedRead()
   private loadedAt = 0
+  /** key id → its shown mask; undefined until asked for after a change. */
+  private masks: Map<number, string> | undefined
 
   constructor(
     private readonly d1: D1Database,
@@ -43,6 +46,7 @@ export class AdminView {
         if (row.status !== 'deleted') row.key = await this.vault.open(row.key).catch(() => UNDECRYPTABLE)
       }),
     )
+    if (changed.length > 0) this.masks = undefined
     for (const row of changed) {
       if (row.status === 'deleted') this.rows.delete(row.id)
       else this.rows.set(row.id, row)
@@ -52,6 +56,25 @@ export class AdminView {
 
   get(id: number): AdminRow | undefined {
     return this.rows.get(id)
+  }
+
+  /**
+   * How a key is shown: masked, and distinct from the other keys of its provider where their usual
+   * masks would read alike (log.ts distinctMasks). Worked out again only after the rows changed.
+   */
+  mask(row: AdminRow): string {
+    if (!this.masks) {
+      this.masks = new Map()
+      const byProvider = new Map<string, AdminRow[]>()
+      for (const r of this.rows.values())
+        byProvider.set(r.provider, [...(byProvider.get(r.provider) ?? []), r])
+      for (const rows of byProvider.values()) {
+        const masks = distinctMasks(rows.map((r) => r.key))
+        rows.forEach((r, i) => this.masks?.set(r.id, masks[i] as string))
+      }
+    }
+    if (unopenable(row)) return '(sealed with another ENCRYPTION_KEY)'
+    return this.masks.get(row.id) ?? maskKey(row.key)
   }
 
   list(): AdminRow[] {

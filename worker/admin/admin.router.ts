@@ -11,6 +11,8 @@ import { login, logout, logoutEverywhere, whoami } from './session.routes'
 import { recentAlerts } from '../db/alerts.repo'
 import { runSetupChecks, worst } from './setup'
 import { getStats } from './stats.routes'
+import { PROVIDERS } from '../providers/registry'
+import { PROVIDER_IDS } from '../providers/types'
 
 /**
  * The only admin calls open without admin auth: logging in and out (they start and end a session),
@@ -45,6 +47,7 @@ export const adminRouter = Router<IRequest, [Env, ExecutionContext]>({
   .post('/keys/export', (req, env) => exportKeys(req, env))
   .patch('/keys/:id', (req, env) => patchKey(req, env))
   .get('/keys/:id', (req, env) => getKey(req, env))
+  .get('/providers', () => Response.json({ providers: providerList() }))
   .get('/stats', (req, env) => getStats(req, env))
   .get('/metrics', () => getMetrics())
   .get('/alerts', async (_req, env) =>
@@ -57,3 +60,17 @@ export const adminRouter = Router<IRequest, [Env, ExecutionContext]>({
   .all('*', () => {
     throw new AppError(404, 'not_found', 'No such admin route')
   })
+
+/**
+ * `GET /admin/api/providers`: every provider keyrelay rotates, and what its keys look like (the add
+ * page suggests a provider and warns about keys of another shape from the adapters' own patterns).
+ */
+function providerList() {
+  return PROVIDER_IDS.map((id) => {
+    const shape = PROVIDERS[id].keyShape
+    return {
+      id,
+      ...(shape ? { keyShape: { pattern: shape.pattern.source, looksLike: shape.looksLike } } : {}),
+    }
+  })
+}

@@ -12,6 +12,8 @@ export const SORTS = [
   'errors',
   'lastUsed',
   'blockedAt',
+  'provider',
+  'group',
 ] as const
 export type Sort = (typeof SORTS)[number]
 
@@ -64,6 +66,11 @@ export function queryKeys(
         return usage.get(r.id)?.lastUsed ?? 0
       case 'blockedAt':
         return r.blockedAt ?? 0
+      case 'provider':
+        return r.provider
+      case 'group':
+        // By group, then tier and weight: the settings column reads in that order.
+        return `${r.keyGroup ?? '\uffff'}|${r.tier}|${String(r.weight).padStart(4, '0')}`
     }
   }
   const dir = query.order === 'asc' ? 1 : -1

@@ -4,6 +4,7 @@ import { AppError } from '../http/errors'
 import { parseQuery } from '../http/validate'
 import { adminBody } from './body'
 import { keyStateFor } from '../pool/key-state'
+import { PROVIDERS } from '../providers/registry'
 import { adminView, unopenable } from './admin-view'
 import { queryKeys } from './keys.query'
 import {
@@ -76,7 +77,18 @@ export async function previewKeys(request: Request, env: Env): Promise<Response>
       .map((r) => r.key),
   )
   const existing = unique.filter((k) => stored.has(k)).length
-  return Response.json({ new: unique.length - existing, existing, duplicates, malformed })
+  // Keys that do not look like this provider's (a paste into the wrong provider, a half-copied key):
+  // the dashboard asks before adding them.
+  const shape = PROVIDERS[body.provider].keyShape
+  const unusual = shape ? unique.filter((k) => !shape.pattern.test(k)).length : 0
+  return Response.json({
+    new: unique.length - existing,
+    existing,
+    duplicates,
+    malformed,
+    unusual,
+    ...(shape ? { looksLike: shape.looksLike } : {}),
+  })
 }
 
 /** `GET /admin/api/keys?provider=&status=&q=&sort=&order=&limit=&offset=`, served from the AdminView. */
@@ -87,7 +99,10 @@ export async function getKeys(request: Request, env: Env): Promise<Response> {
   const now = nowSeconds()
   const rows = queryKeys(view.list(), query, usage, now)
   const page = rows.slice(query.offset, query.offset + query.limit)
-  return Response.json({ keys: page.map((r) => presentKey(r, now, usage.get(r.id))), total: rows.length })
+  return Response.json({
+    keys: page.map((r) => presentKey(r, now, usage.get(r.id), view.mask(r))),
+    total: rows.length,
+  })
 }
 
 export async function removeKeys(request: Request, env: Env): Promise<Response> {
@@ -112,9 +127,10 @@ export async function patchKey(request: IRequest, env: Env): Promise<Response> {
   if ((await keyState(env).update([id.data], changes, Math.floor(nowSeconds()))) === 0) {
     throw new AppError(404, 'key_not_found', `No key with id ${id.data}`)
   }
-  const row = (await adminView(env)).get(id.data)
+  const view = await adminView(env)
+  const row = view.get(id.data)
   if (!row) throw new AppError(404, 'key_not_found', `No key with id ${id.data}`)
-  return Response.json(presentKey(row, nowSeconds()))
+  return Response.json(presentKey(row, nowSeconds(), undefined, view.mask(row)))
 }
 
 /** `PATCH /admin/api/keys {ids, ...}`: the same change for many keys (the dashboard's bulk actions). */
@@ -132,7 +148,8 @@ export async function patchKeys(request: Request, env: Env): Promise<Response> {
 export async function getKey(request: IRequest, env: Env): Promise<Response> {
   const id = KeyIdParam.safeParse(request.params.id)
   if (!id.success) throw new AppError(400, 'invalid_id', 'The key id must be a positive integer')
-  const row = (await adminView(env)).get(id.data)
+  const view = await adminView(env)
+  const row = view.get(id.data)
   if (!row) throw new AppError(404, 'key_not_found', `No key with id ${id.data}`)
   const now = Math.floor(Date.now() / 1000)
   const since = now - 7 * 86_400
@@ -151,7 +168,7 @@ export async function getKey(request: IRequest, env: Env): Promise<Response> {
     .sort((a, b) => b.at - a.at)
     .slice(0, 20)
   return Response.json({
-    key: presentKey(row, now, usageByKey(usage).get(id.data)),
+    key: presentKey(row, now, usageByKey(usage).get(id.data), view.mask(row)),
     hourly: [...hourly.values()].sort((a, b) => a.hour - b.hour),
     errors,
   })

@@ -32,12 +32,15 @@ export function displayStatus(row: AdminRow, nowSeconds: number): 'active' | 'co
   return Object.keys(runningUntil(row, nowSeconds)).length > 0 ? 'cooling' : 'active'
 }
 
-/** A key as the admin API shows it: masked, with only the cooldowns still running. */
-export function presentKey(row: AdminRow, nowSeconds: number, usage?: KeyUsage) {
+/**
+ * A key as the admin API shows it: masked (`mask`: the view's distinct mask, AdminView.mask), with
+ * only the cooldowns still running.
+ */
+export function presentKey(row: AdminRow, nowSeconds: number, usage?: KeyUsage, mask = maskKey(row.key)) {
   return {
     id: row.id,
     provider: row.provider,
-    key: maskKey(row.key),
+    key: mask,
     status: row.status,
     state: displayStatus(row, nowSeconds),
     remark: row.remark,

@@ -80,6 +80,7 @@ export const anthropic: ProviderAdapter = {
   modelFromPath: modelAfterModelsSegment,
   modelsPath: 'v1/models',
   messagesPath: 'v1/messages',
+  keyShape: { pattern: /^sk-ant-[A-Za-z0-9_-]{20,}$/, looksLike: 'sk-ant-…' },
   storedObjects: anthropicStoredObjects,
   modelsHeaders: { 'anthropic-version': '2023-06-01' },
   classify: classifyAnthropic,

@@ -125,6 +125,7 @@ export const google: ProviderAdapter = {
   queryKeyParam: 'key',
   // Bills and rate-limits the request to another Google Cloud project than the key's own.
   accountHeaders: ['x-goog-user-project'],
+  keyShape: { pattern: /^AIza[0-9A-Za-z_-]{35}$/, looksLike: 'AIza followed by 35 letters, digits, - or _' },
   storedObjects: googleStoredObjects,
   modelFromPath: googleModel,
   bodyModelAuthoritative: googleBodyModelCounts,

@@ -24,6 +24,8 @@ export const PROVIDERS = {
   // OpenAI ends every chat stream with `[DONE]`, every Responses stream with a final response event;
   // other OpenAI-style providers are not relied on to.
   openai: openAiStyle({
+    // sk-… (sk-proj-… for project keys), but not Anthropic's or OpenRouter's sk-ant-, sk-or-.
+    keyShape: { pattern: /^sk-(?!ant-|or-)[A-Za-z0-9_-]{20,}$/, looksLike: 'sk-… or sk-proj-…' },
     embeddingsPath: 'embeddings',
     modelsPath: 'models',
     responsesPath: 'responses',
@@ -31,14 +33,34 @@ export const PROVIDERS = {
   }),
   anthropic,
   'azure-openai': azureOpenAi,
-  groq: openAiStyle({ modelsPath: 'models' }),
-  mistral: openAiStyle({ embeddingsPath: 'v1/embeddings', modelsPath: 'v1/models' }),
-  deepseek: openAiStyle({ modelsPath: 'models' }),
+  groq: openAiStyle({
+    modelsPath: 'models',
+    keyShape: { pattern: /^gsk_[A-Za-z0-9]{20,}$/, looksLike: 'gsk_…' },
+  }),
+  mistral: openAiStyle({
+    embeddingsPath: 'v1/embeddings',
+    modelsPath: 'v1/models',
+    keyShape: { pattern: /^[A-Za-z0-9]{32}$/, looksLike: '32 letters and digits' },
+  }),
+  deepseek: openAiStyle({
+    modelsPath: 'models',
+    keyShape: { pattern: /^sk-[0-9a-f]{32}$/, looksLike: 'sk- followed by 32 hexadecimal digits' },
+  }),
   // OpenRouter lists models to anyone, key or not: only its key endpoint proves a key.
-  openrouter: openAiStyle({ modelsPath: 'models', probe: { path: 'key' } }),
-  grok: openAiStyle({ modelsPath: 'v1/models' }),
-  cerebras: openAiStyle({ modelsPath: 'models' }),
-  'perplexity-ai': openAiStyle(),
+  openrouter: openAiStyle({
+    modelsPath: 'models',
+    probe: { path: 'key' },
+    keyShape: { pattern: /^sk-or-[A-Za-z0-9-]{20,}$/, looksLike: 'sk-or-v1-…' },
+  }),
+  grok: openAiStyle({
+    modelsPath: 'v1/models',
+    keyShape: { pattern: /^xai-[A-Za-z0-9]{20,}$/, looksLike: 'xai-…' },
+  }),
+  cerebras: openAiStyle({
+    modelsPath: 'models',
+    keyShape: { pattern: /^csk-[A-Za-z0-9]{20,}$/, looksLike: 'csk-…' },
+  }),
+  'perplexity-ai': openAiStyle({ keyShape: { pattern: /^pplx-[A-Za-z0-9]{20,}$/, looksLike: 'pplx-…' } }),
   cohere: openAiStyle({ probe: { path: 'v1/models' } }),
   elevenlabs: openAiStyle({
     authHeader: 'xi-api-key',

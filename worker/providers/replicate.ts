@@ -12,4 +12,5 @@ export const replicate: ProviderAdapter = openAiStyle({
   bodyModelField: 'version',
   // Replicate has no model list endpoint that answers fast; its account endpoint proves a token.
   probe: { path: 'account' },
+  keyShape: { pattern: /^r8_[A-Za-z0-9]{20,}$/, looksLike: 'r8_…' },
 })

@@ -116,6 +116,12 @@ export interface ProviderAdapter {
    * never forwarded with a pool key, which must answer as its own account.
    */
   accountHeaders?: readonly string[]
+  /**
+   * What this provider's keys look like, where it issues them in a recognisable form: adding keys
+   * that do not match is warned about (the operator may go on), and a paste of matching keys
+   * suggests the provider. `looksLike` says it in words.
+   */
+  keyShape?: { pattern: RegExp; looksLike: string }
   /** Classifies an error answer from the provider (gateway errors are handled before this). */
   classify(error: UpstreamError, policy: CooldownPolicy): Verdict
 }
