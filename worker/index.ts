@@ -5,6 +5,7 @@ import { compatRoute } from './compat/compat.router'
 import { loadConfig, type Config, type Env } from './config'
 import { preflight, withCors } from './http/cors'
 import { AppError, errorResponse } from './http/errors'
+import { urlOf } from './http/url'
 import { log } from './log'
 import { proxyHandler } from './proxy/handler'
 
@@ -35,26 +36,35 @@ function corsConfig(env: Env): Pick<Config, 'corsOrigins'> {
   }
 }
 
-const isClientApi = (request: Request) => new URL(request.url).pathname.startsWith('/api/')
-
+/** The admin API and anything else that is not the client API. */
 const router = AutoRouter<IRequest, Args>({
   catch: toErrorResponse,
   missing: () => errorResponse(new AppError(404, 'not_found', 'No such route')),
-  // Every /api/* answer, errors included, carries CORS; the admin API and dashboard none.
-  finally: [
-    (res: Response, req: IRequest, env: Env) =>
-      isClientApi(req) ? withCors(res, req, corsConfig(env)) : res,
-  ],
 })
+router.all('/admin/api/*', (req, env, ctx) => adminRouter.fetch(req, env, ctx))
 
-router
-  .all('/admin/api/*', (req, env, ctx) => adminRouter.fetch(req, env, ctx))
-  .options('/api/*', (req, env) => preflight(req, corsConfig(env)))
-  .all('/api/compat/*', (req, env, ctx) => compatRoute(req, env, ctx))
-  .all('/api/*', (req, env, ctx) => proxyHandler(req, env, ctx))
+/**
+ * The client API, every model call: routed by hand, not through the router, whose per-request URL
+ * parse, query object and request proxy cost more than all of keyrelay's own work on this path
+ * (docs/profile.md). Every answer, errors included, carries CORS.
+ */
+async function clientApi(request: Request, env: Env, ctx: ExecutionContext, path: string): Promise<Response> {
+  let response: Response
+  try {
+    if (request.method === 'OPTIONS') response = preflight(request, corsConfig(env))
+    else if (path.startsWith('/api/compat/')) response = await compatRoute(request, env, ctx)
+    else response = await proxyHandler(request, env, ctx)
+  } catch (e) {
+    response = toErrorResponse(e)
+  }
+  return withCors(response, request, corsConfig(env))
+}
 
 export default {
-  fetch: (request: Request, env: Env, ctx: ExecutionContext) => router.fetch(request, env, ctx),
+  fetch: (request: Request, env: Env, ctx: ExecutionContext) => {
+    const path = urlOf(request).pathname
+    return path.startsWith('/api/') ? clientApi(request, env, ctx, path) : router.fetch(request, env, ctx)
+  },
   // Returned, not waitUntil'd: the runtime keeps a scheduled invocation alive until it settles.
   scheduled: (_controller: ScheduledController, env: Env) => runScheduled(env),
 } satisfies ExportedHandler<Env>

@@ -1,6 +1,7 @@
 import type { Env } from '../config'
 import { AppError } from '../http/errors'
 import { requireMethod } from '../http/methods'
+import { urlOf } from '../http/url'
 import { compatChat, compatEmbeddings, compatModels } from './compat.routes'
 import { compatCountTokens } from './count-tokens'
 import { compatMessages, compatResponses } from './dialects.routes'
@@ -25,7 +26,9 @@ const PREFIX = '/api/compat/'
  * URL that already ends in `/v1` asks for `…/v1/v1/messages`.
  */
 export function compatRoute(request: Request, env: Env, ctx: ExecutionContext): Promise<Response> {
-  const path = new URL(request.url).pathname.slice(PREFIX.length).replace(/^(v1\/){1,2}/, '')
+  const path = urlOf(request)
+    .pathname.slice(PREFIX.length)
+    .replace(/^(v1\/){1,2}/, '')
   const methods = ROUTES[path]
   if (!methods) {
     throw new AppError(

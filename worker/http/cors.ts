@@ -47,13 +47,19 @@ export function preflight(request: Request, config: Pick<Config, 'corsOrigins'>)
   return new Response(null, { status: 204, headers })
 }
 
-/** Adds CORS to an `/api/*` answer (errors included), so a browser lets the page read it. */
+/**
+ * Adds CORS to an `/api/*` answer (errors included), so a browser lets the page read it. Only a
+ * request with an `Origin` is a browser's cross-origin call: the answer to any other is left as it
+ * is (copying it would cost every SDK call for nothing).
+ */
 export function withCors(
   response: Response,
   request: Request,
   config: Pick<Config, 'corsOrigins'>,
 ): Response {
-  const origin = allowOrigin(config, request.headers.get('origin'))
+  const requestOrigin = request.headers.get('origin')
+  if (requestOrigin === null) return response
+  const origin = allowOrigin(config, requestOrigin)
   if (!origin) return response
   const out = new Response(response.body, response)
   out.headers.set('access-control-allow-origin', origin)

@@ -1,6 +1,7 @@
 import { authorize, authorizeStored } from '../auth/client-auth'
 import { requireGateway, type Env } from '../config'
 import { requireMethod } from '../http/methods'
+import { urlOf } from '../http/url'
 import { adapterFor, isProviderId, QUERY_CREDENTIAL_PARAMS } from '../providers/registry'
 import { callerScope, dispatch, unknownProvider } from './dispatch'
 import { extractModel } from './model'
@@ -14,7 +15,7 @@ const METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD'] as const
 /** `ANY /api/<provider>/<rest>?<query>` → `${gateway}/<provider>/<rest>?<query>` with a pooled key. */
 export async function proxyHandler(request: Request, env: Env, ctx: ExecutionContext): Promise<Response> {
   requireMethod(request.method, METHODS)
-  const url = new URL(request.url)
+  const url = urlOf(request)
   const afterPrefix = url.pathname.slice(PREFIX.length)
   const slash = afterPrefix.indexOf('/')
   const provider = slash === -1 ? afterPrefix : afterPrefix.slice(0, slash)
