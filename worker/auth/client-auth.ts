@@ -31,6 +31,15 @@ export function clientCredential(
   return bearerToken(headers.get('authorization'))
 }
 
+/** Each configuration's secrets, listed once: matchSecret keeps what it learns per list. */
+const secretLists = new WeakMap<AuthEntry[], string[]>()
+
+function secretsOf(entries: AuthEntry[]): string[] {
+  let secrets = secretLists.get(entries)
+  if (!secrets) secretLists.set(entries, (secrets = entries.map((e) => e.secret)))
+  return secrets
+}
+
 /** Who is asking, and when: failed attempts are counted per client address (throttle.ts). */
 export interface Attempt {
   nowSeconds: number
@@ -47,13 +56,7 @@ export function authenticate(entries: AuthEntry[], credential: string | undefine
   checkThrottle(at.client, at.nowSeconds)
   if (!credential)
     throw new AppError(401, 'missing_auth_key', 'Missing AUTH_KEY: send it in the API-key header')
-  const entry =
-    entries[
-      matchSecret(
-        entries.map((e) => e.secret),
-        credential,
-      )
-    ]
+  const entry = entries[matchSecret(secretsOf(entries), credential)]
   if (!entry) {
     recordFailure(at.client, at.nowSeconds)
     throw new AppError(401, 'invalid_auth_key', 'Invalid AUTH_KEY')

@@ -19,12 +19,32 @@ function knownDigest(secret: string): Uint8Array {
  * caller can count a failure in the same step (throttle.ts).
  */
 export function matchSecret(secrets: string[], candidate: string): number {
+  const seen = recognised(secrets)
+  const hit = seen.get(candidate)
+  if (hit !== undefined) return hit
   const given = sha256(candidate)
   let found = -1
   secrets.forEach((secret, i) => {
     if (constantTimeEqual(knownDigest(secret), given) && found === -1) found = i
   })
+  if (found !== -1 && seen.size < MAX_RECOGNISED) seen.set(candidate, found)
   return found
+}
+
+/**
+ * Credentials that matched before, each with its entry: a client sending the same AUTH_KEY on every
+ * request costs a Map lookup, not a digest (the digest was a third of keyrelay's CPU on a request).
+ * Only right credentials are kept, so a guess always takes the constant-time path; the lookup of a
+ * wrong one hashes the guess, which tells nothing about any secret. Per list of secrets (one per
+ * isolate's configuration), so a changed AUTH_KEY starts afresh.
+ */
+const MAX_RECOGNISED = 64
+const recognisedBy = new WeakMap<string[], Map<string, number>>()
+
+function recognised(secrets: string[]): Map<string, number> {
+  let seen = recognisedBy.get(secrets)
+  if (!seen) recognisedBy.set(secrets, (seen = new Map()))
+  return seen
 }
 
 const ids = new Map<string, string>()
