@@ -240,7 +240,7 @@ export class ProviderView {
    */
   private weightOf(k: PoolKey, nowMs: number): number {
     if (this.selection !== 'weighted') return k.weight
-    return k.weight * this.health.score(k.id) * (this.unproven(k, nowMs) ? UNPROVEN : 1)
+    return k.weight * this.health.score(k.id, nowMs) * (this.unproven(k, nowMs) ? UNPROVEN : 1)
   }
 
   /**

@@ -4,6 +4,7 @@ import { clientAddress } from '../auth/throttle'
 import { loadConfig, type Config, type Env } from '../config'
 import { NO_MODEL } from '../db/cooldowns'
 import { AppError } from '../http/errors'
+import { urlOf } from '../http/url'
 import { alertsFor } from '../health/alerts'
 import { proofsFor } from '../health/proof'
 import { keyStateFor } from '../pool/key-state'
@@ -39,7 +40,7 @@ export function callerScope(
   place: CredentialPlace = {},
 ): RequestScope {
   const config = loadConfig(env)
-  const credential = clientCredential(request.headers, new URL(request.url), place)
+  const credential = clientCredential(request.headers, urlOf(request), place)
   const entry = authenticate(config.authKeys, credential, {
     nowSeconds: Date.now() / 1000,
     client: clientAddress(request.headers),
@@ -65,6 +66,8 @@ export async function dispatch(scope: RequestScope, upstream: Upstream): Promise
     ...upstream,
     model: upstream.model ?? NO_MODEL,
     method: upstream.method ?? 'POST',
+    // A copy per dispatch: each attempt sets its key on it (upstream.ts), and a request that
+    // dispatches twice (a fallback to another provider) must not carry the first provider's key.
     headers: new Headers(upstream.headers ?? scope.clientHeaders),
     body: upstream.body && upstream.body.byteLength > 0 ? upstream.body : null,
     metadata: scope.metadata,

@@ -60,7 +60,8 @@ async function attempts(input: ForwardInput, writes: Promise<void>[]): Promise<R
   // while a good key waits further along the ring.
   let limit = config.maxAttempts
   for (let attempt = 1; attempt <= limit; attempt++) {
-    const { key, release } = await pickKey(input, tried)
+    const picked = pickKey(input, tried)
+    const { key, release } = picked instanceof Promise ? await picked : picked
     // A gamble is held until this attempt is over: by then its verdict is in this view (the key is
     // proven, cooling or blocked), so other requests here need not find it out too.
     try {
@@ -79,7 +80,7 @@ async function attempts(input: ForwardInput, writes: Promise<void>[]): Promise<R
       tried.add(key.id)
       if (backoff) await sleep(backoffMs(attempt))
 
-      const secret = await openKey(input, key)
+      const secret = input.config.vault.alreadyOpen(key.key) ?? (await openKey(input, key))
       if (secret === undefined) {
         unopened++
         continue

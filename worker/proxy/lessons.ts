@@ -41,14 +41,21 @@ export function catchUpAfterVerdict(input: ForwardInput): Promise<void> {
  * after reading what other isolates learned, picking again if that cooled or removed the key; it is
  * held (see ProviderView.gamble) until the caller releases it.
  */
-export async function pickKey(
-  input: ForwardInput,
-  tried: ReadonlySet<number>,
-): Promise<{ key: PoolKey | undefined; release?: () => void }> {
+export function pickKey(input: ForwardInput, tried: ReadonlySet<number>): Picked | Promise<Picked> {
+  const { view, route } = input
+  const key = view.pick(route.model, Date.now() / 1000, tried)
+  // Outside a storm (nearly always) the pick is all: no promise, no read.
+  if (!key || !view.unproven(key, Date.now())) return { key }
+  return gambleOn(input, key, tried)
+}
+
+type Picked = { key: PoolKey | undefined; release?: () => void }
+
+/** A gamble in a storm: read what other isolates learned first, and pick again if it ruled the key out. */
+async function gambleOn(input: ForwardInput, first: PoolKey, tried: ReadonlySet<number>): Promise<Picked> {
   const { view, route } = input
   const now = () => Date.now() / 1000
-  let key = view.pick(route.model, now(), tried)
-  if (!key || !view.unproven(key, Date.now())) return { key }
+  let key: PoolKey | undefined = first
   let release = view.gamble(key.id)
   await readLessons(input, GAMBLE_CATCH_UP_MS)
   if (view.usable(key, route.model, now())) return { key, release }

@@ -2,6 +2,12 @@ import { AppError } from '../http/errors'
 
 const MAX_DECODE_ROUNDS = 3
 
+/** What makes a path need the full check: an escape, a backslash, a control character. */
+// eslint-disable-next-line no-control-regex -- control characters are exactly what is looked for
+const PLAIN_UNSAFE = /[%\\\u0000-\u001f\u007f]/
+
+const forbidden = () => new AppError(400, 'invalid_path', 'The path contains a forbidden segment')
+
 /**
  * Splits the raw (still percent-encoded) path after `/api/<provider>/` into segments and refuses any
  * that could climb out of `${base}/<provider>/` once something downstream decodes it: `.`/`..`, an
@@ -11,12 +17,18 @@ export function parseRest(rawRest: string): string[] {
   if (rawRest === '')
     throw new AppError(400, 'invalid_path', 'Missing the provider path after /api/<provider>/')
   const segments = rawRest.split('/')
+  // Nearly every path has nothing encoded, no backslash and no control character: then only `.` and
+  // `..` segments need looking for, and no decoding round is run.
+  if (!PLAIN_UNSAFE.test(rawRest)) {
+    for (const segment of segments) if (segment === '.' || segment === '..') throw forbidden()
+    return segments
+  }
   for (const segment of segments) {
     let current = segment
     for (let round = 0; round <= MAX_DECODE_ROUNDS; round++) {
       // eslint-disable-next-line no-control-regex -- control characters are exactly what is refused here
       if (current === '.' || current === '..' || /[/\\\u0000-\u001f\u007f]/.test(current)) {
-        throw new AppError(400, 'invalid_path', 'The path contains a forbidden segment')
+        throw forbidden()
       }
       let decoded: string
       try {
@@ -51,14 +63,11 @@ export function stripParams(search: string, names: ReadonlySet<string>): string 
   return kept.length > 0 ? `?${kept.join('&')}` : ''
 }
 
-/** `${base}/<provider>/<rest><search>`, verified to still lie under `${base}/<provider>/` once parsed. */
+/**
+ * `${base}/<provider>/<rest><search>`. It cannot leave `${base}/<provider>/`: parseRest refused every
+ * segment that could climb out once decoded (`.`, `..`, encoded `/` or `\`, at any depth), which the
+ * path traversal tests in test/proxy.test.ts hold it to.
+ */
 export function buildTarget(base: string, provider: string, rest: string[], search: string): string {
-  const prefix = `${base}/${provider}/`
-  const target = `${prefix}${rest.join('/')}${search}`
-  const parsed = new URL(target)
-  const expected = new URL(prefix)
-  if (parsed.origin !== expected.origin || !parsed.pathname.startsWith(expected.pathname)) {
-    throw new AppError(400, 'invalid_path', 'The path leaves the provider route')
-  }
-  return target
+  return `${base}/${provider}/${rest.join('/')}${search}`
 }

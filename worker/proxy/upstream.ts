@@ -13,7 +13,7 @@ export interface UpstreamCall {
   adapter: ProviderAdapter
   url: string
   method: string
-  /** Headers without any credential (the key is set here). */
+  /** Headers without any credential (the key is set here, on this object: it is the call's own). */
   headers: Headers
   body: ArrayBuffer | null
   /** The client's own gateway metadata (at most three entries), sent with keyrelay's. */
@@ -44,10 +44,12 @@ export function cooldownPolicy(config: Config, now: number): CooldownPolicy {
 /**
  * What keyrelay itself tells the gateway on every call: its token; no retries of its own (they would
  * resend the same key, spending a limited key's quota again); never fall back to Cloudflare-billed
- * credits; and which pool key and attempt this is, so gateway log lines can be matched to keys.
+ * credits; and which pool key and attempt this is, so gateway log lines can be matched to keys. Set
+ * on the call's own headers, a copy made for this dispatch alone (dispatch.ts): each attempt, with
+ * the same adapter, overwrites the last attempt's key (fetch copies headers when it is called).
  */
 function gatewayHeaders(config: Config, call: UpstreamCall, key: KeyInUse): Headers {
-  const headers = new Headers(call.headers)
+  const headers = call.headers
   headers.set(call.adapter.authHeader, call.adapter.formatAuth(key.key))
   if (config.gatewayToken) headers.set('cf-aig-authorization', `Bearer ${config.gatewayToken}`)
   headers.set('cf-aig-max-attempts', String(config.gatewayMaxAttempts))
