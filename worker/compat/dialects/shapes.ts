@@ -190,3 +190,52 @@ export const ChatChunk = z.looseObject({
 })
 export type ChatChunk = z.infer<typeof ChatChunk>
 export type ChatToolCallDelta = z.infer<typeof ToolCallDelta>
+
+const isObject = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v)
+const maybe = (v: unknown, is: (x: unknown) => boolean) => v === undefined || v === null || is(v)
+const isString = (v: unknown) => typeof v === 'string'
+const isNumber = (v: unknown) => typeof v === 'number'
+const isUsage = (v: unknown) =>
+  isObject(v) &&
+  maybe(v.prompt_tokens, isNumber) &&
+  maybe(v.completion_tokens, isNumber) &&
+  maybe(v.total_tokens, isNumber) &&
+  maybe(v.prompt_tokens_details, (d) => isObject(d) && maybe(d.cached_tokens, isNumber)) &&
+  maybe(v.completion_tokens_details, (d) => isObject(d) && maybe(d.reasoning_tokens, isNumber))
+const isToolCallDelta = (v: unknown) =>
+  isObject(v) &&
+  maybe(v.index, isNumber) &&
+  maybe(v.id, isString) &&
+  maybe(v.function, (f) => isObject(f) && maybe(f.name, isString) && maybe(f.arguments, isString))
+const isChoice = (v: unknown) =>
+  isObject(v) &&
+  maybe(v.finish_reason, isString) &&
+  maybe(
+    v.delta,
+    (d) =>
+      isObject(d) &&
+      maybe(d.content, isString) &&
+      maybe(d.tool_calls, (t) => Array.isArray(t) && t.every(isToolCallDelta)),
+  )
+
+/**
+ * The same check as ChatChunk, by hand: a stream sends a chunk every few milliseconds, and zod's
+ * parse of each cost more CPU than the rest of the translation. The property test in
+ * translators.fuzz.test.ts holds the two to the same answer on arbitrary JSON.
+ */
+export function isChatChunk(v: unknown): v is ChatChunk {
+  return (
+    isObject(v) &&
+    maybe(v.choices, (c) => Array.isArray(c) && c.every(isChoice)) &&
+    maybe(v.usage, isUsage) &&
+    maybe(
+      v.error,
+      (e) =>
+        isObject(e) &&
+        maybe(e.message, isString) &&
+        maybe(e.type, isString) &&
+        maybe(e.code, (c) => isString(c) || isNumber(c)),
+    )
+  )
+}

@@ -1,4 +1,4 @@
-import { ChatChunk, type ChatToolCallDelta } from './shapes'
+import { isChatChunk, type ChatChunk, type ChatToolCallDelta } from './shapes'
 
 /**
  * Turns an OpenAI chat-completions event stream into another dialect's stream, event by event, as
@@ -46,9 +46,8 @@ export function translateStream(
     } catch {
       return // not JSON: nothing a chat stream sends on purpose
     }
-    const checked = ChatChunk.safeParse(data)
     // JSON that is not a chunk (`null`, a tool call of null) ends the stream with the dialect's error.
-    emit(controller, translator.chunk(checked.success ? checked.data : NOT_A_CHUNK))
+    emit(controller, translator.chunk(isChatChunk(data) ? data : NOT_A_CHUNK))
   }
   return body.pipeThrough(
     new TransformStream<Uint8Array, Uint8Array>({

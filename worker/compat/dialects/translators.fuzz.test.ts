@@ -6,7 +6,7 @@ import { chatToMessage, messagesToChat } from './messages'
 import { MessagesStream } from './messages-stream'
 import { chatToResponse, responseContext, responsesToChat } from './responses'
 import { ResponsesStream } from './responses-stream'
-import { ChatCompletion } from './shapes'
+import { ChatChunk, ChatCompletion, isChatChunk } from './shapes'
 import { translateStream, type StreamTranslator } from './sse'
 
 // Property-based: arbitrary JSON in every field the translations read, near-valid shapes mixed with
@@ -205,6 +205,15 @@ describe('streams always end with the closing event or an error event', () => {
       { numRuns: RUNS },
     )
   })
+})
+
+test('the hand-written chunk check answers as the zod schema does, on near-valid and arbitrary JSON', () => {
+  fc.assert(
+    fc.property(fc.oneof(chunk, fc.jsonValue({ maxDepth: 4 })), (value) => {
+      expect(isChatChunk(value)).toBe(ChatChunk.safeParse(value).success)
+    }),
+    { numRuns: RUNS * 3 },
+  )
 })
 
 test('deeperThan: exact at the bound, and safe at any depth', () => {
