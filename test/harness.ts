@@ -51,6 +51,8 @@ export interface HarnessOptions {
   assets?: boolean
   /** Replaces the stand-in gateway entirely (the benchmark's fixed-delay upstream). */
   upstream?: { base: string; handle: (request: Request) => Promise<Response> }
+  /** Exposes the Worker to a V8 inspector client on this port, at `/keyrelay` (the CPU profile). */
+  inspectorPort?: number
 }
 
 /**
@@ -96,6 +98,7 @@ export async function startWorker(options: HarnessOptions = {}): Promise<Harness
     host: '127.0.0.1',
     port: options.port ?? 0,
     ...(options.d1Persist ? { d1Persist: options.d1Persist } : {}),
+    ...(options.inspectorPort ? { inspectorPort: options.inspectorPort } : {}),
     handleRuntimeStdio: (stdout: NodeJS.ReadableStream, stderr: NodeJS.ReadableStream) => {
       collect(stdout)
       collect(stderr)
@@ -104,6 +107,7 @@ export async function startWorker(options: HarnessOptions = {}): Promise<Harness
       {
         name: 'keyrelay',
         modules: true,
+        ...(options.inspectorPort ? { unsafeInspectorProxy: true } : {}),
         scriptPath: options.scriptPath ?? BUNDLE,
         ...(options.assets === false
           ? {}
