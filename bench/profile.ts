@@ -1,5 +1,5 @@
 /**
- * `pnpm profile`: where keyrelay's Worker spends its CPU on the routes people use most, from a V8 CPU
+ * `pnpm bench:profile` (`pnpm profile` is npm's own command): where keyrelay's Worker spends its CPU on the routes people use most, from a V8 CPU
  * profile of the real Worker in workerd (Miniflare's inspector proxy), under load against the
  * benchmark's upstream. Prints self time per function of the Worker's own code, and the share of
  * the isolate's busy time spent in it, per route. `--save DIR` also writes each .cpuprofile (open it

@@ -34,6 +34,7 @@ test('every relative link and image points at a file of the repository', () => {
       'deploying',
       'development',
       'how-it-works',
+      'profile',
       'security',
     ].map((p) => `docs/${p}.md`),
   ]) {
