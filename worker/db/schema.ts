@@ -1,7 +1,7 @@
 import { sql } from 'drizzle-orm'
 import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from 'drizzle-orm/sqlite-core'
 import { PROVIDER_IDS } from '../providers/types'
-import { KEY_STATUSES } from './statuses'
+import { CLIENT_STATUSES, KEY_STATUSES } from './statuses'
 
 /**
  * One row per provider key.
@@ -180,3 +180,57 @@ export const poolSamples = sqliteTable('pool_samples', {
   /** JSON `{ provider: [total, cooling, blocked] }`. */
   counts: text('counts').notNull(),
 })
+
+/**
+ * Client keys issued in the dashboard, beside the AUTH_KEY secret's entries. The key itself is never
+ * stored: `keyHash` is its SHA-256 (a client key is 256 random bits, so a plain digest is enough),
+ * which finds the row for a credential without holding anything that authenticates. `seq` works as
+ * in `keys`: an isolate's view reads only rows changed since it last looked, and a deleted client
+ * stays as a tombstone (hash wiped) so that every isolate sees it go.
+ */
+export const clients = sqliteTable(
+  'clients',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    name: text('name').notNull(),
+    /** Hex SHA-256 of the key; null on tombstones. */
+    keyHash: text('key_hash'),
+    /** The key's first characters and last four (`krc_…wxyz`), for people to tell keys apart. */
+    keyHint: text('key_hint').notNull(),
+    /** Allowed providers and models in AUTH_KEY's rule grammar (`google-ai-studio,gemini-2.5-flash&groq`); null: all. */
+    allow: text('allow'),
+    /** Unix seconds after which the key no longer authenticates. */
+    expiresAt: integer('expires_at'),
+    /** Whether it may use stored-object endpoints when STORED_OBJECTS is `admin`. */
+    storedObjects: integer('stored_objects', { mode: 'boolean' }).notNull().default(false),
+    status: text('status', { enum: CLIENT_STATUSES }).notNull().default('active'),
+    /** JSON `{requestsPerMinute?, requestsPerDay?, tokensPerDay?, tokensPerMonth?}`. */
+    quotas: text('quotas').notNull().default('{}'),
+    seq: integer('seq').notNull().default(0),
+    /** Unix seconds. */
+    createdAt: integer('created_at').notNull(),
+    /** Unix seconds a tombstone was made; the cron purges old ones. */
+    deletedAt: integer('deleted_at'),
+  },
+  (t) => [uniqueIndex('clients_key_hash').on(t.keyHash), index('clients_seq').on(t.seq)],
+)
+
+/**
+ * Each client key's usage per UTC day (`d:2026-12-04`) and month (`m:2026-12`): what its quotas are
+ * checked against and what the Clients page shows. Isolates add their counts with one upsert per
+ * row when they flush usage (or sooner near a quota, clients/ledger.ts), and read the totals back
+ * from the same statement. Only keys issued here have rows: AUTH_KEY traffic costs none.
+ */
+export const clientUsage = sqliteTable(
+  'client_usage',
+  {
+    clientId: integer('client_id').notNull(),
+    period: text('period').notNull(),
+    requests: integer('requests').notNull().default(0),
+    inputTokens: integer('input_tokens').notNull().default(0),
+    outputTokens: integer('output_tokens').notNull().default(0),
+    cachedTokens: integer('cached_tokens').notNull().default(0),
+  },
+  // Period first: the Clients page reads one or a few periods for every client, a range of the key.
+  (t) => [primaryKey({ columns: [t.period, t.clientId] })],
+)

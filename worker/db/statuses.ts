@@ -5,3 +5,7 @@ export type KeyStatus = (typeof KEY_STATUSES)[number]
 /** The statuses a key can be given (deletion is its own operation). */
 export const LIVE_STATUSES = ['active', 'blocked'] as const satisfies readonly KeyStatus[]
 export type LiveStatus = (typeof LIVE_STATUSES)[number]
+
+/** A client key's statuses (db/schema.ts `clients`): `deleted` rows are tombstones, so isolates see it. */
+export const CLIENT_STATUSES = ['active', 'disabled', 'deleted'] as const
+export type ClientStatus = (typeof CLIENT_STATUSES)[number]
