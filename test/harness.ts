@@ -20,6 +20,11 @@ export interface Harness {
   fetch(path: string, init?: RequestInit): Promise<Response>
   /** Adds keys through the admin API; returns their ids in the order given. */
   addKeys(provider: string, keys: string[]): Promise<number[]>
+  /**
+   * Issues a client key through the admin API. The key joins the leak check, and the gateway treats
+   * it as it treats AUTH_KEY: seeing it upstream is a violation.
+   */
+  issueClient(body: Record<string, unknown>): Promise<{ id: number; key: string }>
   /** Deletes every key through the admin API, so the Worker's pool view sees it. */
   clearKeys(): Promise<void>
   /** Runs the scheduled handler once, as the Cron Trigger (wrangler.toml) would. */
@@ -193,6 +198,18 @@ export async function startWorker(options: HarnessOptions = {}): Promise<Harness
       if (res.status !== 200) throw new Error(`addKeys: ${res.status} ${await res.text()}`)
       // The add API answers each key's id, in the order given.
       return ((await res.json()) as { ids: number[] }).ids
+    },
+    async issueClient(body) {
+      const res = await fetch('/admin/api/clients', {
+        method: 'POST',
+        headers: adminHeaders,
+        body: JSON.stringify(body),
+      })
+      if (res.status !== 201) throw new Error(`issueClient: ${res.status} ${await res.text()}`)
+      const { client, key } = (await res.json()) as { client: { id: number }; key: string }
+      added.add(key)
+      gateway.forbidden.push(key)
+      return { id: client.id, key }
     },
     async cron() {
       // Miniflare's proxy, as there is no async way to a Worker that serves assets (its

@@ -29,6 +29,10 @@ export type LogEvent =
   | 'group_cooled'
   | 'alert_sent'
   | 'alert_failed'
+  | 'clients_refresh_failed'
+  | 'client_allow_unreadable'
+  | 'client_usage_sync_failed'
+  | 'client_tombstones_purged'
 
 export function log(event: LogEvent, fields: Record<string, string | number | boolean | undefined>): void {
   console.log(JSON.stringify({ event, ...fields }))

@@ -1,3 +1,5 @@
+import type { Quotas } from '../clients/quotas'
+
 /**
  * AUTH_KEY grammar, compatible with one-balance so its users can move over:
  *
@@ -9,11 +11,24 @@
  * of that provider. Only unrestricted, unexpired entries may use the admin API.
  */
 export interface AuthEntry {
+  /** The secret itself for an AUTH_KEY entry; `client:<hash>` for a client key (never the key). */
   secret: string
   /** Unix seconds after which the entry no longer authenticates. */
   expiresAt?: number
   /** provider → allowed models (empty set: all models). Undefined: unrestricted. */
   rules?: Map<string, Set<string>>
+  /** Set for a client key issued in the dashboard (clients/book.ts), never for an AUTH_KEY entry. */
+  client?: IssuedClient
+}
+
+/** What keyrelay knows of a client key issued in the dashboard. */
+export interface IssuedClient {
+  id: number
+  name: string
+  quotas: Quotas
+  /** May use stored-object endpoints when STORED_OBJECTS is `admin`. */
+  storedObjects: boolean
+  disabled: boolean
 }
 
 export class AuthKeyFormatError extends Error {}
@@ -36,6 +51,11 @@ export function parseAuthKeys(raw: string): AuthEntry[] {
   })
   if (entries.length === 0) throw new AuthKeyFormatError('has no entries')
   return entries
+}
+
+/** A client key's allow-list, in the same rule grammar (`provider,model&provider`). */
+export function parseAllow(text: string): Map<string, Set<string>> {
+  return parseRules(text, 1)
 }
 
 function parseRules(text: string, entryNo: number): Map<string, Set<string>> {

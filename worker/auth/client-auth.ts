@@ -46,41 +46,66 @@ export interface Attempt {
   client: string
 }
 
+/** Client keys issued in the dashboard, as one isolate knows them (clients/book.ts). */
+export interface IssuedKeys {
+  /** A credential that matched before, without hashing. */
+  known(credential: string): AuthEntry | undefined
+  lookup(credential: string): AuthEntry | undefined
+}
+
 /**
- * Finds the AUTH_KEY entry matching `credential`. Every entry is compared, matched or not, in
- * constant time, so timing reveals neither which entry matched nor how much of a guess was right.
- * A wrong credential counts against the client's address before the answer, in the same
+ * Finds the AUTH_KEY entry matching `credential`, or else the issued client key. Every AUTH_KEY entry
+ * is compared, matched or not, in constant time, so timing reveals neither which entry matched nor
+ * how much of a guess was right; a client key is found by its digest, which says nothing of any
+ * key. A wrong credential counts against the client's address before the answer, in the same
  * synchronous step as the check.
  */
-export function authenticate(entries: AuthEntry[], credential: string | undefined, at: Attempt): AuthEntry {
+export function authenticate(
+  entries: AuthEntry[],
+  credential: string | undefined,
+  at: Attempt,
+  issued?: IssuedKeys,
+): AuthEntry {
   checkThrottle(at.client, at.nowSeconds)
   if (!credential)
     throw new AppError(401, 'missing_auth_key', 'Missing AUTH_KEY: send it in the API-key header')
-  const entry = entries[matchSecret(secretsOf(entries), credential)]
+  const entry =
+    issued?.known(credential) ??
+    entries[matchSecret(secretsOf(entries), credential)] ??
+    issued?.lookup(credential)
   if (!entry) {
     recordFailure(at.client, at.nowSeconds)
-    throw new AppError(401, 'invalid_auth_key', 'Invalid AUTH_KEY')
+    throw new AppError(401, 'invalid_auth_key', 'Invalid AUTH_KEY or client key')
   }
-  if (isExpired(entry, at.nowSeconds))
-    throw new AppError(401, 'auth_key_expired', 'This AUTH_KEY has expired')
+  const what = entry.client ? 'client key' : 'AUTH_KEY'
+  if (entry.client?.disabled) throw new AppError(401, 'client_key_disabled', 'This client key is disabled')
+  if (isExpired(entry, at.nowSeconds)) throw new AppError(401, 'auth_key_expired', `This ${what} has expired`)
   recordSuccess(at.client, at.nowSeconds)
   return entry
+}
+
+/** Whether `credential` is one of the AUTH_KEY secret's entries (no failure is counted). */
+export function isOwnSecret(entries: AuthEntry[], credential: string): boolean {
+  return matchSecret(secretsOf(entries), credential) !== -1
 }
 
 export function authorize(entry: AuthEntry, provider: string, model: string | undefined): void {
   if (!entryAllows(entry, provider, model)) {
     const what = model ? `provider ${provider}, model ${model}` : `provider ${provider}`
-    throw new AppError(403, 'auth_key_forbidden', `This AUTH_KEY is not allowed to use ${what}`)
+    const who = entry.client ? 'client key' : 'AUTH_KEY'
+    throw new AppError(403, 'auth_key_forbidden', `This ${who} is not allowed to use ${what}`)
   }
 }
 
 /**
  * Whether this entry may use stored-object endpoints (files, batches, stored responses): what they
  * reach lives on the provider account behind the pool keys, shared by every client, so only the
- * operator's STORED_OBJECTS setting opens them (`admin`: unrestricted entries only).
+ * operator's STORED_OBJECTS setting opens them (`admin`: unrestricted AUTH_KEY entries, and client
+ * keys the operator allowed one by one).
  */
 export function mayStore(entry: AuthEntry, setting: 'off' | 'admin' | 'on'): boolean {
-  return setting === 'on' || (setting === 'admin' && !entry.rules)
+  if (setting !== 'admin') return setting === 'on'
+  return entry.client ? entry.client.storedObjects : !entry.rules
 }
 
 export const storedObjectsDisabled = (): AppError =>

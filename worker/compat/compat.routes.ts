@@ -15,8 +15,8 @@ import { listCompatModels } from './models'
  * provider's native route, so both routes share what they learn about a key. AUTH_KEY comes as a
  * Bearer token, as every OpenAI client sends its API key.
  */
-function caller(request: Request, env: Env, ctx: ExecutionContext) {
-  const scope = callerScope(request, env, ctx)
+async function caller(request: Request, env: Env, ctx: ExecutionContext) {
+  const scope = await callerScope(request, env, ctx)
   return { scope, entry: scope.entry, gatewayBase: requireGateway(scope.config) }
 }
 
@@ -33,7 +33,7 @@ function send(
 
 /** `POST /api/compat/chat/completions` → `${gateway}/compat/chat/completions`, body unchanged. */
 export async function compatChat(request: Request, env: Env, ctx: ExecutionContext): Promise<Response> {
-  const { scope, entry, gatewayBase } = caller(request, env, ctx)
+  const { scope, entry, gatewayBase } = await caller(request, env, ctx)
   const body = await readCompatBody(request, scope.config.maxBodyBytes)
   authorize(entry, body.provider, body.model)
   // AI Gateway's unified endpoint takes every provider's key as a Bearer token.
@@ -51,7 +51,7 @@ export async function compatChat(request: Request, env: Env, ctx: ExecutionConte
  * to the provider's own OpenAI-style embeddings endpoint with the bare model name.
  */
 export async function compatEmbeddings(request: Request, env: Env, ctx: ExecutionContext): Promise<Response> {
-  const { scope, entry, gatewayBase } = caller(request, env, ctx)
+  const { scope, entry, gatewayBase } = await caller(request, env, ctx)
   const body = await readCompatBody(request, scope.config.maxBodyBytes)
   authorize(entry, body.provider, body.model)
   const adapter = PROVIDERS[body.provider]
@@ -69,6 +69,6 @@ export async function compatEmbeddings(request: Request, env: Env, ctx: Executio
 
 /** `GET /api/compat/models`: what this caller may use, gathered from each provider with keys. */
 export async function compatModels(request: Request, env: Env, ctx: ExecutionContext): Promise<Response> {
-  const { scope, entry, gatewayBase } = caller(request, env, ctx)
+  const { scope, entry, gatewayBase } = await caller(request, env, ctx)
   return Response.json(await listCompatModels({ scope, gatewayBase, entry }))
 }

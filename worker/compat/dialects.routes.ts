@@ -63,8 +63,8 @@ const MESSAGES: Dialect = {
 }
 
 /** `POST /api/compat/responses`: OpenAI's Responses API for every provider. */
-export const compatResponses = (request: Request, env: Env, ctx: ExecutionContext) =>
-  serve(RESPONSES, callerScope(request, env, ctx), request)
+export const compatResponses = async (request: Request, env: Env, ctx: ExecutionContext) =>
+  serve(RESPONSES, await callerScope(request, env, ctx), request)
 
 type Route = (request: Request, env: Env, ctx: ExecutionContext) => Promise<Response>
 
@@ -76,10 +76,13 @@ export const anthropicDialect =
   (serveWith: (scope: RequestScope, request: Request) => Promise<Response>): Route =>
   async (request, env, ctx) => {
     try {
-      return await serveWith(callerScope(request, env, ctx, { authHeader: 'x-api-key' }), request)
+      return await serveWith(await callerScope(request, env, ctx, { authHeader: 'x-api-key' }), request)
     } catch (e) {
       if (!(e instanceof AppError)) throw e
-      return Response.json(anthropicError(e.status, e.message), { status: e.status, headers: e.headers })
+      return Response.json(anthropicError(e.status, e.message, e.code), {
+        status: e.status,
+        headers: e.headers,
+      })
     }
   }
 

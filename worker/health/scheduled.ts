@@ -1,4 +1,6 @@
+import { dayPeriod, monthPeriod } from '../clients/quotas'
 import { loadConfig, type Env } from '../config'
+import { pruneClientUsage, purgeClientTombstones } from '../db/clients.repo'
 import { pruneSamples, samplePoolStates } from '../db/samples.repo'
 import { pruneSessions } from '../db/sessions.repo'
 import { LAST_CRON, writeMeta } from '../db/setup.repo'
@@ -46,6 +48,8 @@ export async function runScheduled(env: Env): Promise<void> {
       async () => {
         const purged = await keys.purgeTombstones(now - TOMBSTONE_DAYS * 86_400)
         if (purged > 0) log('tombstones_purged', { keys: purged })
+        const clients = await purgeClientTombstones(env.DB, now - TOMBSTONE_DAYS * 86_400)
+        if (clients > 0) log('client_tombstones_purged', { clients })
       },
     ],
     [
@@ -78,6 +82,9 @@ export async function runScheduled(env: Env): Promise<void> {
       'usage',
       async () => {
         const pruned = await pruneUsage(env.DB, now - config.statsRetentionDays * 86_400)
+        // Client keys' days as long as usage is kept; their months for a year and a bit.
+        const since = (now - config.statsRetentionDays * 86_400) * 1000
+        await pruneClientUsage(env.DB, dayPeriod(since), monthPeriod((now - 400 * 86_400) * 1000))
         const folded = await compactUsage(env.DB, now - (now % 3600))
         if (pruned > 0 || folded > 0) log('stats_pruned', { pruned, compacted: folded })
       },

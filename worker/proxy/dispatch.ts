@@ -1,6 +1,8 @@
 import type { AuthEntry } from '../auth/auth-key'
-import { authenticate, clientCredential, type CredentialPlace } from '../auth/client-auth'
+import { authenticate, clientCredential, isOwnSecret, type CredentialPlace } from '../auth/client-auth'
 import { clientAddress } from '../auth/throttle'
+import { clientBookFor } from '../clients/book'
+import { ledgerFor } from '../clients/ledger'
 import { loadConfig, type Config, type Env } from '../config'
 import { NO_MODEL } from '../db/cooldowns'
 import { AppError } from '../http/errors'
@@ -27,24 +29,38 @@ export interface RequestScope {
   clientHeaders: Headers
   /** The client's own `cf-aig-metadata` entries, merged with keyrelay's on every upstream call. */
   metadata: Metadata
+  /** Whether a client key's request has been counted against its quotas (see admit). */
+  admitted: boolean
 }
 
 /**
  * Authenticates the caller (AUTH_KEY where `place` says, or as a Bearer token) before anything else
- * is read, then gathers what every route needs. Unauthenticated calls cost no body read and no D1.
+ * is read, then gathers what every route needs. Unauthenticated calls cost no body read, and D1 only
+ * when this isolate's view of the client keys is cold or stale (clients/book.ts).
  */
-export function callerScope(
+export async function callerScope(
   request: Request,
   env: Env,
   ctx: ExecutionContext,
   place: CredentialPlace = {},
-): RequestScope {
+): Promise<RequestScope> {
   const config = loadConfig(env)
   const credential = clientCredential(request.headers, urlOf(request), place)
-  const entry = authenticate(config.authKeys, credential, {
-    nowSeconds: Date.now() / 1000,
-    client: clientAddress(request.headers),
-  })
+  const book = clientBookFor(env.DB, config.poolRefreshMs)
+  const now = Date.now()
+  const waitUntil = (p: Promise<unknown>) => ctx.waitUntil(p)
+  // An AUTH_KEY caller never waits for the client keys' view; a client key waits only for a view
+  // that is cold or older than POOL_REFRESH_SECONDS, and refreshes a merely ageing one behind it.
+  if (credential && book.mustRead(now) && !isOwnSecret(config.authKeys, credential)) {
+    await book.read(now, waitUntil)
+  }
+  const entry = authenticate(
+    config.authKeys,
+    credential,
+    { nowSeconds: now / 1000, client: clientAddress(request.headers) },
+    book,
+  )
+  if (entry.client) book.freshen(now, waitUntil)
   return {
     env,
     ctx,
@@ -52,12 +68,27 @@ export function callerScope(
     entry,
     clientHeaders: upstreamHeaders(request.headers, config.clientGatewayHeaders),
     metadata: clientMetadata(request.headers, config.clientGatewayHeaders),
+    admitted: false,
   }
+}
+
+/**
+ * A client key's request is admitted (its quotas checked, the request counted) once, before its
+ * first upstream call: after the route has authorised the provider and model, so a refused request
+ * costs no quota, and never for a models list, which is not traffic.
+ */
+async function admit(scope: RequestScope, upstream: Upstream): Promise<void> {
+  const client = scope.entry.client
+  if (!client || scope.admitted || upstream.quiet) return
+  scope.admitted = true
+  const ledger = ledgerFor(scope.env.DB, scope.config.statsFlushMs)
+  await ledger.admit(client, Date.now(), (p) => scope.ctx.waitUntil(p))
 }
 
 /** The part every route shares: the provider's pool view, then attempts over its keys. */
 export async function dispatch(scope: RequestScope, upstream: Upstream): Promise<Response> {
   const { env, ctx, config } = scope
+  await admit(scope, upstream)
   const pool = poolFor(env.DB, config)
   const stats = statsFor(env.DB, config.statsFlushMs)
   const waitUntil = (p: Promise<unknown>) => ctx.waitUntil(p)

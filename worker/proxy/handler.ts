@@ -24,7 +24,7 @@ export async function proxyHandler(request: Request, env: Env, ctx: ExecutionCon
   const rest = parseRest(slash === -1 ? '' : afterPrefix.slice(slash + 1))
 
   // Authenticate before reading the body or touching D1: unauthenticated calls cost nothing.
-  const scope = callerScope(request, env, ctx, adapter)
+  const scope = await callerScope(request, env, ctx, adapter)
   const gatewayBase = requireGateway(scope.config)
   const target = buildTarget(gatewayBase, provider, rest, stripParams(url.search, QUERY_CREDENTIAL_PARAMS))
   const body = request.method === 'GET' || request.method === 'HEAD' ? null : await request.arrayBuffer()

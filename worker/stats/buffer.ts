@@ -1,3 +1,4 @@
+import { ledgerFor, type ClientLedger } from '../clients/ledger'
 import { NO_MODEL } from '../db/cooldowns'
 import { addCounts, zeroCounts } from '../db/counts'
 import { perIsolate } from '../db/per-isolate'
@@ -64,6 +65,8 @@ export class StatsBuffer {
   constructor(
     private readonly d1: D1Database,
     private readonly flushMs: number,
+    /** Client keys' usage (clients/ledger.ts), sent with every flush. */
+    private readonly ledger?: ClientLedger,
   ) {}
 
   record(e: UsageEvent, now = Date.now()): void {
@@ -151,7 +154,7 @@ export class StatsBuffer {
    * request arms a newer one), so no count waits for a request that may never come.
    */
   schedule(waitUntil: (p: Promise<unknown>) => void, now = Date.now()): void {
-    if (this.buckets.size === 0) return
+    if (this.buckets.size === 0 && !this.ledger?.hasPending()) return
     if (now - this.lastFlushAt >= this.flushMs) {
       // Set before the flush starts, so concurrent requests do not each start one.
       this.lastFlushAt = now
@@ -173,6 +176,10 @@ export class StatsBuffer {
   }
 
   async flush(): Promise<void> {
+    await Promise.all([this.flushUsage(), this.ledger?.sync()])
+  }
+
+  private async flushUsage(): Promise<void> {
     if (this.dropped > 0) {
       log('stats_dropped', { events: this.dropped, reason: 'buffer_full' })
       this.dropped = 0
@@ -225,4 +232,4 @@ function mergeInto(buckets: Map<string, StatsDelta>, id: string, d: StatsDelta):
 const buffers = perIsolate<StatsBuffer>()
 
 export const statsFor = (d1: D1Database, flushMs: number): StatsBuffer =>
-  buffers(d1, () => new StatsBuffer(d1, flushMs))
+  buffers(d1, () => new StatsBuffer(d1, flushMs, ledgerFor(d1, flushMs)))

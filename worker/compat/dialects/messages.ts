@@ -186,8 +186,12 @@ const ERROR_TYPES: Record<number, string> = {
 }
 
 /** An error in Anthropic's shape, which the Anthropic SDK turns into its typed errors. */
-export function anthropicError(status: number, message: string): Json {
-  return { type: 'error', error: { type: ERROR_TYPES[status] ?? 'api_error', message } }
+/** `code`: keyrelay's own stable code, beside Anthropic's fields (its SDK keeps the whole body). */
+export function anthropicError(status: number, message: string, code?: string): Json {
+  return {
+    type: 'error',
+    error: { type: ERROR_TYPES[status] ?? 'api_error', message, ...(code ? { code } : {}) },
+  }
 }
 
 /** The message of an error body in OpenAI's shape (keyrelay's own, or a provider's through the gateway). */

@@ -1,0 +1,149 @@
+import { parseAllow, type AuthEntry } from '../auth/auth-key'
+import { clientsChangedSince, loadClients, type ClientRow } from '../db/clients.repo'
+import { perIsolate } from '../db/per-isolate'
+import { SharedRead } from '../db/shared-read'
+import { FULL_RELOAD_MS } from '../db/tombstones'
+import { log } from '../log'
+import { clientKeyHash } from './issue'
+import type { Quotas } from './quotas'
+
+/** Credentials recognised per isolate (see `known`): far more clients than a team has. */
+const MAX_RECOGNISED = 1024
+
+/**
+ * An isolate's view of the client keys issued in the dashboard, by key hash, kept fresh the way the
+ * pool is: one load, then only rows whose `seq` moved. Requests read it without touching D1; a
+ * request that finds it older than half of POOL_REFRESH_SECONDS refreshes it in the background, one
+ * that finds it older than the whole interval waits for the refresh, so a key disabled, deleted or
+ * expired stops working within POOL_REFRESH_SECONDS on every isolate that serves it.
+ *
+ * Only credentials that are not the AUTH_KEY secret's reach it: a deployment without client keys
+ * pays nothing on its requests.
+ */
+export class ClientBook {
+  private byHash = new Map<string, AuthEntry>()
+  private hashOf = new Map<number, string>()
+  /** Credentials that matched here, each with its entry: a repeat costs a Map lookup, not a digest. */
+  private recognised = new Map<string, AuthEntry>()
+  private maxSeq = 0
+  private loadedAt = -Infinity
+  private refreshedAt = -Infinity
+  private readonly reading = new SharedRead<void>()
+
+  constructor(
+    private readonly db: D1Database,
+    private readonly refreshMs: number,
+  ) {}
+
+  /** The entry of a credential seen before (a right one: a guess is never kept), without hashing. */
+  known(credential: string): AuthEntry | undefined {
+    return this.recognised.get(credential)
+  }
+
+  /** The entry of a client key, or undefined. Hashes the credential (synchronous, see sha256.ts). */
+  lookup(credential: string): AuthEntry | undefined {
+    const hit = this.recognised.get(credential)
+    if (hit) return hit
+    const entry = this.byHash.get(clientKeyHash(credential))
+    if (entry && this.recognised.size < MAX_RECOGNISED) this.recognised.set(credential, entry)
+    return entry
+  }
+
+  /** Whether a request must wait for a read before `lookup` may answer (cold, or over the interval). */
+  mustRead(now: number): boolean {
+    return now - this.refreshedAt >= this.refreshMs || now - this.loadedAt >= FULL_RELOAD_MS
+  }
+
+  /** Reads what changed (or loads, the first time); waiting requests share one read. */
+  read(now: number, waitUntil: (p: Promise<unknown>) => void): Promise<void> {
+    return this.reading.join(() => this.readNow(now), now, waitUntil)
+  }
+
+  /** Called by a request served from the view: refreshes in the background past half the interval. */
+  freshen(now: number, waitUntil: (p: Promise<unknown>) => void): void {
+    if (now - this.refreshedAt >= this.refreshMs / 2 && !this.reading.current(now))
+      void this.read(now, waitUntil)
+  }
+
+  /** An admin change made in this isolate: the next request that needs the view reads first. */
+  invalidate(): void {
+    this.refreshedAt = -Infinity
+  }
+
+  private async readNow(now: number): Promise<void> {
+    try {
+      if (now - this.loadedAt >= FULL_RELOAD_MS) {
+        const { rows, maxSeq } = await loadClients(this.db)
+        this.byHash = new Map()
+        this.hashOf = new Map()
+        this.apply(rows)
+        this.maxSeq = maxSeq
+        this.loadedAt = now
+      } else {
+        const rows = await clientsChangedSince(this.db, this.maxSeq)
+        this.apply(rows)
+        for (const r of rows) this.maxSeq = Math.max(this.maxSeq, r.seq)
+      }
+      this.refreshedAt = Math.max(this.refreshedAt, now)
+    } catch (e) {
+      // D1 unavailable: AUTH_KEY callers are unaffected; client keys fail closed until it is back
+      // (a view never loaded knows no key), or are served from the last view.
+      log('clients_refresh_failed', { error: String(e).slice(0, 200) })
+      if (this.loadedAt > -Infinity) this.refreshedAt = Math.max(this.refreshedAt, now)
+    }
+  }
+
+  private apply(rows: ClientRow[]): void {
+    if (rows.length === 0) return
+    // Any change may be a key turned off: nothing recognised before is trusted after it.
+    this.recognised = new Map()
+    for (const row of rows) {
+      const old = this.hashOf.get(row.id)
+      if (old !== undefined) this.byHash.delete(old)
+      this.hashOf.delete(row.id)
+      if (row.status === 'deleted' || !row.keyHash) continue
+      this.byHash.set(row.keyHash, toEntry(row))
+      this.hashOf.set(row.id, row.keyHash)
+    }
+  }
+}
+
+/** A client row as the entry authentication and authorisation read. */
+export function toEntry(row: ClientRow): AuthEntry {
+  return {
+    secret: `client:${row.keyHash}`,
+    ...(row.expiresAt !== null ? { expiresAt: row.expiresAt } : {}),
+    ...(row.allow ? { rules: parseAllowSafely(row.allow, row.id) } : {}),
+    client: {
+      id: row.id,
+      name: row.name,
+      quotas: parseQuotas(row.quotas),
+      storedObjects: row.storedObjects === 1,
+      disabled: row.status === 'disabled',
+    },
+  }
+}
+
+/** Stored text was checked when written; a row that still fails allows nothing rather than everything. */
+function parseAllowSafely(allow: string, id: number): Map<string, Set<string>> {
+  try {
+    return parseAllow(allow)
+  } catch {
+    log('client_allow_unreadable', { client: id })
+    return new Map()
+  }
+}
+
+function parseQuotas(text: string): Quotas {
+  try {
+    const q = JSON.parse(text) as Quotas
+    return typeof q === 'object' && q !== null ? q : {}
+  } catch {
+    return {}
+  }
+}
+
+const books = perIsolate<ClientBook>()
+
+export const clientBookFor = (d1: D1Database, refreshMs: number): ClientBook =>
+  books(d1, () => new ClientBook(d1, refreshMs))
