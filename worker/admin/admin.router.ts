@@ -2,6 +2,7 @@ import { Router, type IRequest } from 'itty-router'
 import { loadConfig, type Env } from '../config'
 import { AppError } from '../http/errors'
 import { checkKeysRoute } from './check.routes'
+import { createClient, getClient, listClients, patchClient, removeClient } from './clients.routes'
 import { exportKeys } from './export.routes'
 import { requireAdmin } from './guard'
 import { addKeys, getKey, getKeys, patchKey, patchKeys, previewKeys, removeKeys } from './keys.routes'
@@ -47,6 +48,11 @@ export const adminRouter = Router<IRequest, [Env, ExecutionContext]>({
   .post('/keys/export', (req, env) => exportKeys(req, env))
   .patch('/keys/:id', (req, env) => patchKey(req, env))
   .get('/keys/:id', (req, env) => getKey(req, env))
+  .get('/clients', (req, env) => listClients(req, env))
+  .post('/clients', (req, env) => createClient(req, env))
+  .get('/clients/:id', (req, env) => getClient(req, env))
+  .patch('/clients/:id', (req, env) => patchClient(req, env))
+  .delete('/clients/:id', (req, env) => removeClient(req, env))
   .get('/providers', () => Response.json({ providers: providerList() }))
   .get('/stats', (req, env) => getStats(req, env))
   .get('/metrics', () => getMetrics())
