@@ -12,7 +12,7 @@ const ROOT = join(import.meta.dirname, '..')
 const FROM = join(ROOT, 'test-results')
 const TO = join(ROOT, 'docs', 'screenshots')
 
-/** Every page at 1280 and 390 px: login, overview (24 h and 7 days), keys, key detail, add, the edit form. */
+/** Every page at 1280 and 390 px: login, overview (24 h and 7 days), keys, key detail, add, the edit form, client keys. */
 const SHOTS = [
   'login.png',
   'login-phone.png',
@@ -28,6 +28,10 @@ const SHOTS = [
   'add-keys-phone.png',
   'edit-key.png',
   'edit-key-phone.png',
+  'clients.png',
+  'clients-phone.png',
+  'client-detail.png',
+  'client-detail-phone.png',
 ]
 
 execFileSync(process.execPath, ['--import', 'tsx', join(ROOT, 'scripts', 'ensure-chromium.ts')], {

@@ -21,6 +21,8 @@ const REASONS = {
   bad_origin: 'the change did not come from this page',
   auth_throttled: 'there were too many failed attempts; wait a little',
   key_not_found: 'that key no longer exists',
+  client_not_found: 'that client key no longer exists',
+  invalid_allow: 'the allowed models are not in the form provider,model&provider',
   config_invalid: "the deployment's configuration is invalid (see the setup panel)",
   internal_error: 'the server ran into an error',
 }

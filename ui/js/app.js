@@ -1,5 +1,7 @@
 import { api, ApiError, explain } from './api.js'
 import { renderAdd } from './add.js'
+import { renderClientDetail } from './client-detail.js'
+import { renderClients } from './clients.js'
 import { toast } from './dom.js'
 import { renderKeyDetail } from './key-detail.js'
 import { renderKeys } from './keys.js'
@@ -26,6 +28,10 @@ async function route() {
   try {
     if (page === 'key' && arg) {
       current = renderKeyDetail(view, decodeURIComponent(arg))
+    } else if (page === 'client' && arg) {
+      current = renderClientDetail(view, decodeURIComponent(arg))
+    } else if (page === 'clients') {
+      current = renderClients(view)
     } else if (page === 'keys') {
       current = renderKeys(view, arg ? decodeURIComponent(arg) : '')
     } else if (page === 'add') {

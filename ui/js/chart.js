@@ -303,3 +303,46 @@ export function statesChart(states, range, label) {
     className: 'states',
   })
 }
+
+/**
+ * A client key's last 7 UTC days (the days its quotas count in), one bar per day: requests, or
+ * tokens split into input and output. `days` comes oldest first, as the admin API gives it.
+ */
+export function clientDaysChart(days, metric, label) {
+  const tokens = metric === 'tokens'
+  const bars = days.map((d, slot) => ({
+    slot,
+    data: { 'data-day': d.day, 'data-value': tokens ? d.tokens : d.requests },
+    title: tokens
+      ? `${d.day}: ${d.tokens} tokens (${d.inputTokens} in, ${d.outputTokens} out, ${d.cachedTokens} cached)`
+      : `${d.day}: ${d.requests} requests`,
+    segments: tokens
+      ? [
+          { value: d.inputTokens, class: 'ok' },
+          { value: d.outputTokens, class: 'back' },
+        ]
+      : [{ value: d.requests, class: 'ok' }],
+  }))
+  const short = (day) => day.slice(5)
+  const ticks =
+    days.length > 0
+      ? [
+          { at: 0, anchor: 'start', text: short(days[0].day) },
+          { at: days.length, anchor: 'end', text: 'today (UTC)' },
+        ]
+      : []
+  return barChart({
+    slots: Math.max(1, days.length),
+    bars: bars.filter((b) => b.segments.some((s) => s.value > 0)),
+    ticks,
+    label,
+    unit: tokens ? 'tokens / day' : 'requests / day',
+    legend: tokens
+      ? [
+          ['ok', 'input'],
+          ['back', 'output'],
+        ]
+      : [['ok', 'requests']],
+    className: 'daily',
+  })
+}
