@@ -73,6 +73,10 @@ test('range=7d: a week of samples and of usage per hour; samples older than 8 da
     successes: 4,
     rateLimited: 1,
     errors: 0,
+    // Usage written before tokens were counted reads as none.
+    inputTokens: 0,
+    outputTokens: 0,
+    cachedTokens: 0,
   })
   expect(card.usage).toMatchObject({ requests: 13, successes: 10, rateLimited: 2, errors: 1 })
   const left = await h.d1

@@ -145,7 +145,8 @@ test('usage older than the retention is pruned; finished hours are compacted wit
     ],
   ])
   await insert(recent, [
-    [1, 'openai', 'gpt-4o', 4, 4, 0, 0, recent + 20, null],
+    // Written since tokens are counted: three more fields. The others, from before, have none.
+    [1, 'openai', 'gpt-4o', 4, 4, 0, 0, recent + 20, null, 100, 40, 10],
     [2, 'openai', 'gpt-4o', 1, 0, 0, 1, recent + 5, `${String(recent + 5).padStart(12, '0')}|500|500`],
   ])
   await insert(recent, [[1, 'openai', 'gpt-4o-mini', 2, 2, 0, 0, recent + 30, null]])
@@ -154,7 +155,15 @@ test('usage older than the retention is pruned; finished hours are compacted wit
       await h!.fetch(`/admin/api/stats?since=${recent}`, { headers: { authorization: `Bearer ${AUTH_KEY}` } })
     ).json()) as { totals: object; keys: { id: number; totals: object; lastError: object | null }[] }
   const before = await stats()
-  expect(before.totals).toEqual({ requests: 10, successes: 8, rateLimited: 1, errors: 1 })
+  expect(before.totals).toEqual({
+    requests: 10,
+    successes: 8,
+    rateLimited: 1,
+    errors: 1,
+    inputTokens: 100,
+    outputTokens: 40,
+    cachedTokens: 10,
+  })
 
   await h.cron()
   const rows = await h.d1.prepare('SELECT hour FROM usage_batches ORDER BY hour').all<{ hour: number }>()

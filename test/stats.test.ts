@@ -47,14 +47,23 @@ test('counts are exact across several flushes, per key, model and provider', asy
 
   const s = await stats('?provider=google-ai-studio')
   const byId = new Map(s.keys.map((k) => [k.id, k]))
-  expect(byId.get(idA!)?.totals).toEqual({ requests: 8, successes: 8, rateLimited: 0, errors: 0 })
+  // Tokens as the stand-in's usageMetadata reports them: 4 in, 4 out per answer.
+  const tokens = (n: number) => ({ inputTokens: 4 * n, outputTokens: 4 * n, cachedTokens: 0 })
+  const none = tokens(0)
+  expect(byId.get(idA!)?.totals).toEqual({
+    requests: 8,
+    successes: 8,
+    rateLimited: 0,
+    errors: 0,
+    ...tokens(8),
+  })
   // b: one 429 per model before its cooldown kept it out.
-  expect(byId.get(idB!)?.totals).toEqual({ requests: 2, successes: 0, rateLimited: 2, errors: 0 })
+  expect(byId.get(idB!)?.totals).toEqual({ requests: 2, successes: 0, rateLimited: 2, errors: 0, ...none })
   expect(byId.get(idB!)?.lastError).toMatchObject({ status: 429, reason: 'rate_limited' })
-  expect(byId.get(idC!)?.totals).toEqual({ requests: 1, successes: 0, rateLimited: 0, errors: 1 })
+  expect(byId.get(idC!)?.totals).toEqual({ requests: 1, successes: 0, rateLimited: 0, errors: 1, ...none })
   expect(byId.get(idC!)?.lastError).toMatchObject({ status: 400, reason: 'API_KEY_INVALID' })
   expect(byId.get(idA!)?.lastUsed).toBeGreaterThan(Date.now() / 1000 - 30)
-  expect(s.totals).toEqual({ requests: 11, successes: 8, rateLimited: 2, errors: 1 })
+  expect(s.totals).toEqual({ requests: 11, successes: 8, rateLimited: 2, errors: 1, ...tokens(8) })
   expect(s.providers).toHaveLength(1)
   expect(s.providers[0]?.hourly.reduce((n, x) => n + x.requests, 0)).toBe(11)
   // Masked keys only.

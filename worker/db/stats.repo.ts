@@ -15,10 +15,24 @@ export interface StatsDelta extends Counts {
 
 /**
  * One entry of a usage batch: [keyId, provider, model, requests, successes, rateLimited, errors,
- * lastUsed, lastError]. lastError is `<12-digit unix time>|<status>|<reason>` so that max() over the
- * text picks the newest error in SQL.
+ * lastUsed, lastError, inputTokens, outputTokens, cachedTokens]. lastError is
+ * `<12-digit unix time>|<status>|<reason>` so that max() over the text picks the newest error in SQL.
+ * Entries written before tokens were counted end at lastError; SQL reads their tokens as 0.
  */
-type UsageEntry = [number, string, string, number, number, number, number, number, string | null]
+type UsageEntry = [
+  number,
+  string,
+  string,
+  number,
+  number,
+  number,
+  number,
+  number,
+  string | null,
+  number,
+  number,
+  number,
+]
 
 /** Entries per batch row: keeps a row far below D1's 2 MB row limit even for huge pools. */
 const ENTRIES_PER_ROW = 1000
@@ -38,6 +52,9 @@ function toEntry(d: StatsDelta): UsageEntry {
     d.errors,
     d.lastUsed,
     lastError,
+    d.inputTokens,
+    d.outputTokens,
+    d.cachedTokens,
   ]
 }
 
@@ -73,12 +90,18 @@ export interface StatsRow extends Counts {
   lastError: string | null
 }
 
+/** The token sums of a group of entries; an entry from before tokens were counted adds 0. */
+const TOKEN_SUMS = `coalesce(sum(json_extract(j.value, '$[9]')), 0) AS inputTokens,
+  coalesce(sum(json_extract(j.value, '$[10]')), 0) AS outputTokens,
+  coalesce(sum(json_extract(j.value, '$[11]')), 0) AS cachedTokens`
+
 const AGGREGATE = `SELECT b.hour AS hour,
   json_extract(j.value, '$[0]') AS keyId, json_extract(j.value, '$[1]') AS provider,
   json_extract(j.value, '$[2]') AS model,
   sum(json_extract(j.value, '$[3]')) AS requests, sum(json_extract(j.value, '$[4]')) AS successes,
   sum(json_extract(j.value, '$[5]')) AS rateLimited, sum(json_extract(j.value, '$[6]')) AS errors,
-  max(json_extract(j.value, '$[7]')) AS lastUsed, max(json_extract(j.value, '$[8]')) AS lastError
+  max(json_extract(j.value, '$[7]')) AS lastUsed, max(json_extract(j.value, '$[8]')) AS lastError,
+  ${TOKEN_SUMS}
 FROM usage_batches AS b, json_each(b.entries) AS j`
 
 /** Usage per (hour, key, model) from `since` on (an index range on hour), optionally narrowed. */
@@ -110,7 +133,8 @@ export async function providerUsageSince(
       .prepare(
         `SELECT b.hour AS hour, json_extract(j.value, '$[1]') AS provider,
            sum(json_extract(j.value, '$[3]')) AS requests, sum(json_extract(j.value, '$[4]')) AS successes,
-           sum(json_extract(j.value, '$[5]')) AS rateLimited, sum(json_extract(j.value, '$[6]')) AS errors
+           sum(json_extract(j.value, '$[5]')) AS rateLimited, sum(json_extract(j.value, '$[6]')) AS errors,
+           ${TOKEN_SUMS}
          FROM usage_batches AS b, json_each(b.entries) AS j
          WHERE b.hour >= ?1 GROUP BY b.hour, provider`,
       )
@@ -150,6 +174,9 @@ export async function compactUsage(d1: D1Database, beforeHour: number): Promise<
       r.errors,
       r.lastUsed ?? 0,
       r.lastError,
+      r.inputTokens,
+      r.outputTokens,
+      r.cachedTokens,
     ])
     await batch(d1, [
       d1.prepare('DELETE FROM usage_batches WHERE hour = ?1 AND id <= ?2').bind(hour, maxId),

@@ -125,7 +125,26 @@ describe('model names (their number is the caller’s to choose)', () => {
     buffer.record(at('gpt-4.1', 'success'))
     await buffer.flush()
     expect(entries(written)).toEqual([
-      [1, 'openai', 'gpt-4.1', 2, 1, 0, 1, expect.any(Number), expect.any(String)],
+      [1, 'openai', 'gpt-4.1', 2, 1, 0, 1, expect.any(Number), expect.any(String), 0, 0, 0],
+    ])
+  })
+
+  test('tokens join their key and model; a stream ending after a flush is counted in the next', async () => {
+    const { d1, written } = fakeD1([])
+    const buffer = new StatsBuffer(d1, 1000)
+    const answer = { keyId: 1, provider: 'openai', model: 'gpt-4o-mini' }
+    buffer.record({ ...answer, outcome: 'success' })
+    buffer.recordTokens(answer, { input: 12, output: 7, cached: 4 })
+    await buffer.flush()
+    // The stream's tokens arrive once its body has passed, after the flush that took its request.
+    buffer.record({ ...answer, outcome: 'success' })
+    await buffer.flush()
+    buffer.recordTokens(answer, { input: 5, output: 2, cached: 0 })
+    await buffer.flush()
+    expect(entries(written).map((e) => [e[3], e[4], e[9], e[10], e[11]])).toEqual([
+      [1, 1, 12, 7, 4],
+      [1, 1, 0, 0, 0],
+      [0, 0, 5, 2, 0],
     ])
   })
 

@@ -5,6 +5,7 @@ import { perIsolate } from '../db/per-isolate'
 import { TRANSIENT } from '../db/retry'
 import { appendUsage, type StatsDelta } from '../db/stats.repo'
 import { log } from '../log'
+import type { Tokens } from './usage-read'
 
 export type Outcome = 'success' | 'rate_limited' | 'error'
 
@@ -71,6 +72,34 @@ export class StatsBuffer {
 
   record(e: UsageEvent, now = Date.now()): void {
     const at = Math.floor(now / 1000)
+    const b = this.bucket(e, at)
+    if (!b) return
+    b.requests++
+    b.lastUsed = at
+    if (e.outcome === 'success') b.successes++
+    else if (e.outcome === 'rate_limited') b.rateLimited++
+    else b.errors++
+    if (e.outcome !== 'success') {
+      b.lastErrorAt = at
+      b.lastErrorStatus = e.status ?? null
+      b.lastErrorReason = e.reason ?? null
+    }
+  }
+
+  /**
+   * The tokens an answer reported, added to its key and model in the hour its body ended (a stream
+   * may end an hour after it started; its request was counted when it started).
+   */
+  recordTokens(e: Omit<UsageEvent, 'outcome'>, t: Tokens, now = Date.now()): void {
+    const b = this.bucket({ ...e, outcome: 'success' }, Math.floor(now / 1000))
+    if (!b) return
+    b.inputTokens += t.input
+    b.outputTokens += t.output
+    b.cachedTokens += t.cached
+  }
+
+  /** The bucket of an event's key, model and hour (created empty), or none when the buffer is full. */
+  private bucket(e: UsageEvent, at: number): StatsDelta | undefined {
     const hour = at - (at % 3600)
     const model = this.nameOf(e)
     const id = `${e.keyId}|${model}|${hour}`
@@ -78,7 +107,7 @@ export class StatsBuffer {
     if (!b) {
       if (this.buckets.size >= MAX_BUCKETS) {
         this.dropped++
-        return
+        return undefined
       }
       b = {
         keyId: e.keyId,
@@ -93,16 +122,7 @@ export class StatsBuffer {
       }
       this.buckets.set(id, b)
     }
-    b.requests++
-    b.lastUsed = at
-    if (e.outcome === 'success') b.successes++
-    else if (e.outcome === 'rate_limited') b.rateLimited++
-    else b.errors++
-    if (e.outcome !== 'success') {
-      b.lastErrorAt = at
-      b.lastErrorStatus = e.status ?? null
-      b.lastErrorReason = e.reason ?? null
-    }
+    return b
   }
 
   /**
