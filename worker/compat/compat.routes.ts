@@ -8,6 +8,7 @@ import { readCompatBody, type CompatRequest } from './compat-body'
 import { bearerAdapterFor } from './compat-adapter'
 import { jsonBytes } from './dialects/chat'
 import { listCompatModels } from './models'
+import { askForUsage, dropUsageChunk } from './usage-option'
 
 /**
  * OpenAI-compatible surface: clients set their base URL to `https://<worker>/api/compat` and name
@@ -31,19 +32,24 @@ function send(
   return dispatch(scope, { provider: body.provider, adapter, model: body.model, url, body: payload })
 }
 
-/** `POST /api/compat/chat/completions` → `${gateway}/compat/chat/completions`, body unchanged. */
+/**
+ * `POST /api/compat/chat/completions` → `${gateway}/compat/chat/completions`, body unchanged but for
+ * `stream_options.include_usage` on a stream that did not ask for usage (usage-option.ts).
+ */
 export async function compatChat(request: Request, env: Env, ctx: ExecutionContext): Promise<Response> {
   const { scope, entry, gatewayBase } = await caller(request, env, ctx)
   const body = await readCompatBody(request, scope.config.maxBodyBytes)
   authorize(entry, body.provider, body.model)
+  const { payload, injected } = askForUsage(body.json, body.raw)
   // AI Gateway's unified endpoint takes every provider's key as a Bearer token.
-  return send(
+  const res = await send(
     scope,
     body,
     bearerAdapterFor(body.provider),
     `${gatewayBase}/compat/chat/completions`,
-    body.raw,
+    payload,
   )
+  return injected ? dropUsageChunk(res) : res
 }
 
 /**

@@ -116,6 +116,13 @@ export async function dispatch(scope: RequestScope, upstream: Upstream): Promise
       route,
       alerts,
       background: waitUntil,
+      tokens: (keyId, tokens) => {
+        stats.recordTokens({ keyId, provider: route.provider, model: route.model }, tokens)
+        const client = scope.entry.client
+        if (client) ledgerFor(env.DB, config.statsFlushMs).countTokens(client.id, tokens)
+        // The body ends after the request's own schedule ran: the counts need a flush of their own.
+        stats.schedule(waitUntil)
+      },
       catchUp: (withinMs) => pool.refreshIfOlder(upstream.provider, withinMs, waitUntil),
       prove: async ({ id, sealed }) => {
         const suspect = { id, provider: upstream.provider, key: sealed }

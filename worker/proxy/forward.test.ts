@@ -52,6 +52,7 @@ function inputFor(view: ProviderView, catchUp: ForwardInput['catchUp']): Forward
     keys,
     view,
     stats: { record: () => {} },
+    tokens: () => {},
     background: () => {},
     alerts: { emit: async () => {} } as unknown as ForwardInput['alerts'],
     catchUp,
@@ -180,4 +181,33 @@ test('a gamble is let go when its attempt is over, whatever the answer', async (
   // Were its gamble still held, the key it went to would be passed over while the other is eligible.
   const picked = new Set(Array.from({ length: 20 }, () => view.pick('m', 0, new Set())!.id))
   expect([...picked].sort()).toEqual([1, 2])
+})
+
+// Locally a connection dropped mid-answer reaches the Worker as a clean end (see faults.test.ts); on
+// Cloudflare the read fails, which only a stubbed fetch can show.
+test('a JSON answer whose body fails mid-read is a 502 upstream_interrupted, not half a body', async () => {
+  vi.stubGlobal('fetch', async () => {
+    let sent = false
+    const body = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        if (sent) return controller.error(new Error('connection reset by peer'))
+        sent = true
+        controller.enqueue(new TextEncoder().encode('{"choices":[{"message":{"content":"Once'))
+      },
+    })
+    return new Response(body, { headers: { 'content-type': 'application/json' } })
+  })
+  const answer = forward(inputFor(new ProviderView([row(1)], 1, 0), async () => {}))
+  await expect(answer).rejects.toMatchObject({ status: 502, code: 'upstream_interrupted' })
+})
+
+test('tokens are reported once the answer has passed, for the key that served it', async () => {
+  vi.stubGlobal('fetch', async () =>
+    Response.json({ choices: [], usage: { prompt_tokens: 3, completion_tokens: 2, total_tokens: 5 } }),
+  )
+  const seen: [number, unknown][] = []
+  const input = { ...inputFor(new ProviderView([row(7)], 1, 0), async () => {}) }
+  input.tokens = (keyId, tokens) => seen.push([keyId, tokens])
+  expect((await forward(input)).status).toBe(200)
+  expect(seen).toEqual([[7, { input: 3, output: 2, cached: 0 }]])
 })

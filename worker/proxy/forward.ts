@@ -3,12 +3,13 @@ import { log } from '../log'
 import type { PoolKey, ProviderView } from '../pool/view'
 import type { Verdict } from '../providers/types'
 import type { UsageEvent } from '../stats/buffer'
+import { UsageMeter } from '../stats/usage-meter'
 import type { ForwardInput } from './route'
 import { gatewayAppError } from './gateway-error'
 import { downstreamHeaders } from './headers'
 import { redactKey } from './redact'
 import { catchUpAfterVerdict, pickKey } from './lessons'
-import { guardEventStream } from './stream-guard'
+import { readSmall, watchBody } from './stream-guard'
 import { callUpstream } from './upstream'
 import { recordVerdict, restSpent, SHAKY_SECONDS } from './verdicts'
 
@@ -25,6 +26,9 @@ export const MAX_PUNISHED_PER_REQUEST = 3
  * the next key is tried; a second says the request itself is refused, and it is answered.
  */
 const MAX_SUSPECT_ANSWERS = 2
+
+/** A JSON answer up to this size is read whole rather than relayed as a stream (readSmall). */
+const SMALL_ANSWER = 256 * 1024
 
 const UNDECRYPTABLE_SECONDS = 3600
 const BACKOFF_BASE_MS = 100
@@ -107,7 +111,7 @@ async function attempts(input: ForwardInput, writes: Promise<void>[]): Promise<R
           if (spentFor !== undefined)
             restSpent(input, { key: { id: key.id, secret }, seconds: spentFor, at: now, sentAt: started })
           count(input, key, 'success')
-          return relay(answer.res, input)
+          return relay(answer.res, input, key.id)
         }
         case 'gateway': {
           const { res, failure } = answer
@@ -207,15 +211,49 @@ function suspect(input: ForwardInput, key: PoolKey, reason: string): void {
   )
 }
 
-function relay(res: Response, input: ForwardInput): Response {
-  const stream = res.body && (res.headers.get('content-type') ?? '').includes('text/event-stream')
-  const body = stream
-    ? guardEventStream(res.body, {
+/**
+ * The answer as the client gets it: an event stream guarded against cuts, and the tokens of any JSON
+ * or event-stream answer read as it passes (a stream is never held), counted for its key once it has.
+ */
+async function relay(res: Response, input: ForwardInput, keyId: number): Promise<Response> {
+  const type = res.headers.get('content-type') ?? ''
+  const stream = type.includes('text/event-stream')
+  let body: ReadableStream<Uint8Array> | Uint8Array | null = res.body
+  if (!body || (!stream && !type.includes('json'))) {
+    return new Response(body, {
+      status: res.status,
+      statusText: res.statusText,
+      headers: downstreamHeaders(res.headers),
+    })
+  }
+  const meter = new UsageMeter()
+  const counted = () => {
+    const tokens = meter.result()
+    if (tokens) input.tokens(keyId, tokens)
+  }
+  if (!stream) {
+    let read: Awaited<ReturnType<typeof readSmall>>
+    try {
+      read = await readSmall(body, SMALL_ANSWER)
+    } catch {
+      throw new AppError(502, 'upstream_interrupted', `The answer from ${input.route.provider} was cut off`)
+    }
+    if ('whole' in read) {
+      meter.feed(new TextDecoder().decode(read.whole))
+      counted()
+      body = read.whole
+    } else body = watchBody(read.stream, { reader: meter, done: counted })
+  } else {
+    body = watchBody(body, {
+      guard: {
         provider: input.route.provider,
         errorEvent: input.route.adapter.streamError('The upstream stream was interrupted'),
         endMarker: input.route.adapter.streamEnd,
-      })
-    : res.body
+      },
+      reader: meter,
+      done: counted,
+    })
+  }
   return new Response(body, {
     status: res.status,
     statusText: res.statusText,

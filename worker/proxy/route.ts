@@ -9,6 +9,7 @@ import type { KeyState } from '../pool/key-state'
 import type { ProviderView } from '../pool/view'
 import type { ProviderAdapter, ProviderId } from '../providers/types'
 import type { UsageEvent } from '../stats/buffer'
+import type { Tokens } from '../stats/usage-read'
 import type { Metadata } from './headers'
 
 /** Where a route sends a request, once it knows provider, model and target. */
@@ -47,6 +48,8 @@ export interface ForwardInput {
   view: ProviderView
   /** Counts every upstream call per key and model, in memory. */
   stats: { record(e: UsageEvent): void }
+  /** The tokens an answer reported, once its body has passed (for its key, its model, its client). */
+  tokens: (keyId: number, tokens: Tokens) => void
   /** Work that must finish but must not hold up the answer (ctx.waitUntil). */
   background: (work: Promise<unknown>) => void
   alerts: Alerts

@@ -12,21 +12,38 @@ export interface StreamGuard {
   endMarker?: RegExp | undefined
 }
 
+export interface BodyWatch {
+  /** For an event stream: makes a cut visible (see watchBody). */
+  guard?: StreamGuard
+  /** Sees the body's text as it passes (stats/usage-meter.ts). */
+  reader?: { feed(text: string): void }
+  /** Called once when the body has passed, was cut, or the client went away. */
+  done?: () => void
+}
+
 /**
- * Relays an event stream chunk by chunk and makes a cut visible: if upstream breaks off (the read
- * fails) or simply stops before the provider's end marker (a dropped connection can reach the Worker
- * as a clean end), one error event in the provider's own format is appended, so the client's SDK
- * raises an error instead of taking a truncated answer for a complete one.
+ * Relays an answer's body chunk by chunk, unbuffered, in one pass that does what the answer needs:
+ *
+ * - With a guard (event streams), makes a cut visible: if upstream breaks off (the read fails) or
+ *   simply stops before the provider's end marker (a dropped connection can reach the Worker as a
+ *   clean end), one error event in the provider's own format is appended, so the client's SDK raises
+ *   an error instead of taking a truncated answer for a complete one.
+ * - With a reader, hands it the text as it passes (token usage), and `done` when it has all of it.
  */
-export function guardEventStream(
-  body: ReadableStream<Uint8Array>,
-  guard: StreamGuard,
-): ReadableStream<Uint8Array> {
+export function watchBody(body: ReadableStream<Uint8Array>, watch: BodyWatch): ReadableStream<Uint8Array> {
+  const { guard, reader: textReader } = watch
   const reader = body.getReader()
   const decoder = new TextDecoder()
   let carry = ''
-  let ended = guard.endMarker === undefined
+  let ended = guard?.endMarker === undefined
+  let finished = false
+  const finish = () => {
+    if (finished) return
+    finished = true
+    watch.done?.()
+  }
   const cut = (controller: ReadableStreamDefaultController<Uint8Array>, why: string) => {
+    if (!guard) return
     log('stream_cut', { provider: guard.provider, why })
     controller.enqueue(encoder.encode(guard.errorEvent))
   }
@@ -37,23 +54,73 @@ export function guardEventStream(
         chunk = await reader.read()
       } catch (e) {
         cut(controller, String(e).slice(0, 200))
+        finish()
         controller.error(e)
         return
       }
       if (chunk.done) {
         if (!ended) cut(controller, 'ended before the end marker')
+        finish()
         controller.close()
         return
       }
-      if (!ended && guard.endMarker) {
-        const text = carry + decoder.decode(chunk.value, { stream: true })
-        ended = guard.endMarker.test(text)
-        carry = text.slice(-CARRY)
+      // Decoded only while someone reads the text: a guard until its marker, a reader to the end.
+      if (textReader || !ended) {
+        const text = decoder.decode(chunk.value, { stream: true })
+        textReader?.feed(text)
+        if (!ended && guard?.endMarker) {
+          const seen = carry + text
+          ended = guard.endMarker.test(seen)
+          carry = seen.slice(-CARRY)
+        }
       }
       controller.enqueue(chunk.value)
     },
     cancel(reason) {
+      finish()
       return reader.cancel(reason)
     },
   })
+}
+
+/**
+ * Reads a body whole when it ends within `limit` bytes (a JSON answer arrives in one piece anyway,
+ * and reading it in C++ costs a fraction of relaying it through JavaScript chunk by chunk); a longer
+ * one is answered as a stream of what was read followed by the rest, unread.
+ */
+export async function readSmall(
+  body: ReadableStream<Uint8Array>,
+  limit: number,
+): Promise<{ whole: Uint8Array } | { stream: ReadableStream<Uint8Array> }> {
+  const reader = body.getReader()
+  const chunks: Uint8Array[] = []
+  let total = 0
+  for (;;) {
+    const chunk = await reader.read()
+    if (chunk.done) break
+    chunks.push(chunk.value)
+    total += chunk.value.byteLength
+    if (total > limit) {
+      return {
+        stream: new ReadableStream<Uint8Array>({
+          async pull(controller) {
+            const next = chunks.shift()
+            if (next) return controller.enqueue(next)
+            const more = await reader.read()
+            if (more.done) controller.close()
+            else controller.enqueue(more.value)
+          },
+          cancel: (reason) => reader.cancel(reason),
+        }),
+      }
+    }
+  }
+  if (chunks.length === 1) return { whole: chunks[0] as Uint8Array }
+  const whole = new Uint8Array(total)
+  let at = 0
+  for (const c of chunks) {
+    whole.set(c, at)
+    at += c.byteLength
+  }
+  return { whole }
 }
