@@ -12,6 +12,7 @@ import { login, logout, logoutEverywhere, whoami } from './session.routes'
 import { recentAlerts } from '../db/alerts.repo'
 import { runSetupChecks, worst } from './setup'
 import { getStats } from './stats.routes'
+import { exportUsage } from './usage.routes'
 import { PROVIDERS } from '../providers/registry'
 import { PROVIDER_IDS } from '../providers/types'
 
@@ -55,6 +56,7 @@ export const adminRouter = Router<IRequest, [Env, ExecutionContext]>({
   .delete('/clients/:id', (req, env) => removeClient(req, env))
   .get('/providers', () => Response.json({ providers: providerList() }))
   .get('/stats', (req, env) => getStats(req, env))
+  .get('/usage', (req, env) => exportUsage(req, env))
   .get('/metrics', () => getMetrics())
   .get('/alerts', async (_req, env) =>
     Response.json({ alerts: await recentAlerts(env.DB, Math.floor(Date.now() / 1000) - 7 * 86_400) }),
