@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs'
 import type { Browser, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import { AUTH_KEY, startWorker, type Harness } from '../harness'
@@ -94,6 +95,21 @@ describe('the Clients page', () => {
     await page.setViewportSize({ width: 390, height: 844 })
     await page.screenshot({ path: `${SHOTS}/clients-phone.png`, fullPage: true })
     await page.setViewportSize({ width: 1280, height: 900 })
+  })
+
+  test('usage exports as CSV from the page, and the overview shows the tokens served', async () => {
+    const download = page.waitForEvent('download')
+    await page.getByRole('link', { name: 'per client key' }).click()
+    const file = await (await download).path()
+    const csv = readFileSync(file, 'utf8').split('\r\n')
+    expect(csv[0]).toBe('day,clientId,client,requests,inputTokens,outputTokens,cachedTokens,tokens')
+    // Two answers of the stand-in's Google usage: 4 tokens in and 4 out each.
+    expect(csv.some((l) => /,Ada’s notebook,2,8,8,0,16$/.test(l))).toBe(true)
+    await page.getByRole('link', { name: 'Overview' }).click()
+    const tokens = page.locator('[data-provider="google-ai-studio"] dt:has-text("Tokens") + dd')
+    await expect.poll(() => tokens.textContent(), { timeout: 15_000 }).toBe('8 · 8')
+    await page.getByRole('link', { name: 'Clients' }).click()
+    await page.getByRole('heading', { name: 'Client keys' }).waitFor()
   })
 
   test('Edit… changes a quota in place and the key serves again', async () => {

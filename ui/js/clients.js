@@ -193,6 +193,22 @@ export function renderClients(view) {
         { class: 'muted hint' },
         'Usage counts every request a key made and the tokens its answers reported; days and months are UTC.',
       ),
+      h(
+        'p',
+        { class: 'row exports' },
+        'Usage, last 30 days, as CSV:',
+        [
+          ['client', 'per client key'],
+          ['key', 'per pool key and model'],
+          ['model', 'per model'],
+        ].map(([by, text]) =>
+          h(
+            'a',
+            { href: `/admin/api/usage?by=${by}&days=30&format=csv`, download: `keyrelay-usage-by-${by}.csv` },
+            text,
+          ),
+        ),
+      ),
       table,
     )
   }

@@ -61,3 +61,7 @@ export function toast(text, kind = 'info') {
 }
 
 export const percent = (part, whole) => (whole > 0 ? `${Math.round((part / whole) * 100)}%` : '—')
+
+const short = new Intl.NumberFormat('en', { notation: 'compact', maximumFractionDigits: 1 })
+/** 1234567 → "1.2M": token counts at a glance (the exact figure is in the export). */
+export const compact = (n) => short.format(n)

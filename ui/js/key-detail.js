@@ -58,8 +58,10 @@ export function renderKeyDetail(view, id) {
         requests: t.requests + x.requests,
         rateLimited: t.rateLimited + x.rateLimited,
         errors: t.errors + x.errors,
+        inputTokens: t.inputTokens + (x.inputTokens ?? 0),
+        outputTokens: t.outputTokens + (x.outputTokens ?? 0),
       }),
-      { requests: 0, rateLimited: 0, errors: 0 },
+      { requests: 0, rateLimited: 0, errors: 0, inputTokens: 0, outputTokens: 0 },
     )
     const cooldowns = Object.entries(k.cooldowns)
     view.replaceChildren(
@@ -103,7 +105,7 @@ export function renderKeyDetail(view, id) {
       h(
         'p',
         {},
-        `Last 7 days: ${week.requests} ${week.requests === 1 ? 'request' : 'requests'}, ${week.rateLimited} × 429, ${week.errors} ${week.errors === 1 ? 'error' : 'errors'}.`,
+        `Last 7 days: ${week.requests} ${week.requests === 1 ? 'request' : 'requests'}, ${week.rateLimited} × 429, ${week.errors} ${week.errors === 1 ? 'error' : 'errors'}; ${week.inputTokens} tokens in, ${week.outputTokens} out.`,
       ),
       h('p', { class: 'muted hint' }, CHART_HINT),
       h(

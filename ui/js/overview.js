@@ -1,6 +1,6 @@
 import { api } from './api.js'
 import { CHART_HINT, dailyChart, hourlyChart, returningChart, statesChart } from './chart.js'
-import { ago, h, modelLabel, percent } from './dom.js'
+import { ago, compact, h, modelLabel, percent } from './dom.js'
 import { fold } from './fold.js'
 
 const RANGES = [
@@ -47,6 +47,8 @@ export async function renderOverview(view, setup, range = '24h') {
         h('dd', {}, percent(p.usage.successes, done)),
         h('dt', {}, '429s'),
         h('dd', {}, String(p.usage.rateLimited)),
+        h('dt', {}, 'Tokens in · out'),
+        h('dd', {}, `${compact(p.usage.inputTokens ?? 0)} · ${compact(p.usage.outputTokens ?? 0)}`),
       ),
       week
         ? [
