@@ -356,6 +356,18 @@ describe('across isolates', () => {
     expect(Date.now() - off).toBeLessThanOrEqual(2000 + 500)
   })
 
+  test('a key issued after another isolate read its view works there at once', async () => {
+    // b's view is warm from the test before: without a look for new keys it would refuse this one
+    // until its next refresh.
+    const { key } = await a.issueClient({ name: 'Just issued' })
+    b.gateway.forbidden.push(key)
+    const first = await gemini(b, key)
+    expect(first.status, await first.clone().text()).toBe(200)
+    // A made-up key of the same shape is refused, and costs b at most a read a second.
+    const bogus = await gemini(b, `krc_${'x'.repeat(43)}`)
+    expect(bogus.status).toBe(401)
+  })
+
   test('a daily quota holds across two isolates, within the stated overshoot', async () => {
     const { key } = await a.issueClient({ name: 'Shared quota', quotas: { requestsPerDay: 40 } })
     b.gateway.forbidden.push(key)

@@ -4,11 +4,14 @@ import { perIsolate } from '../db/per-isolate'
 import { SharedRead } from '../db/shared-read'
 import { FULL_RELOAD_MS } from '../db/tombstones'
 import { log } from '../log'
-import { clientKeyHash } from './issue'
+import { CLIENT_KEY_PREFIX, clientKeyHash } from './issue'
 import type { Quotas } from './quotas'
 
 /** Credentials recognised per isolate (see `known`): far more clients than a team has. */
 const MAX_RECOGNISED = 1024
+
+/** How often an unknown client key may make an isolate read the view again (see isNew). */
+const NEW_KEY_RECHECK_MS = 1000
 
 /**
  * An isolate's view of the client keys issued in the dashboard, by key hash, kept fresh the way the
@@ -28,6 +31,8 @@ export class ClientBook {
   private maxSeq = 0
   private loadedAt = -Infinity
   private refreshedAt = -Infinity
+  /** When an unknown client key last made this isolate read (see mayBeNew). */
+  private lookedForNewAt = -Infinity
   private readonly reading = new SharedRead<void>()
 
   constructor(
@@ -47,6 +52,20 @@ export class ClientBook {
     const entry = this.byHash.get(clientKeyHash(credential))
     if (entry && this.recognised.size < MAX_RECOGNISED) this.recognised.set(credential, entry)
     return entry
+  }
+
+  /**
+   * Whether a credential may be a client key issued after this view was read: shaped like one and not
+   * in it. An operator hands a new key out at once, so it must work at once on every isolate, not
+   * within POOL_REFRESH_SECONDS; what this costs a stream of made-up keys is bounded to a read a
+   * second per isolate (and the auth throttle).
+   */
+  mayBeNew(credential: string, now: number): boolean {
+    if (!credential.startsWith(CLIENT_KEY_PREFIX) || this.recognised.has(credential)) return false
+    if (now - this.lookedForNewAt < NEW_KEY_RECHECK_MS) return false
+    if (this.byHash.has(clientKeyHash(credential))) return false
+    this.lookedForNewAt = now
+    return true
   }
 
   /** Whether a request must wait for a read before `lookup` may answer (cold, or over the interval). */

@@ -5,7 +5,8 @@ import { sha256, toHex } from '../auth/sha256'
  * provider keys and AUTH_KEY at a glance, and a plain SHA-256 of one is as safe to store as a salted
  * slow hash of a password would be: there is nothing to guess.
  */
-const PREFIX = 'krc_'
+export const CLIENT_KEY_PREFIX = 'krc_'
+const PREFIX = CLIENT_KEY_PREFIX
 
 export function newClientKey(): string {
   const bytes = crypto.getRandomValues(new Uint8Array(32))

@@ -50,8 +50,13 @@ export async function callerScope(
   const now = Date.now()
   const waitUntil = (p: Promise<unknown>) => ctx.waitUntil(p)
   // An AUTH_KEY caller never waits for the client keys' view; a client key waits only for a view
-  // that is cold or older than POOL_REFRESH_SECONDS, and refreshes a merely ageing one behind it.
-  if (credential && book.mustRead(now) && !isOwnSecret(config.authKeys, credential)) {
+  // that is cold or older than POOL_REFRESH_SECONDS, or that does not know it yet (a key issued
+  // since), and refreshes a merely ageing one behind it.
+  if (
+    credential &&
+    (book.mustRead(now) || book.mayBeNew(credential, now)) &&
+    !isOwnSecret(config.authKeys, credential)
+  ) {
     await book.read(now, waitUntil)
   }
   const entry = authenticate(
