@@ -15,6 +15,7 @@ import { buildWorker, compatibilityDate, REPO_BUNDLE, ROOT, workerFirstRoutes } 
 import { startWorker, type Harness } from '../test/harness'
 import { BARE_WORKER, BENCH_GATEWAY, benchGateway, type BenchGateway } from './gateway'
 import { propagation, storm as isolateStorm, weighting } from './isolates'
+import { quotaOvershoot } from './quotas'
 import { cpuPerRoute } from './cpu-routes'
 import { call, drive, fmt, median, percentile, sleep } from './lib'
 
@@ -423,6 +424,7 @@ async function main(): Promise<void> {
     ],
     ['propagation', () => propagation(recordShort)],
     ['weighting', () => weighting(recordShort)],
+    ['quotas', () => quotaOvershoot(recordShort)],
   ]
   for (const [name, scenario] of scenarios) if (only.length === 0 || only.includes(name)) await scenario()
   const machine = `${cpus()[0]?.model ?? 'unknown CPU'}, ${cpus().length} cores, Node ${process.version}, ${process.platform}`

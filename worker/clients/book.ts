@@ -1,6 +1,7 @@
 import { parseAllow, type AuthEntry } from '../auth/auth-key'
 import { clientsChangedSince, loadClients, type ClientRow } from '../db/clients.repo'
 import { perIsolate } from '../db/per-isolate'
+import { ANY_ERROR, retryIdempotent } from '../db/retry'
 import { SharedRead } from '../db/shared-read'
 import { FULL_RELOAD_MS } from '../db/tombstones'
 import { log } from '../log'
@@ -62,8 +63,10 @@ export class ClientBook {
    */
   mayBeNew(credential: string, now: number): boolean {
     if (!credential.startsWith(CLIENT_KEY_PREFIX) || this.recognised.has(credential)) return false
-    if (now - this.lookedForNewAt < NEW_KEY_RECHECK_MS) return false
     if (this.byHash.has(clientKeyHash(credential))) return false
+    // A read already running may bring it: wait for that one rather than refuse.
+    if (this.reading.current(now)) return true
+    if (now - this.lookedForNewAt < NEW_KEY_RECHECK_MS) return false
     this.lookedForNewAt = now
     return true
   }
@@ -92,14 +95,14 @@ export class ClientBook {
   private async readNow(now: number): Promise<void> {
     try {
       if (now - this.loadedAt >= FULL_RELOAD_MS) {
-        const { rows, maxSeq } = await loadClients(this.db)
+        const { rows, maxSeq } = await retryIdempotent(() => loadClients(this.db), ANY_ERROR)
         this.byHash = new Map()
         this.hashOf = new Map()
         this.apply(rows)
         this.maxSeq = maxSeq
         this.loadedAt = now
       } else {
-        const rows = await clientsChangedSince(this.db, this.maxSeq)
+        const rows = await retryIdempotent(() => clientsChangedSince(this.db, this.maxSeq), ANY_ERROR)
         this.apply(rows)
         for (const r of rows) this.maxSeq = Math.max(this.maxSeq, r.seq)
       }

@@ -1,6 +1,7 @@
 import type { IssuedClient } from '../auth/auth-key'
 import { addClientUsage, clientTotals, type PeriodTotals } from '../db/clients.repo'
 import { perIsolate } from '../db/per-isolate'
+import { ANY_ERROR, retryIdempotent } from '../db/retry'
 import { SharedRead } from '../db/shared-read'
 import { AppError } from '../http/errors'
 import { log } from '../log'
@@ -18,13 +19,17 @@ import {
 } from './quotas'
 
 /**
- * Near a daily or monthly quota, an isolate may count at most this share of what D1 last said was
- * left before it adds its counts and reads everyone's back. With n isolates serving one client at
- * once, what they admit past the quota is at most about n / SHARE of what was left at their last
- * look, which shrinks to a request or so each as the quota runs out: an isolate far from a quota
- * writes only with the usage flush (STATS_FLUSH_SECONDS), one near it a few times more.
+ * Near a daily or monthly quota, an isolate may count at most 1 / (SHARE × peers) of what D1 last said
+ * was left before it adds its counts and reads everyone's back, where peers is how many isolates it
+ * has seen serving the client. Together the isolates then admit about 1 / SHARE of what was left
+ * between two looks, which shrinks to a request or so each as the quota runs out. An isolate far from
+ * a quota writes only with the usage flush (STATS_FLUSH_SECONDS); near one, every few requests. Measured
+ * in `pnpm bench quotas` (docs/benchmarks.md): with 8 isolates, SHARE 8 let 16 % past, 16 lets 1 %.
  */
-const SHARE = 8
+const SHARE = 16
+
+/** Isolates assumed to serve a client until a sync shows how many do (see ClientCounts.peers). */
+const ASSUMED_PEERS = 8
 
 interface ClientCounts {
   /** period → counted here, not yet sent. */
@@ -37,6 +42,12 @@ interface ClientCounts {
   syncedAt: number
   /** Requests per minute, counted here only: two clock minutes, weighed as the throttle does. */
   minute: { start: number; count: number; previous: number }
+  /**
+   * How many isolates (this one included) are serving this client, as this one last saw it: what
+   * the others added between two of its syncs, against what it added itself. Until a sync shows it,
+   * ASSUMED_PEERS, so isolates that start together do not each take a large part of the quota.
+   */
+  peers: number
 }
 
 const sum =
@@ -80,8 +91,11 @@ export class ClientLedger {
       await this.sync(now, waitUntil, [client.id])
     }
     this.check(client, c, now)
-    if (totalsMatter && this.pastAllowance(client, c, now)) {
-      await this.sync(now, waitUntil)
+    // Past its share, an isolate sends its counts and reads everyone's before it admits more. A sync
+    // already running may not carry the counts this isolate added since it began (requests admitted
+    // while it ran): then one more, so no isolate goes on admitting on what it last saw.
+    for (let round = 0; totalsMatter && round < 2 && this.pastAllowance(client, c, now); round++) {
+      await this.sync(now, waitUntil, [], true)
       this.check(client, c, now)
     }
     this.count(c, now, { ...zeroTotals(), requests: 1 })
@@ -103,11 +117,14 @@ export class ClientLedger {
     now = Date.now(),
     waitUntil?: (p: Promise<unknown>) => void,
     read: number[] = [],
+    /** A sync that starts after the call (one already running is waited for, then another joined). */
+    fresh = false,
   ): Promise<void> {
     const running = this.syncing.current(now)
     if (running) {
       await running
-      if (read.every((id) => now - (this.counts.get(id)?.syncedAt ?? -Infinity) < this.flushMs)) return
+      const synced = read.every((id) => now - (this.counts.get(id)?.syncedAt ?? -Infinity) < this.flushMs)
+      if (synced && !fresh) return
     }
     return this.syncing.join(() => this.syncNow(now, read), now, waitUntil)
   }
@@ -124,10 +141,12 @@ export class ClientLedger {
     const periods = [dayPeriod(now), monthPeriod(now)]
     const toRead = read.filter((id) => !deltas.some((d) => d.clientId === id))
     try {
+      // A busy D1 committed nothing of the batch (one transaction): adding it again is safe.
       const [added, readBack] = await Promise.all([
-        addClientUsage(this.db, deltas),
-        clientTotals(this.db, toRead, periods),
+        retryIdempotent(() => addClientUsage(this.db, deltas)),
+        retryIdempotent(() => clientTotals(this.db, toRead, periods), ANY_ERROR),
       ])
+      this.learnPeers(deltas, added, dayPeriod(now))
       const touched = new Set([...deltas.map((d) => d.clientId), ...toRead])
       for (const id of touched) {
         const c = this.of(id)
@@ -153,6 +172,22 @@ export class ClientLedger {
     }
   }
 
+  /**
+   * Each client's peers, from one sync: D1's new day total minus the total this isolate saw before
+   * and minus what it sent is what every other isolate added meanwhile.
+   */
+  private learnPeers(sent: PeriodTotals[], added: PeriodTotals[], day: string): void {
+    for (const d of sent) {
+      if (d.period !== day || d.requests === 0) continue
+      const c = this.of(d.clientId)
+      const before = c.remote.get(day)
+      const after = added.find((a) => a.clientId === d.clientId && a.period === day)
+      if (!before || !after || c.syncedAt === -Infinity) continue
+      const others = Math.max(0, after.requests - before.requests - d.requests)
+      c.peers = Math.min(64, Math.max(1, Math.round(1 + others / d.requests)))
+    }
+  }
+
   private of(clientId: number): ClientCounts {
     let c = this.counts.get(clientId)
     if (!c) {
@@ -162,6 +197,7 @@ export class ClientLedger {
         remote: new Map(),
         syncedAt: -Infinity,
         minute: { start: 0, count: 0, previous: 0 },
+        peers: ASSUMED_PEERS,
       }
       this.counts.set(clientId, c)
     }
@@ -211,8 +247,9 @@ export class ClientLedger {
     const q = client.quotas
     const unsent = sum(c.inflight, c.pending)
     const remote = sum(c.remote)
+    const share = SHARE * c.peers
     const over = (limit: number | undefined, used: number, mine: number) =>
-      limit !== undefined && mine >= Math.max(1, Math.floor((limit - used) / SHARE))
+      limit !== undefined && mine >= Math.max(1, Math.floor((limit - used) / share))
     const day = dayPeriod(now)
     const month = monthPeriod(now)
     return (
