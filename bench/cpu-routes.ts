@@ -39,7 +39,23 @@ export async function cpuPerRoute(routes: BenchRoute[] = ROUTES): Promise<RouteC
     )
     return h
   })
+  // CPU_VERSUS=<another build's worker.js>: that build of keyrelay instead of the bare Worker, to
+  // measure what a change costs, both in one interleaved run (docs/development.md says how).
+  const versus = process.env.CPU_VERSUS
   const bare = await newWorkerd(async () => {
+    if (versus) {
+      const h = await startWorker({
+        deployedDefaults: true,
+        authKey: AUTH,
+        scriptPath: versus,
+        upstream: { base: BENCH_GATEWAY, handle: gw.handle },
+      })
+      await h.addKeys(
+        'google-ai-studio',
+        Array.from({ length: 1000 }, (_, i) => `AIzaSyBENCH-${String(i).padStart(8, '0')}`),
+      )
+      return { url: h.url, dispose: () => h.dispose() }
+    }
     const mf = new Miniflare({
       host: '127.0.0.1',
       port: 0,
@@ -92,11 +108,14 @@ export async function cpuPerRoute(routes: BenchRoute[] = ROUTES): Promise<RouteC
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  for (const r of await cpuPerRoute()) {
+  // CPU_ROUTES=native,compat-chat runs only those.
+  const only = process.env.CPU_ROUTES?.split(',')
+  for (const r of await cpuPerRoute(ROUTES.filter((x) => !only || only.includes(x.name)))) {
     const k = median(r.keyrelay)
     const b = median(r.bare)
+    const other = process.env.CPU_VERSUS ? 'other build' : 'bare'
     console.log(
-      `${r.route.padEnd(17)} keyrelay ${k.toFixed(0)} µs, bare ${b.toFixed(0)} µs, ratio ${(k / b).toFixed(2)}, own ${(k - b).toFixed(0)} µs (rounds: ${r.keyrelay.map((x) => x.toFixed(0)).join(' ')} / ${r.bare.map((x) => x.toFixed(0)).join(' ')})`,
+      `${r.route.padEnd(17)} keyrelay ${k.toFixed(0)} µs, ${other} ${b.toFixed(0)} µs, ratio ${(k / b).toFixed(2)}, own ${(k - b).toFixed(0)} µs (rounds: ${r.keyrelay.map((x) => x.toFixed(0)).join(' ')} / ${r.bare.map((x) => x.toFixed(0)).join(' ')})`,
     )
   }
 }
