@@ -1,5 +1,6 @@
 import * as z from '../http/schema'
 import { classifyCommon, cooldownVerdict, modelAfterModelsSegment, parseJson, underResource } from './common'
+import { GOOGLE_FREE_TIER } from './google-limits'
 import { parseProtoDuration, parseRetryAfter, secondsUntilPacificMidnight } from './rate-limit'
 import type { CooldownPolicy, ProviderAdapter, UpstreamError, Verdict } from './types'
 
@@ -120,6 +121,7 @@ export function googleStoredObjects(rest: string[]): boolean {
 }
 
 export const google: ProviderAdapter = {
+  freeTier: GOOGLE_FREE_TIER,
   authHeader: 'x-goog-api-key',
   formatAuth: (key) => key,
   queryKeyParam: 'key',

@@ -5,6 +5,7 @@ import {
   parseResetTime,
   parseRetryAfter,
   parseRetryAfterMs,
+  pacificDayStart,
   secondsUntilPacificMidnight,
 } from './rate-limit'
 
@@ -78,5 +79,18 @@ describe('rate-limit header parsers', () => {
     expect(parseGoDuration('99999h')).toBeUndefined()
     expect(parseResetTime(String(now + 1e12), now)).toBeUndefined()
     expect(parseProtoDuration('999999999s')).toBeUndefined()
+  })
+})
+
+describe('pacificDayStart', () => {
+  const start = (iso: string) => new Date(pacificDayStart(Date.parse(iso))).toISOString()
+  test('the last midnight in Los Angeles, standard and daylight time, across both changes', () => {
+    expect(start('2026-12-04T21:00:00Z')).toBe('2026-12-04T08:00:00.000Z')
+    expect(start('2026-12-04T07:59:00Z')).toBe('2026-12-03T08:00:00.000Z')
+    expect(start('2026-07-04T12:00:00Z')).toBe('2026-07-04T07:00:00.000Z')
+    // The day clocks go forward began in standard time; the day they go back, in daylight time.
+    expect(start('2026-03-08T12:00:00Z')).toBe('2026-03-08T08:00:00.000Z')
+    expect(start('2026-03-09T07:30:00Z')).toBe('2026-03-09T07:00:00.000Z')
+    expect(start('2026-11-01T12:00:00Z')).toBe('2026-11-01T07:00:00.000Z')
   })
 })

@@ -76,6 +76,20 @@ export function secondsUntilPacificMidnight(now: number): number {
   return Math.max(1, Math.ceil((guess - now) / 1000))
 }
 
+/** Unix ms of the last midnight in America/Los_Angeles (where Google's daily quotas restart). */
+export function pacificDayStart(now: number): number {
+  const end = now + secondsUntilPacificMidnight(now) * 1000
+  return end - dayLengthBefore(end)
+}
+
+/** The length of the Pacific day that ends at midnight `end` (23 or 25 hours across a DST change). */
+function dayLengthBefore(end: number): number {
+  const wall = pacificWallClock(end - 12 * 3_600_000)
+  const midnightWall = Date.UTC(wall.year, wall.month - 1, wall.day)
+  const offsetThen = pacificWallClock(midnightWall - wall.offsetMs).offsetMs
+  return end - (midnightWall - offsetThen)
+}
+
 const pacific = new Intl.DateTimeFormat('en-US', {
   timeZone: 'America/Los_Angeles',
   hourCycle: 'h23',

@@ -1,3 +1,4 @@
+import type { FreeTier } from './free-tier'
 export const PROVIDER_IDS = [
   'google-ai-studio',
   'openai',
@@ -58,6 +59,8 @@ export type Verdict =
   | { kind: 'passthrough' }
 
 export interface ProviderAdapter {
+  /** The provider's published free-tier limits, where it has a free tier worth counting against. */
+  freeTier?: FreeTier
   /** Header that carries the provider's API key; clients send AUTH_KEY in it too. */
   authHeader: string
   /** Value of authHeader for a provider key, e.g. `Bearer sk-…`. */
