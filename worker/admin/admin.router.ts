@@ -11,6 +11,7 @@ import { getOverview } from './overview.routes'
 import { login, logout, logoutEverywhere, whoami } from './session.routes'
 import { recentAlerts } from '../db/alerts.repo'
 import { runSetupChecks, worst } from './setup'
+import { deleteLimits, getLimits, putLimits } from './limits.routes'
 import { getStats } from './stats.routes'
 import { exportUsage } from './usage.routes'
 import { PROVIDERS } from '../providers/registry'
@@ -57,6 +58,9 @@ export const adminRouter = Router<IRequest, [Env, ExecutionContext]>({
   .get('/providers', () => Response.json({ providers: providerList() }))
   .get('/stats', (req, env) => getStats(req, env))
   .get('/usage', (req, env) => exportUsage(req, env))
+  .get('/limits', (req, env) => getLimits(req, env))
+  .put('/limits', (req, env) => putLimits(req, env))
+  .delete('/limits', (req, env) => deleteLimits(req, env))
   .get('/metrics', () => getMetrics())
   .get('/alerts', async (_req, env) =>
     Response.json({ alerts: await recentAlerts(env.DB, Math.floor(Date.now() / 1000) - 7 * 86_400) }),

@@ -9,11 +9,13 @@ export const MAX_KEYS_PER_CALL = 20_000
 /** A provider key is one token: no whitespace or control characters inside, at most 1 KB. */
 export const KEY_SHAPE = /^[\x21-\x7e]{1,1024}$/
 
-const provider = z.enum(PROVIDER_IDS)
+export const provider = z.enum(PROVIDER_IDS)
 const status = z.enum(LIVE_STATUSES)
 const ids = z.array(wholeJsonNumber(1)).check(z.minLength(1), z.maxLength(MAX_KEYS_PER_CALL))
 /** A group: keys that share one quota (a Google Cloud project, an account). */
-const group = z.string().check(z.regex(/^[\w.@:-]{1,64}$/, 'must be 1 to 64 letters, digits or . _ @ : -'))
+export const group = z
+  .string()
+  .check(z.regex(/^[\w.@:-]{1,64}$/, 'must be 1 to 64 letters, digits or . _ @ : -'))
 const weight = wholeJsonNumber(1).check(z.maximum(1000))
 const tier = z
   .number()

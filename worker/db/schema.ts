@@ -234,3 +234,24 @@ export const clientUsage = sqliteTable(
   // Period first: the Clients page reads one or a few periods for every client, a range of the key.
   (t) => [primaryKey({ columns: [t.period, t.clientId] })],
 )
+
+/**
+ * Free-tier limits an operator set where the provider adapter's published defaults are wrong for
+ * them (Google changes its table, and a project can have its own): per provider and model, for every
+ * key group (`group_name` '') or for one. A figure left null keeps the default. Read only by the
+ * dashboard's quota-left view, never on the request path.
+ */
+export const modelLimits = sqliteTable(
+  'model_limits',
+  {
+    provider: text('provider', { enum: PROVIDER_IDS }).notNull(),
+    model: text('model').notNull(),
+    groupName: text('group_name').notNull().default(''),
+    requestsPerMinute: integer('requests_per_minute'),
+    tokensPerMinute: integer('tokens_per_minute'),
+    requestsPerDay: integer('requests_per_day'),
+    /** Unix seconds. */
+    updatedAt: integer('updated_at').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.provider, t.model, t.groupName] })],
+)
