@@ -22,6 +22,8 @@ const REASONS = {
   auth_throttled: 'there were too many failed attempts; wait a little',
   key_not_found: 'that key no longer exists',
   client_not_found: 'that client key no longer exists',
+  limit_not_found: 'no limits of yours are set for that model and group',
+  invalid_model: 'that is not a model name',
   invalid_allow: 'the allowed models are not in the form provider,model&provider',
   config_invalid: "the deployment's configuration is invalid (see the setup panel)",
   internal_error: 'the server ran into an error',

@@ -2,6 +2,10 @@ import { api } from './api.js'
 import { CHART_HINT, dailyChart, hourlyChart, returningChart, statesChart } from './chart.js'
 import { ago, compact, h, modelLabel, percent } from './dom.js'
 import { fold } from './fold.js'
+import { quotaLeftSection } from './limits.js'
+
+/** Providers whose adapter knows a free-tier table (worker/providers/google-limits.ts). */
+const FREE_TIER = ['google-ai-studio']
 
 const RANGES = [
   ['24h', 'Last 24 h', '#/'],
@@ -15,6 +19,11 @@ const RANGES = [
  */
 export async function renderOverview(view, setup, range = '24h') {
   const data = await api(`/overview?range=${range}`)
+  // Providers with a free tier to count against: what their keys have left today.
+  const left = new Map()
+  for (const p of data.providers.filter((x) => FREE_TIER.includes(x.provider)))
+    left.set(p.provider, await api(`/limits?provider=${encodeURIComponent(p.provider)}`))
+  const redraw = () => renderOverview(view, setup, range)
   const week = range === '7d'
   const span = week ? '7 days' : '24 h'
   const cards = data.providers.map((p) => {
@@ -68,6 +77,7 @@ export async function renderOverview(view, setup, range = '24h') {
           )
         : h('p', { class: 'muted' }, 'The Cron Trigger samples key states every 10 minutes; no sample yet.'),
       poolHealth(p.health, p.healthMore),
+      left.has(p.provider) ? quotaLeftSection(p.provider, left.get(p.provider), redraw) : null,
       p.returning.length > 0
         ? [
             h('h3', {}, 'Keys coming back, next 24 h'),
