@@ -15,7 +15,7 @@ const FIELDS = [
   {
     name: 'group',
     label: 'Group',
-    help: 'Keys that share one quota (a Google Cloud project, one account): a daily-quota or out-of-credit answer cools them together. Empty: no group.',
+    help: 'Keys that share one quota (a Google Cloud project, one account): together they get the traffic one key would, and a daily-quota or out-of-credit answer cools them together. Empty: no group.',
     read: (text) =>
       text === ''
         ? { value: null }
@@ -33,7 +33,7 @@ const FIELDS = [
   {
     name: 'weight',
     label: 'Weight',
-    help: 'Its share of traffic among the keys of its tier (a key of weight 2 serves twice as much).',
+    help: 'Its share of traffic among the keys of its tier (a key of weight 2 serves twice as much; keys of a group share theirs).',
     read: (text) =>
       /^\d{1,4}$/.test(text) && Number(text) >= 1 && Number(text) <= 1000
         ? { value: Number(text) }

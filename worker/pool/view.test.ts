@@ -86,6 +86,30 @@ describe('weights, tiers and measured health', () => {
     expect(Object.fromEntries(picks(view, 800))).toEqual({ 1: 300, 2: 100, 3: 400 })
   })
 
+  test('a group shares one quota: its keys together serve what one key does, every project evenly', () => {
+    // Project A has four keys, B and C one each: each project gets a third, not A two thirds.
+    const view = new ProviderView(
+      [
+        ...[1, 2, 3, 4].map((i) => row(i, { keyGroup: 'proj-a' })),
+        row(5, { keyGroup: 'proj-b' }),
+        row(6),
+      ],
+      1,
+      0,
+    )
+    const counts = picks(view, 600)
+    expect([1, 2, 3, 4].reduce((n, id) => n + (counts.get(id) ?? 0), 0)).toBe(200)
+    expect(counts.get(5)).toBe(200)
+    expect(counts.get(6)).toBe(200)
+    // Within the group, evenly.
+    for (const id of [1, 2, 3, 4]) expect(counts.get(id)).toBe(50)
+    // A key leaving the group gives the others its part of the share.
+    view.applyRows([{ ...row(4, { keyGroup: null }), seq: 2 }])
+    const after = picks(view, 800)
+    expect([1, 2, 3].reduce((n, id) => n + (after.get(id) ?? 0), 0)).toBe(200)
+    expect(after.get(4)).toBe(200)
+  })
+
   test('a tier-1 key serves only when no tier-0 key can serve the model', () => {
     const view = new ProviderView([row(1), row(2), row(3, { tier: 1 })], 1, 0)
     expect(picks(view, 50).get(3)).toBeUndefined()

@@ -17,6 +17,12 @@ export interface PoolKey {
   tier: number
   /** Smooth weighted round-robin's running credit (this isolate only). */
   credit: number
+  /**
+   * 1 / the number of active keys of its group in its tier: keys of a group share one quota (a
+   * Google project, an account), so together they weigh as one key, and every project is spent
+   * evenly instead of in proportion to how many keys it has.
+   */
+  share: number
 }
 
 export function toPoolKey(row: PoolRow): PoolKey {
@@ -29,6 +35,7 @@ export function toPoolKey(row: PoolRow): PoolKey {
     weight: row.weight,
     tier: row.tier,
     credit: 0,
+    share: 1,
   }
 }
 
@@ -116,7 +123,9 @@ export class ProviderView {
       const current = this.active.get(row.id)
       if (row.status === 'active' && current) {
         // Same object stays in the ring: a cooldown change costs no rebuild; it keeps its credit.
-        Object.assign(current, { ...toPoolKey(row), credit: current.credit })
+        const { group, tier } = current
+        Object.assign(current, { ...toPoolKey(row), credit: current.credit, share: current.share })
+        if (current.group !== group || current.tier !== tier) membershipChanged = true
       } else if (row.status === 'active') {
         this.active.set(row.id, toPoolKey(row))
         membershipChanged = true
@@ -140,6 +149,11 @@ export class ProviderView {
     this.tiers = [...byTier]
       .sort(([a], [b]) => a - b)
       .map(([, keys]) => ({ keys, cursor: Math.floor(Math.random() * keys.length) }))
+    for (const { keys } of this.tiers) {
+      const sizes = new Map<string, number>()
+      for (const k of keys) if (k.group) sizes.set(k.group, (sizes.get(k.group) ?? 0) + 1)
+      for (const k of keys) k.share = k.group ? 1 / (sizes.get(k.group) ?? 1) : 1
+    }
   }
 
   /** Takes effect in this isolate before (and even if not) the D1 write lands. */
@@ -236,11 +250,12 @@ export class ProviderView {
    * isolates' lessons arrive, a key that answered since the first 429 is the safe bet and any other
    * is a likely 429. Every key keeps some traffic, and its full share once the storm is over, so a
    * key that went bad is still found out, only not by every isolate at once. `uniform`: the
-   * operator's weight alone.
+   * operator's weight alone. Both are shared among the keys of a group (PoolKey.share).
    */
   private weightOf(k: PoolKey, nowMs: number): number {
-    if (this.selection !== 'weighted') return k.weight
-    return k.weight * this.health.score(k.id, nowMs) * (this.unproven(k, nowMs) ? UNPROVEN : 1)
+    if (this.selection !== 'weighted') return k.weight * k.share
+    const health = this.health.score(k.id, nowMs) * (this.unproven(k, nowMs) ? UNPROVEN : 1)
+    return k.weight * k.share * health
   }
 
   /**
