@@ -32,6 +32,8 @@ const SHOTS = [
   'clients-phone.png',
   'client-detail.png',
   'client-detail-phone.png',
+  'overview-quota.png',
+  'overview-quota-phone.png',
 ]
 
 execFileSync(process.execPath, ['--import', 'tsx', join(ROOT, 'scripts', 'ensure-chromium.ts')], {

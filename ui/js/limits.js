@@ -15,7 +15,7 @@ export function quotaLeftSection(provider, limits, onChange) {
   const projects = Math.max(...shown.map((m) => m.projects))
   return h(
     'section',
-    { class: 'health quota-left', 'data-provider': provider },
+    { class: 'quota-left', 'data-provider': provider },
     h('h3', {}, 'Requests left today'),
     h(
       'ul',
