@@ -27,10 +27,12 @@ export interface RouteCpu {
 
 export async function cpuPerRoute(routes: BenchRoute[] = ROUTES): Promise<RouteCpu[]> {
   const gw = benchGateway(2, 5, 0)
-  const kr = await newWorkerd(async () => {
+  /** keyrelay (this build, or the one at scriptPath) with 1,000 Google keys, before the bench upstream. */
+  const keyrelay = async (scriptPath?: string) => {
     const h = await startWorker({
       deployedDefaults: true,
       authKey: AUTH,
+      ...(scriptPath ? { scriptPath } : {}),
       upstream: { base: BENCH_GATEWAY, handle: gw.handle },
     })
     await h.addKeys(
@@ -38,22 +40,14 @@ export async function cpuPerRoute(routes: BenchRoute[] = ROUTES): Promise<RouteC
       Array.from({ length: 1000 }, (_, i) => `AIzaSyBENCH-${String(i).padStart(8, '0')}`),
     )
     return h
-  })
+  }
+  const kr = await newWorkerd(() => keyrelay())
   // CPU_VERSUS=<another build's worker.js>: that build of keyrelay instead of the bare Worker, to
   // measure what a change costs, both in one interleaved run (docs/development.md says how).
   const versus = process.env.CPU_VERSUS
   const bare = await newWorkerd(async () => {
     if (versus) {
-      const h = await startWorker({
-        deployedDefaults: true,
-        authKey: AUTH,
-        scriptPath: versus,
-        upstream: { base: BENCH_GATEWAY, handle: gw.handle },
-      })
-      await h.addKeys(
-        'google-ai-studio',
-        Array.from({ length: 1000 }, (_, i) => `AIzaSyBENCH-${String(i).padStart(8, '0')}`),
-      )
+      const h = await keyrelay(versus)
       return { url: h.url, dispose: () => h.dispose() }
     }
     const mf = new Miniflare({

@@ -64,3 +64,11 @@ export async function fillKeyForm(page: Page, fields: Record<string, string>): P
     await dialog.getByLabel(label, { exact: true }).fill(value)
   await dialog.getByRole('button', { name: 'Save' }).click()
 }
+
+/** Opens the dashboard at `url` and logs in with `authKey`, waiting for the overview. */
+export async function logIn(page: Page, url: string, authKey: string): Promise<void> {
+  await page.goto(url)
+  await page.getByLabel('AUTH_KEY').fill(authKey)
+  await page.getByRole('button', { name: 'Log in' }).click()
+  await page.getByRole('heading', { name: 'Overview' }).waitFor()
+}

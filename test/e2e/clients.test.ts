@@ -3,7 +3,7 @@ import type { Browser, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import { AUTH_KEY, startWorker, type Harness } from '../harness'
 import { errorCode, GEMINI_PATH, googleInit, googleKey } from '../helpers'
-import { answerDialogs, collectConsoleErrors, launchChromium, SHOTS } from './browser'
+import { answerDialogs, collectConsoleErrors, launchChromium, logIn, SHOTS } from './browser'
 
 // The Clients page (issue 25): an operator issues a key, sees it once, hands it out, watches its
 // usage against its quotas, edits, disables and deletes it, all in the dashboard.
@@ -22,10 +22,7 @@ beforeAll(async () => {
   page = await browser.newPage({ viewport: { width: 1280, height: 900 } })
   collectConsoleErrors(page, consoleErrors)
   answerDialogs(page, () => true)
-  await page.goto(h.url)
-  await page.getByLabel('AUTH_KEY').fill(AUTH_KEY)
-  await page.getByRole('button', { name: 'Log in' }).click()
-  await page.getByRole('heading', { name: 'Overview' }).waitFor()
+  await logIn(page, h.url, AUTH_KEY)
 }, 60_000)
 afterAll(async () => {
   await browser?.close()

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import { replies } from '../gateway/replies'
 import { AUTH_KEY, startWorker, type Harness } from '../harness'
 import { adminHeaders, GEMINI_PATH, googleInit } from '../helpers'
-import { answerDialogs, collectConsoleErrors, fillKeyForm, launchChromium, SHOTS } from './browser'
+import { answerDialogs, collectConsoleErrors, fillKeyForm, launchChromium, logIn, SHOTS } from './browser'
 
 // The dashboard edits in place (issue 27): a settings form instead of chained prompts, actions on the
 // key's own page, a check that says what it found, keys of the wrong shape caught before they are
@@ -34,10 +34,7 @@ beforeAll(async () => {
   page = await browser.newPage({ viewport: { width: 1280, height: 900 } })
   collectConsoleErrors(page, consoleErrors)
   answerDialogs(page, () => answers.shift())
-  await page.goto(h.url)
-  await page.getByLabel('AUTH_KEY').fill(AUTH_KEY)
-  await page.getByRole('button', { name: 'Log in' }).click()
-  await page.getByRole('heading', { name: 'Overview' }).waitFor()
+  await logIn(page, h.url, AUTH_KEY)
 }, 60_000)
 afterAll(async () => {
   await browser?.close()

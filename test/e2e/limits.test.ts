@@ -2,7 +2,7 @@ import type { Browser, Page } from 'playwright-core'
 import { afterAll, beforeAll, expect, test } from 'vitest'
 import { AUTH_KEY, startWorker, type Harness } from '../harness'
 import { GEMINI_PATH, googleInit, googleKey } from '../helpers'
-import { collectConsoleErrors, launchChromium, SHOTS } from './browser'
+import { collectConsoleErrors, launchChromium, logIn, SHOTS } from './browser'
 
 // The overview says what the Google keys have left today, and the operator sets the real figures.
 let h: Harness
@@ -18,10 +18,7 @@ beforeAll(async () => {
   browser = await launchChromium()
   page = await browser.newPage({ viewport: { width: 1280, height: 900 } })
   collectConsoleErrors(page, consoleErrors)
-  await page.goto(h.url)
-  await page.getByLabel('AUTH_KEY').fill(AUTH_KEY)
-  await page.getByRole('button', { name: 'Log in' }).click()
-  await page.getByRole('heading', { name: 'Overview' }).waitFor()
+  await logIn(page, h.url, AUTH_KEY)
 }, 60_000)
 afterAll(async () => {
   await browser?.close()

@@ -1,5 +1,5 @@
 import { explain } from './api.js'
-import { h } from './dom.js'
+import { h, showDialog } from './dom.js'
 
 const whole = (label) => (text) =>
   text === ''
@@ -110,11 +110,7 @@ export function clientForm(current, save) {
       h('h2', { id: 'client-form-title' }, title),
       form,
     )
-    const close = (answer) => {
-      dialog.close()
-      dialog.remove()
-      resolve(answer)
-    }
+    const close = showDialog(dialog, resolve, undefined)
     form.addEventListener('submit', async (event) => {
       event.preventDefault()
       failure.textContent = ''
@@ -148,9 +144,6 @@ export function clientForm(current, save) {
           e?.code === 'invalid_allow' ? `Allowed models: ${e.message}.` : explain(e, 'save the client key')
       }
     })
-    dialog.addEventListener('cancel', () => close(undefined))
-    document.body.append(dialog)
-    dialog.showModal()
     name.input.focus()
   })
 }
@@ -202,14 +195,7 @@ export function showNewKey(client, key) {
         h('button', { type: 'button', class: 'secondary', onclick: () => close() }, 'Done'),
       ),
     )
-    const close = () => {
-      dialog.close()
-      dialog.remove()
-      resolve()
-    }
-    dialog.addEventListener('cancel', () => close())
-    document.body.append(dialog)
-    dialog.showModal()
+    const close = showDialog(dialog, resolve, undefined)
     output.select()
   })
 }

@@ -65,3 +65,19 @@ export const percent = (part, whole) => (whole > 0 ? `${Math.round((part / whole
 const short = new Intl.NumberFormat('en', { notation: 'compact', maximumFractionDigits: 1 })
 /** 1234567 → "1.2M": token counts at a glance (the exact figure is in the export). */
 export const compact = (n) => short.format(n)
+
+/**
+ * Shows `dialog` as a modal and answers the function that closes it: `close(value)` removes it and
+ * resolves the caller's promise with `value`; Escape closes it with `onEscape`.
+ */
+export function showDialog(dialog, resolve, onEscape) {
+  const close = (value) => {
+    dialog.close()
+    dialog.remove()
+    resolve(value)
+  }
+  dialog.addEventListener('cancel', () => close(onEscape))
+  document.body.append(dialog)
+  dialog.showModal()
+  return close
+}

@@ -1,5 +1,5 @@
 import { api, checkAll } from './api.js'
-import { h, toast } from './dom.js'
+import { h, showDialog, toast } from './dom.js'
 import { editKeys } from './key-form.js'
 
 /**
@@ -108,14 +108,7 @@ function chooseExport() {
         h('button', { type: 'button', class: 'secondary', onclick: () => close(undefined) }, 'Cancel'),
       ),
     )
-    const close = (answer) => {
-      dialog.close()
-      dialog.remove()
-      resolve(answer)
-    }
-    dialog.addEventListener('cancel', () => close(undefined))
-    document.body.append(dialog)
-    dialog.showModal()
+    const close = showDialog(dialog, resolve, undefined)
   })
 }
 

@@ -1,5 +1,5 @@
 import { explain } from './api.js'
-import { h } from './dom.js'
+import { h, showDialog } from './dom.js'
 
 /**
  * Each setting as the admin API takes it, with the rule said in words. The Worker checks the same
@@ -97,11 +97,7 @@ export function editKeys(ids, current, save) {
       h('h2', { id: 'edit-title' }, many ? `Edit ${ids.length} keys` : `Edit key #${ids[0]}`),
       form,
     )
-    const close = (saved) => {
-      dialog.close()
-      dialog.remove()
-      resolve(saved)
-    }
+    const close = showDialog(dialog, resolve, false)
     form.addEventListener('submit', async (event) => {
       event.preventDefault()
       failure.textContent = ''
@@ -130,9 +126,6 @@ export function editKeys(ids, current, save) {
         failure.textContent = explain(e, 'save the change')
       }
     })
-    dialog.addEventListener('cancel', () => close(false))
-    document.body.append(dialog)
-    dialog.showModal()
     inputs.get('remark').focus()
   })
 }

@@ -1,5 +1,5 @@
 import { api, explain } from './api.js'
-import { h, left } from './dom.js'
+import { h, left, showDialog } from './dom.js'
 
 const count = new Intl.NumberFormat()
 
@@ -160,14 +160,7 @@ export function editLimits(provider, models) {
       ),
       form,
     )
-    const close = (changed) => {
-      dialog.close()
-      dialog.remove()
-      resolve(changed)
-    }
-    dialog.addEventListener('cancel', () => close(false))
-    document.body.append(dialog)
-    dialog.showModal()
+    const close = showDialog(dialog, resolve, false)
     model.input.focus()
   })
 }

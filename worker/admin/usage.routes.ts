@@ -16,33 +16,20 @@ const UsageQuery = z.object({
 
 type Row = Record<string, string | number>
 
+const FIGURES = [
+  'requests',
+  'successes',
+  'rateLimited',
+  'errors',
+  'inputTokens',
+  'outputTokens',
+  'cachedTokens',
+] as const
+
 const COLUMNS = {
   client: ['day', 'clientId', 'client', 'requests', 'inputTokens', 'outputTokens', 'cachedTokens', 'tokens'],
-  key: [
-    'day',
-    'provider',
-    'keyId',
-    'model',
-    'requests',
-    'successes',
-    'rateLimited',
-    'errors',
-    'inputTokens',
-    'outputTokens',
-    'cachedTokens',
-  ],
-  model: [
-    'day',
-    'provider',
-    'model',
-    'requests',
-    'successes',
-    'rateLimited',
-    'errors',
-    'inputTokens',
-    'outputTokens',
-    'cachedTokens',
-  ],
+  key: ['day', 'provider', 'keyId', 'model', ...FIGURES],
+  model: ['day', 'provider', 'model', ...FIGURES],
 } as const
 
 /**
@@ -82,16 +69,6 @@ async function clientRows(env: Env, firstDayMs: number): Promise<Row[]> {
     tokens: tokensOf(t),
   }))
 }
-
-const FIGURES = [
-  'requests',
-  'successes',
-  'rateLimited',
-  'errors',
-  'inputTokens',
-  'outputTokens',
-  'cachedTokens',
-] as const
 
 /** Hourly usage folded into UTC days, per key and model or per provider and model. */
 async function poolRows(env: Env, firstDayMs: number, by: 'key' | 'model'): Promise<Row[]> {

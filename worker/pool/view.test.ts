@@ -89,11 +89,7 @@ describe('weights, tiers and measured health', () => {
   test('a group shares one quota: its keys together serve what one key does, every project evenly', () => {
     // Project A has four keys, B and C one each: each project gets a third, not A two thirds.
     const view = new ProviderView(
-      [
-        ...[1, 2, 3, 4].map((i) => row(i, { keyGroup: 'proj-a' })),
-        row(5, { keyGroup: 'proj-b' }),
-        row(6),
-      ],
+      [...[1, 2, 3, 4].map((i) => row(i, { keyGroup: 'proj-a' })), row(5, { keyGroup: 'proj-b' }), row(6)],
       1,
       0,
     )
