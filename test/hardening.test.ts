@@ -439,3 +439,34 @@ describe('failed attempts from many addresses', () => {
     }
   })
 })
+
+describe('a refused request leaves its connection usable', () => {
+  // Answering before the body is read makes workerd close the connection; a client that sends its
+  // next request on it (every SDK keeps connections alive) gets "other side closed" instead.
+  test('after a wrong key on a POST, the next request on the same connection is answered', async () => {
+    const { Agent } = await import('node:http')
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 })
+    const send = (key: string) =>
+      new Promise<number>((resolve, reject) => {
+        const req = httpRequest(
+          `${h.url}${GEMINI_PATH}`,
+          { method: 'POST', agent, headers: { 'x-goog-api-key': key, 'content-type': 'application/json' } },
+          (res) => {
+            res.resume()
+            res.on('end', () => resolve(res.statusCode ?? 0))
+          },
+        )
+        req.on('error', reject)
+        req.end(JSON.stringify({ contents: [{ parts: [{ text: 'x'.repeat(20_000) }] }] }))
+      })
+    await h.addKeys('google-ai-studio', [googleKey(1)])
+    try {
+      for (let i = 0; i < 5; i++) {
+        expect(await send('wrong-key')).toBe(401)
+        expect(await send(AUTH_KEY)).toBe(200)
+      }
+    } finally {
+      agent.destroy()
+    }
+  })
+})

@@ -4,6 +4,7 @@ import { runScheduled } from './health/scheduled'
 import { compatRoute } from './compat/compat.router'
 import { loadConfig, type Config, type Env } from './config'
 import { preflight, withCors } from './http/cors'
+import { discardUnread } from './http/body'
 import { AppError, errorResponse } from './http/errors'
 import { urlOf } from './http/url'
 import { log } from './log'
@@ -61,9 +62,14 @@ async function clientApi(request: Request, env: Env, ctx: ExecutionContext, path
 }
 
 export default {
-  fetch: (request: Request, env: Env, ctx: ExecutionContext) => {
+  fetch: async (request: Request, env: Env, ctx: ExecutionContext) => {
     const path = urlOf(request).pathname
-    return path.startsWith('/api/') ? clientApi(request, env, ctx, path) : router.fetch(request, env, ctx)
+    const response = await (path.startsWith('/api/')
+      ? clientApi(request, env, ctx, path)
+      : router.fetch(request, env, ctx))
+    // Refused before its body was needed: read it first, so the connection stays usable (body.ts).
+    if (response.status >= 400) await discardUnread(request)
+    return response
   },
   // Returned, not waitUntil'd: the runtime keeps a scheduled invocation alive until it settles.
   scheduled: (_controller: ScheduledController, env: Env) => runScheduled(env),

@@ -48,6 +48,25 @@ export async function readBody(request: Request, maxBytes: number): Promise<Arra
   return out.buffer
 }
 
+/**
+ * How much of an unread body is read and thrown away when a request is refused before its body was
+ * needed (a wrong key, an unknown route): the largest body MAX_BODY_MB allows, so any client keyrelay
+ * would have served gets its answer on a connection it can use again.
+ */
+const REFUSED_DRAIN_BYTES = 100 * 1024 * 1024
+
+/**
+ * Workerd closes a connection whose request body was never read, and an SDK that sends its next
+ * request on it (they keep connections alive) gets "other side closed" or ECONNRESET. So a refused
+ * request's body is read to its end first (within REFUSED_DRAIN_BYTES), as readBody does for a 413.
+ */
+export async function discardUnread(request: Request): Promise<void> {
+  if (!request.body || request.bodyUsed) return
+  const declared = Number(request.headers.get('content-length') ?? NaN)
+  if (declared > REFUSED_DRAIN_BYTES) return
+  await drain(request.body.getReader(), REFUSED_DRAIN_BYTES)
+}
+
 /** Reads and discards up to `budget` more bytes, then lets go of the rest. */
 async function drain(reader: ReadableStreamDefaultReader<Uint8Array>, budget: number): Promise<void> {
   try {
