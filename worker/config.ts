@@ -32,6 +32,7 @@ export interface Env {
   STORED_OBJECTS?: string
   SELECTION?: string
   STORM_SECONDS?: string
+  SESSION_TTL_SECONDS?: string
   ALERT_WEBHOOK_URL?: string
   ALERT_COOLDOWN_MINUTES?: string
   ALERT_TEMPLATE?: string
@@ -129,6 +130,9 @@ const EnvSchema = z.object({
   // For this long after an isolate's last 429 (or dead or spent key), keys that have not answered it
   // since the storm began get a small share (pool/view.ts); 0 turns it off.
   STORM_SECONDS: z._default(wholeNumber(0, 60), 2),
+  // A conversation stays on one pool key while it can serve (proxy/conversation.ts); 0 turns it off.
+  // No state is kept per conversation, so nothing expires: any other value means on.
+  SESSION_TTL_SECONDS: z._default(wholeNumber(0, 30 * 86_400), 3600),
   // Files, batches, stored completions and responses live on the provider account behind a pool key,
   // which every client shares: off by default; `admin` for unrestricted AUTH_KEY entries only.
   STORED_OBJECTS: z._default(
@@ -180,6 +184,8 @@ export interface Config {
   selection: Selection
   /** How long a storm lasts after an isolate's last verdict (pool/view.ts); 0: no storm steering. */
   stormMs: number
+  /** Whether a conversation's requests go to one key (SESSION_TTL_SECONDS > 0). */
+  sessionAffinity: boolean
   /** Who may use stored-object endpoints (ProviderAdapter.storedObjects). */
   storedObjects: 'off' | 'admin' | 'on'
   alertWebhookUrl: string | undefined
@@ -248,6 +254,7 @@ export function loadConfig(env: Env): Config {
       e.CORS_ORIGINS.trim() === '*' ? '*' : new Set(e.CORS_ORIGINS.split(',').map((o) => o.trim())),
     selection: e.SELECTION,
     stormMs: e.STORM_SECONDS * 1000,
+    sessionAffinity: e.SESSION_TTL_SECONDS > 0,
     storedObjects: e.STORED_OBJECTS,
     alertWebhookUrl: e.ALERT_WEBHOOK_URL,
     alertCooldownSeconds: e.ALERT_COOLDOWN_MINUTES * 60,

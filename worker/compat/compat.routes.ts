@@ -9,6 +9,7 @@ import { bearerAdapterFor } from './compat-adapter'
 import { jsonBytes } from './dialects/chat'
 import { listCompatModels } from './models'
 import { askForUsage, dropUsageChunk } from './usage-option'
+import { conversationInBody } from '../proxy/conversation'
 
 /**
  * OpenAI-compatible surface: clients set their base URL to `https://<worker>/api/compat` and name
@@ -29,7 +30,15 @@ function send(
   url: string,
   payload: ArrayBuffer,
 ) {
-  return dispatch(scope, { provider: body.provider, adapter, model: body.model, url, body: payload })
+  const conversation = conversationInBody(body.json)
+  return dispatch(scope, {
+    provider: body.provider,
+    adapter,
+    model: body.model,
+    conversation,
+    url,
+    body: payload,
+  })
 }
 
 /**

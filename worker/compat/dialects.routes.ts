@@ -13,6 +13,7 @@ import { chatToResponse, responseContext, responsesToChat } from './dialects/res
 import { ResponsesStream } from './dialects/responses-stream'
 import { ChatCompletion } from './dialects/shapes'
 import { translateStream, type StreamTranslator } from './dialects/sse'
+import { conversationInBody } from '../proxy/conversation'
 
 type Json = Record<string, unknown>
 
@@ -104,6 +105,7 @@ async function serve(dialect: Dialect, scope: RequestScope, request: Request): P
       provider: body.provider,
       adapter,
       model: body.model,
+      conversation: conversationInBody(body.json),
       url: `${gatewayBase}/${body.provider}/${nativePath}`,
       body: jsonBytes({
         ...(dialect.nativeBody?.(body.json, mayStore(scope.entry, scope.config.storedObjects)) ?? body.json),
@@ -117,6 +119,7 @@ async function serve(dialect: Dialect, scope: RequestScope, request: Request): P
     // AI Gateway's unified endpoint takes every provider's key as a Bearer token.
     adapter: bearerAdapterFor(body.provider),
     model: body.model,
+    conversation: conversationInBody(body.json),
     url: `${gatewayBase}/compat/chat/completions`,
     body: jsonBytes(chat),
   })

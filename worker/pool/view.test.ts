@@ -264,3 +264,46 @@ describe('weights, tiers and measured health', () => {
     expect(view.usable(one, 'other', 10)).toBe(false)
   })
 })
+
+describe('a conversation on one key (rendezvous)', () => {
+  const hash = (s: string) => {
+    let h = 0x811c9dc5
+    for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193)
+    return h >>> 0
+  }
+  const conversations = Array.from({ length: 6000 }, (_, i) => hash(`conv-${i}`))
+
+  test('conversations spread over keys in proportion to weight and group share', () => {
+    // Key 1 weighs 2, keys 3 and 4 share a group: shares 2 : 1 : ½ : ½.
+    const view = new ProviderView(
+      [row(1, { weight: 2 }), row(2), row(3, { keyGroup: 'g' }), row(4, { keyGroup: 'g' })],
+      1,
+      0,
+    )
+    const counts = new Map<number, number>()
+    for (const c of conversations) {
+      const id = view.pick('m', 0, new Set(), c)!.id
+      counts.set(id, (counts.get(id) ?? 0) + 1)
+    }
+    const share = (id: number) => (counts.get(id) ?? 0) / conversations.length
+    expect(share(1)).toBeCloseTo(0.5, 1)
+    expect(share(2)).toBeCloseTo(0.25, 1)
+    expect(share(3)).toBeCloseTo(0.125, 1)
+    expect(share(4)).toBeCloseTo(0.125, 1)
+  })
+
+  test('a key that stops serving moves only its own conversations; the same pick in every view', () => {
+    const rows = Array.from({ length: 10 }, (_, i) => row(i + 1))
+    const one = new ProviderView(rows, 1, 0)
+    const other = new ProviderView(rows, 1, 0)
+    const before = conversations.map((c) => one.pick('m', 0, new Set(), c)!.id)
+    // Another isolate, with its own ring order and cursors, picks the same keys.
+    expect(conversations.map((c) => other.pick('m', 0, new Set(), c)!.id)).toEqual(before)
+    one.applyLocalCooldown(3, 'm', 100)
+    const after = conversations.map((c) => one.pick('m', 0, new Set(), c)!.id)
+    for (const [i, id] of before.entries()) {
+      if (id === 3) expect(after[i]).not.toBe(3)
+      else expect(after[i]).toBe(id)
+    }
+  })
+})

@@ -39,6 +39,44 @@ export function toPoolKey(row: PoolRow): PoolKey {
   }
 }
 
+/** A tier's keys in ring order, with the cursor its window starts from. */
+interface Tier {
+  keys: PoolKey[]
+  cursor: number
+}
+
+/**
+ * Weighted rendezvous hashing: every isolate, with no state shared, sends a conversation to the same
+ * eligible key, the one whose score for it is highest; a key that cannot serve moves only the
+ * conversations it held, each to its next key, and the traffic stays spread in proportion to weight
+ * (operator weight times the group's share; measured health is left out, as it moves between
+ * isolates and would move conversations with it). Reads every key of the tier: a few µs per
+ * hundred keys.
+ */
+function rendezvous(keys: PoolKey[], ok: (k: PoolKey) => boolean, affinity: number): PoolKey | undefined {
+  let best: PoolKey | undefined
+  let bestScore = -Infinity
+  for (const k of keys) {
+    if (!ok(k)) continue
+    // A uniform draw in (0, 1) from the pair; -w / ln(u) is the weighted form (Schindelhauer).
+    const u = (mix(affinity ^ Math.imul(k.id, 0x9e3779b1)) + 0.5) / 4_294_967_296
+    const score = (k.weight * k.share) / -Math.log(u)
+    if (score > bestScore) {
+      best = k
+      bestScore = score
+    }
+  }
+  return best
+}
+
+/** MurmurHash3's 32-bit finaliser: every input bit moves every output bit. */
+function mix(x: number): number {
+  let h = x >>> 0
+  h = Math.imul(h ^ (h >>> 16), 0x85ebca6b)
+  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35)
+  return (h ^ (h >>> 16)) >>> 0
+}
+
 /** Keys weighed per pick: all of a tier up to this many (exact shares), a moving slice beyond. */
 const WINDOW = 64
 
@@ -63,7 +101,7 @@ export class ProviderView {
   private readonly active = new Map<number, PoolKey>()
   private ring: PoolKey[] = []
   /** The ring split by tier, lowest first, each with the cursor its window starts from. */
-  private tiers: { keys: PoolKey[]; cursor: number }[] = []
+  private tiers: Tier[] = []
   /** key id → unix seconds until which this isolate prefers other keys (transient failures). */
   private readonly shaky = new Map<number, number>()
   /** key id → requests of this isolate now gambling on it (see gamble()). */
@@ -226,7 +264,13 @@ export class ProviderView {
    * just found limited, and the answer on its way (with the read before the next gamble) may rule
    * out more keys. Measured with 8 isolates: a tenth to a quarter fewer wasted calls.
    */
-  pick(model: string, nowSeconds: number, exclude: ReadonlySet<number>): PoolKey | undefined {
+  pick(
+    model: string,
+    nowSeconds: number,
+    exclude: ReadonlySet<number>,
+    /** A conversation's hash (proxy/conversation.ts): its key, while that key can serve. */
+    affinity?: number,
+  ): PoolKey | undefined {
     const nowMs = nowSeconds * 1000
     const eligible = (k: PoolKey) => !exclude.has(k.id) && coolingUntil(k, model) <= nowSeconds
     const sure = (k: PoolKey) =>
@@ -236,9 +280,17 @@ export class ProviderView {
     const holding = this.gambling.size > 0 && nowMs < this.stormUntil
     for (const tier of this.tiers) {
       const chosen =
-        (holding && this.scan(tier, proven, nowMs)) ||
-        this.scan(tier, sure, nowMs) ||
-        this.scan(tier, eligible, nowMs)
+        affinity === undefined
+          ? (holding && this.scan(tier, proven, nowMs)) ||
+            this.scan(tier, sure, nowMs) ||
+            this.scan(tier, eligible, nowMs)
+          : // A conversation keeps its key even in a storm: a cold prompt cache costs more than the
+            // one attempt a limited key wastes. Only a key that just failed transiently is passed over.
+            rendezvous(
+              tier.keys,
+              (k) => eligible(k) && (this.shaky.get(k.id) ?? 0) <= nowSeconds,
+              affinity,
+            ) || rendezvous(tier.keys, eligible, affinity)
       if (chosen) return chosen
     }
     return undefined
@@ -264,7 +316,7 @@ export class ProviderView {
    * cursor moves on, so every key has its turn). Scanning stops once the window is full of eligible
    * keys. Credits change only when a key is chosen.
    */
-  private scan(tier: { keys: PoolKey[]; cursor: number }, eligible: (k: PoolKey) => boolean, nowMs: number) {
+  private scan(tier: Tier, eligible: (k: PoolKey) => boolean, nowMs: number) {
     const ring = tier.keys
     const n = ring.length
     let chosen: PoolKey | undefined

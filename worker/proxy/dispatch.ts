@@ -16,6 +16,7 @@ import { statsFor } from '../stats/buffer'
 import { setCacheKey } from './cache-key'
 import { forward } from './forward'
 import type { Route, Upstream } from './route'
+import { affinityOf, conversationInHeaders } from './conversation'
 import { clientMetadata, upstreamHeaders, type Metadata } from './headers'
 
 /** What every route has once it has authenticated the caller. */
@@ -108,6 +109,7 @@ export async function dispatch(scope: RequestScope, upstream: Upstream): Promise
     body: upstream.body && upstream.body.byteLength > 0 ? upstream.body : null,
     metadata: scope.metadata,
     quiet: upstream.quiet ?? false,
+    affinity: affinityFor(scope, upstream),
   }
   await setCacheKey(route.headers, scope.entry, route)
   try {
@@ -138,6 +140,13 @@ export async function dispatch(scope: RequestScope, upstream: Upstream): Promise
   } finally {
     stats.schedule(waitUntil)
   }
+}
+
+/** The conversation's hash: from the client's session headers, else what the route read in its body. */
+function affinityFor(scope: RequestScope, upstream: Upstream): number | undefined {
+  if (!scope.config.sessionAffinity) return undefined
+  const id = conversationInHeaders(scope.clientHeaders) ?? upstream.conversation
+  return id === undefined ? undefined : affinityOf(id)
 }
 
 export function unknownProvider(): AppError {

@@ -32,6 +32,7 @@ const route: Route = {
   body: null,
   metadata: {},
   quiet: false,
+  affinity: undefined,
 }
 
 // Stored unsealed: the vault opens it as is.

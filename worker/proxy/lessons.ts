@@ -43,7 +43,7 @@ export function catchUpAfterVerdict(input: ForwardInput): Promise<void> {
  */
 export function pickKey(input: ForwardInput, tried: ReadonlySet<number>): Picked | Promise<Picked> {
   const { view, route } = input
-  const key = view.pick(route.model, Date.now() / 1000, tried)
+  const key = view.pick(route.model, Date.now() / 1000, tried, route.affinity)
   // Outside a storm (nearly always) the pick is all: no promise, no read.
   if (!key || !view.unproven(key, Date.now())) return { key }
   return gambleOn(input, key, tried)
@@ -60,7 +60,7 @@ async function gambleOn(input: ForwardInput, first: PoolKey, tried: ReadonlySet<
   await readLessons(input, GAMBLE_CATCH_UP_MS)
   if (view.usable(key, route.model, now())) return { key, release }
   release()
-  key = view.pick(route.model, now(), tried)
+  key = view.pick(route.model, now(), tried, route.affinity)
   if (!key || !view.unproven(key, Date.now())) return { key }
   release = view.gamble(key.id)
   return { key, release }

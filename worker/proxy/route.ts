@@ -26,6 +26,8 @@ export interface Upstream {
   headers?: Headers
   /** Read once, replayed byte-identical on every attempt. */
   body: ArrayBuffer | null
+  /** The conversation the request belongs to, read from its body by the route (conversation.ts). */
+  conversation?: string
   /**
    * Not traffic: the model list a chat UI fetches on every start. When no key can serve it, nobody
    * is alerted (a provider without keys is no news to a list of every provider). Default false.
@@ -34,10 +36,12 @@ export interface Upstream {
 }
 
 /** An Upstream with every default filled in, as the attempts loop sends it. */
-export type Route = Omit<Required<Upstream>, 'model'> & {
+export type Route = Omit<Required<Upstream>, 'model' | 'conversation'> & {
   /** The cooldown scope: the model, or NO_MODEL. */
   model: CooldownScope
   metadata: Metadata
+  /** The conversation's hash, when it has one and SESSION_TTL_SECONDS is not 0. */
+  affinity: number | undefined
 }
 
 export interface ForwardInput {
