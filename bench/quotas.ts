@@ -4,15 +4,11 @@
  * with a daily quota sends 1.5 times its quota at concurrency 32 spread over the isolates; the figure
  * is how many requests were served past the quota, and the D1 rows written per served request.
  */
-import { mkdtempSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import { startWorker, type Harness } from '../test/harness'
+import type { Harness } from '../test/harness'
+import { fleet, FLEET_AUTH as AUTH } from './fleet'
 import type { Record_ } from './isolates'
 import { drive, fmt } from './lib'
 
-const AUTH = 'bench-auth-key'
-const BASE = 'http://bench-gateway.test/v1/0123456789abcdef0123456789abcdef/bench'
 const PATH = '/api/google-ai-studio/v1beta/models/gemini-2.5-flash:generateContent'
 const ISOLATES = 8
 /** Tokens each answer reports (usageMetadata): 6 in, 4 out. */
@@ -22,40 +18,15 @@ const ANSWER = JSON.stringify({
   usageMetadata: { promptTokenCount: 6, candidatesTokenCount: 4, totalTokenCount: 10 },
 })
 
-async function isolates(): Promise<Harness[]> {
-  const dir = mkdtempSync(join(tmpdir(), 'keyrelay-quotas-'))
-  const upstream = {
-    base: BASE,
-    handle: async (r: Request) => {
+const isolates = () =>
+  fleet(
+    ISOLATES,
+    Array.from({ length: 50 }, (_, i) => `AIzaSyQUOTA-${String(i).padStart(8, '0')}`),
+    async (r) => {
       await r.arrayBuffer()
       return new Response(ANSWER, { headers: { 'content-type': 'application/json' } })
     },
-  }
-  const first = await startWorker({
-    deployedDefaults: true,
-    authKey: AUTH,
-    d1Persist: dir,
-    upstream,
-    assets: false,
-  })
-  await first.addKeys(
-    'google-ai-studio',
-    Array.from({ length: 50 }, (_, i) => `AIzaSyQUOTA-${String(i).padStart(8, '0')}`),
   )
-  const rest = await Promise.all(
-    Array.from({ length: ISOLATES - 1 }, () =>
-      startWorker({
-        deployedDefaults: true,
-        authKey: AUTH,
-        d1Persist: dir,
-        applyMigrations: false,
-        upstream,
-        assets: false,
-      }),
-    ),
-  )
-  return [first, ...rest]
-}
 
 async function rowsWritten(all: Harness[]): Promise<number> {
   let written = 0

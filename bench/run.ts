@@ -16,6 +16,7 @@ import { startWorker, type Harness } from '../test/harness'
 import { BARE_WORKER, BENCH_GATEWAY, benchGateway, type BenchGateway } from './gateway'
 import { propagation, storm as isolateStorm, weighting } from './isolates'
 import { quotaOvershoot } from './quotas'
+import { conversationAffinity } from './affinity'
 import { cpuPerRoute } from './cpu-routes'
 import { call, drive, fmt, median, percentile, sleep } from './lib'
 
@@ -425,6 +426,7 @@ async function main(): Promise<void> {
     ['propagation', () => propagation(recordShort)],
     ['weighting', () => weighting(recordShort)],
     ['quotas', () => quotaOvershoot(recordShort)],
+    ['affinity', () => conversationAffinity(recordShort)],
   ]
   for (const [name, scenario] of scenarios) if (only.length === 0 || only.includes(name)) await scenario()
   const machine = `${cpus()[0]?.model ?? 'unknown CPU'}, ${cpus().length} cores, Node ${process.version}, ${process.platform}`
