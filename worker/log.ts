@@ -30,6 +30,7 @@ export type LogEvent =
   | 'alert_sent'
   | 'alert_failed'
   | 'clients_refresh_failed'
+  | 'aliases_refresh_failed'
   | 'client_allow_unreadable'
   | 'client_usage_sync_failed'
   | 'client_tombstones_purged'

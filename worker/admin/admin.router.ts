@@ -12,6 +12,7 @@ import { login, logout, logoutEverywhere, whoami } from './session.routes'
 import { recentAlerts } from '../db/alerts.repo'
 import { runSetupChecks, worst } from './setup'
 import { deleteLimits, getLimits, putLimits } from './limits.routes'
+import { createRoute, listRoutes, patchRoute, removeRoute } from './routes.routes'
 import { getStats } from './stats.routes'
 import { exportUsage } from './usage.routes'
 import { PROVIDERS } from '../providers/registry'
@@ -61,6 +62,10 @@ export const adminRouter = Router<IRequest, [Env, ExecutionContext]>({
   .get('/limits', (req, env) => getLimits(req, env))
   .put('/limits', (req, env) => putLimits(req, env))
   .delete('/limits', (req, env) => deleteLimits(req, env))
+  .get('/routes', (req, env) => listRoutes(req, env))
+  .post('/routes', (req, env) => createRoute(req, env))
+  .patch('/routes/:name', (req, env) => patchRoute(req, env))
+  .delete('/routes/:name', (req, env) => removeRoute(req, env))
   .get('/metrics', () => getMetrics())
   .get('/alerts', async (_req, env) =>
     Response.json({ alerts: await recentAlerts(env.DB, Math.floor(Date.now() / 1000) - 7 * 86_400) }),

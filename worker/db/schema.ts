@@ -255,3 +255,24 @@ export const modelLimits = sqliteTable(
   },
   (t) => [primaryKey({ columns: [t.provider, t.model, t.groupName] })],
 )
+
+/**
+ * Model aliases: a name clients use as their model (`best`) and the `<provider>/<model>` targets it
+ * tries in order. Kept like the pool: `seq` for change reads, a deleted alias a tombstone, so every
+ * isolate's view (routes/aliases.ts) sees the change within POOL_REFRESH_SECONDS.
+ */
+export const modelRoutes = sqliteTable(
+  'model_routes',
+  {
+    name: text('name').primaryKey(),
+    /** JSON array of `<provider>/<model>`, tried in order. */
+    targets: text('targets').notNull(),
+    status: text('status', { enum: ['active', 'deleted'] })
+      .notNull()
+      .default('active'),
+    seq: integer('seq').notNull().default(0),
+    /** Unix seconds. */
+    updatedAt: integer('updated_at').notNull(),
+  },
+  (t) => [index('model_routes_seq').on(t.seq)],
+)
