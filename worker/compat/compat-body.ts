@@ -21,11 +21,20 @@ export interface CompatRequest {
 
 /** Reads the JSON body once (within MAX_BODY_MB) and splits `model` = `<provider>/<model>`. */
 export async function readCompatBody(request: Request, maxBytes: number): Promise<CompatRequest> {
+  const { raw, json } = await readCompatJson(request, maxBytes)
+  const { provider, model } = splitModelId(json.model)
+  return { raw, json, provider, model }
+}
+
+/** Reads the JSON body once (within MAX_BODY_MB), checking only that `model` is a string. */
+export async function readCompatJson(
+  request: Request,
+  maxBytes: number,
+): Promise<{ raw: ArrayBuffer; json: z.infer<typeof CompatBody> }> {
   const raw = await readBody(request, maxBytes)
   const parsed = CompatBody.safeParse(parseJsonBytes(raw))
   if (!parsed.success) throw new AppError(400, 'invalid_body', 'The body needs a "model" string')
-  const { provider, model } = splitModelId(parsed.data.model)
-  return { raw, json: parsed.data, provider, model }
+  return { raw, json: parsed.data }
 }
 
 export function splitModelId(id: string): { provider: ProviderId; model: ModelName } {

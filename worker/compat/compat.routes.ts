@@ -9,6 +9,7 @@ import { bearerAdapterFor } from './compat-adapter'
 import { jsonBytes } from './dialects/chat'
 import { listCompatModels } from './models'
 import { askForUsage, dropUsageChunk } from './usage-option'
+import { readCompatCall, throughTargets } from './fallback'
 import { conversationInBody } from '../proxy/conversation'
 
 /**
@@ -46,19 +47,20 @@ function send(
  * `stream_options.include_usage` on a stream that did not ask for usage (usage-option.ts).
  */
 export async function compatChat(request: Request, env: Env, ctx: ExecutionContext): Promise<Response> {
-  const { scope, entry, gatewayBase } = await caller(request, env, ctx)
-  const body = await readCompatBody(request, scope.config.maxBodyBytes)
-  authorize(entry, body.provider, body.model)
-  const { payload, injected } = askForUsage(body.json, body.raw)
-  // AI Gateway's unified endpoint takes every provider's key as a Bearer token.
-  const res = await send(
-    scope,
-    body,
-    bearerAdapterFor(body.provider),
-    `${gatewayBase}/compat/chat/completions`,
-    payload,
-  )
-  return injected ? dropUsageChunk(res) : res
+  const { scope, gatewayBase } = await caller(request, env, ctx)
+  const call = await readCompatCall(request, scope)
+  return throughTargets(scope, call, async (body) => {
+    const { payload, injected } = askForUsage(body.json, body.raw)
+    // AI Gateway's unified endpoint takes every provider's key as a Bearer token.
+    const res = await send(
+      scope,
+      body,
+      bearerAdapterFor(body.provider),
+      `${gatewayBase}/compat/chat/completions`,
+      payload,
+    )
+    return injected ? dropUsageChunk(res) : res
+  })
 }
 
 /**

@@ -1,11 +1,12 @@
-import { authorize, mayStore, storedObjectsDisabled } from '../auth/client-auth'
+import { mayStore, storedObjectsDisabled } from '../auth/client-auth'
 import { requireGateway, type Env } from '../config'
 import { AppError } from '../http/errors'
 import { PROVIDERS } from '../providers/registry'
 import type { ProviderAdapter } from '../providers/types'
 import { callerScope, dispatch, type RequestScope } from '../proxy/dispatch'
 import { bearerAdapterFor } from './compat-adapter'
-import { readCompatBody, type CompatRequest } from './compat-body'
+import { type CompatRequest } from './compat-body'
+import { readCompatCall, throughTargets } from './fallback'
 import { jsonBytes, type ChatRequest } from './dialects/chat'
 import { anthropicError, chatToMessage, errorMessage, messagesToChat } from './dialects/messages'
 import { MessagesStream } from './dialects/messages-stream'
@@ -92,18 +93,30 @@ export const compatMessages = anthropicDialect((scope, request) => serve(MESSAGE
 
 async function serve(dialect: Dialect, scope: RequestScope, request: Request): Promise<Response> {
   const gatewayBase = requireGateway(scope.config)
-  const body = await readCompatBody(request, scope.config.maxBodyBytes)
-  authorize(scope.entry, body.provider, body.model)
+  const call = await readCompatCall(request, scope)
+  scope.clientHeaders.set('content-type', 'application/json')
+  return throughTargets(scope, call, (body) => serveTarget(dialect, scope, gatewayBase, body))
+}
+
+/** One provider and model: its native endpoint for the dialect, or Chat Completions translated. */
+async function serveTarget(
+  dialect: Dialect,
+  scope: RequestScope,
+  gatewayBase: string,
+  body: CompatRequest,
+): Promise<Response> {
   const adapter = PROVIDERS[body.provider]
   const nativePath = dialect.native(adapter)
-  scope.clientHeaders.set('content-type', 'application/json')
   if (nativePath) {
+    // Per target: a fallback to another provider must not carry this one's headers.
+    const headers = new Headers(scope.clientHeaders)
     for (const [name, value] of Object.entries(dialect.nativeHeaders ?? {})) {
-      if (!scope.clientHeaders.has(name)) scope.clientHeaders.set(name, value)
+      if (!headers.has(name)) headers.set(name, value)
     }
     return dispatch(scope, {
       provider: body.provider,
       adapter,
+      headers,
       model: body.model,
       conversation: conversationInBody(body.json),
       url: `${gatewayBase}/${body.provider}/${nativePath}`,

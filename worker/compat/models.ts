@@ -1,5 +1,6 @@
 import * as z from '../http/schema'
 import { entryAllows, entryAllowsProvider, type AuthEntry } from '../auth/auth-key'
+import { aliasBookFor } from '../aliases/book'
 import { AppError } from '../http/errors'
 import { log } from '../log'
 import { PROVIDERS } from '../providers/registry'
@@ -27,7 +28,24 @@ export async function listCompatModels(input: ModelsInput): Promise<unknown> {
       .filter((model) => entryAllows(input.entry, provider, model))
       .map((model) => ({ id: `${provider}/${model}`, object: 'model', created: 0, owned_by: provider })),
   )
-  return { object: 'list', data }
+  return { object: 'list', data: [...(await aliasesFor(input)), ...data] }
+}
+
+/** The operator's aliases this caller may use: those with at least one target it is allowed. */
+async function aliasesFor(input: ModelsInput) {
+  const { scope } = input
+  const book = aliasBookFor(scope.env.DB, scope.config.poolRefreshMs)
+  const waitUntil = (p: Promise<unknown>) => scope.ctx.waitUntil(p)
+  const out = []
+  for (const name of await book.names(Date.now(), waitUntil)) {
+    const targets = (await book.resolve(name, Date.now(), waitUntil)) ?? []
+    const usable = targets.some((t) => {
+      const slash = t.indexOf('/')
+      return entryAllows(input.entry, t.slice(0, slash), t.slice(slash + 1))
+    })
+    if (usable) out.push({ id: name, object: 'model', created: 0, owned_by: 'keyrelay' })
+  }
+  return out
 }
 
 async function modelsOf(provider: ProviderId, input: ModelsInput): Promise<string[]> {

@@ -14,7 +14,7 @@ import { poolFor } from '../pool/pool'
 import { PROVIDER_IDS } from '../providers/types'
 import { statsFor } from '../stats/buffer'
 import { setCacheKey } from './cache-key'
-import { forward } from './forward'
+import { exhaustedAnswers, forward } from './forward'
 import type { Route, Upstream } from './route'
 import { affinityOf, conversationInHeaders } from './conversation'
 import { clientMetadata, upstreamHeaders, type Metadata } from './headers'
@@ -32,6 +32,8 @@ export interface RequestScope {
   metadata: Metadata
   /** Whether a client key's request has been counted against its quotas (see admit). */
   admitted: boolean
+  /** Whether the last dispatch used up its attempts on limited or dead keys (forward.ts). */
+  exhausted: boolean
 }
 
 /**
@@ -75,6 +77,7 @@ export async function callerScope(
     clientHeaders: upstreamHeaders(request.headers, config.clientGatewayHeaders),
     metadata: clientMetadata(request.headers, config.clientGatewayHeaders),
     admitted: false,
+    exhausted: false,
   }
 }
 
@@ -115,7 +118,7 @@ export async function dispatch(scope: RequestScope, upstream: Upstream): Promise
   try {
     const keys = keyStateFor(env.DB, config)
     const alerts = alertsFor(env.DB, config)
-    return await forward({
+    const res = await forward({
       config,
       keys,
       view,
@@ -137,6 +140,8 @@ export async function dispatch(scope: RequestScope, upstream: Upstream): Promise
         return report?.result === 'valid' || report?.result === 'invalid' ? report.result : undefined
       },
     })
+    scope.exhausted = exhaustedAnswers.has(res)
+    return res
   } finally {
     stats.schedule(waitUntil)
   }

@@ -14,6 +14,17 @@ import { callUpstream } from './upstream'
 import { recordVerdict, restSpent, SHAKY_SECONDS } from './verdicts'
 
 /**
+ * Answers that mean the pool could not serve (attempts used up on limited or dead keys), not that the
+ * request was refused: an alias moves on to its next target on them (compat/fallback.ts).
+ */
+export const exhaustedAnswers = new WeakSet<Response>()
+
+function exhausted(res: Response): Response {
+  exhaustedAnswers.add(res)
+  return res
+}
+
+/**
  * The most keys one request may block or cool for every model. A dead key is rare and meets one
  * request before every isolate knows it; a request that meets more has either found a pool gone bad
  * all at once (the next requests meet the rest) or a way to make healthy keys look dead: either way it
@@ -153,7 +164,7 @@ async function attempts(input: ForwardInput, writes: Promise<void>[]): Promise<R
             view.verdict(answer.at, started)
             if (severe(verdict) && ++punished >= MAX_PUNISHED_PER_REQUEST) {
               log('punish_limit', { provider: route.provider, keys: punished })
-              return replay
+              return exhausted(replay)
             }
             await catchUpAfterVerdict(input)
           }
@@ -170,7 +181,7 @@ async function attempts(input: ForwardInput, writes: Promise<void>[]): Promise<R
     attempts: tried.size,
     lastStatus: last?.status,
   })
-  if (last) return last
+  if (last) return exhausted(last)
   if (unopened === tried.size) {
     throw new AppError(
       500,
