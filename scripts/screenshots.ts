@@ -34,6 +34,8 @@ const SHOTS = [
   'client-detail-phone.png',
   'overview-quota.png',
   'overview-quota-phone.png',
+  'aliases.png',
+  'aliases-phone.png',
 ]
 
 execFileSync(process.execPath, ['--import', 'tsx', join(ROOT, 'scripts', 'ensure-chromium.ts')], {

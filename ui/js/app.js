@@ -1,5 +1,6 @@
 import { api, ApiError, explain } from './api.js'
 import { renderAdd } from './add.js'
+import { renderAliases } from './aliases.js'
 import { renderClientDetail } from './client-detail.js'
 import { renderClients } from './clients.js'
 import { toast } from './dom.js'
@@ -30,6 +31,8 @@ async function route() {
       current = renderKeyDetail(view, decodeURIComponent(arg))
     } else if (page === 'client' && arg) {
       current = renderClientDetail(view, decodeURIComponent(arg))
+    } else if (page === 'aliases') {
+      current = renderAliases(view)
     } else if (page === 'clients') {
       current = renderClients(view)
     } else if (page === 'keys') {
