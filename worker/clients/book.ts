@@ -1,9 +1,7 @@
 import { parseAllow, type AuthEntry } from '../auth/auth-key'
 import { clientsChangedSince, loadClients, type ClientRow } from '../db/clients.repo'
 import { perIsolate } from '../db/per-isolate'
-import { ANY_ERROR, retryIdempotent } from '../db/retry'
-import { SharedRead } from '../db/shared-read'
-import { FULL_RELOAD_MS } from '../db/tombstones'
+import { SeqView } from '../db/seq-view'
 import { log } from '../log'
 import { CLIENT_KEY_PREFIX, clientKeyHash } from './issue'
 import type { Quotas } from './quotas'
@@ -24,22 +22,32 @@ const NEW_KEY_RECHECK_MS = 1000
  * Only credentials that are not the AUTH_KEY secret's reach it: a deployment without client keys
  * pays nothing on its requests.
  */
-export class ClientBook {
+export class ClientBook extends SeqView<ClientRow> {
   private byHash = new Map<string, AuthEntry>()
   private hashOf = new Map<number, string>()
   /** Credentials that matched here, each with its entry: a repeat costs a Map lookup, not a digest. */
   private recognised = new Map<string, AuthEntry>()
-  private maxSeq = 0
-  private loadedAt = -Infinity
-  private refreshedAt = -Infinity
   /** When an unknown client key last made this isolate read (see mayBeNew). */
   private lookedForNewAt = -Infinity
-  private readonly reading = new SharedRead<void>()
 
-  constructor(
-    private readonly db: D1Database,
-    private readonly refreshMs: number,
-  ) {}
+  constructor(db: D1Database, refreshMs: number) {
+    // D1 unavailable: AUTH_KEY callers are unaffected; client keys fail closed until it is back (a
+    // view never loaded knows no key), or are served from the last view.
+    super(db, refreshMs, 'clients_refresh_failed')
+  }
+
+  protected load() {
+    return loadClients(this.db)
+  }
+
+  protected changedSince(seq: number) {
+    return clientsChangedSince(this.db, seq)
+  }
+
+  protected clear(): void {
+    this.byHash = new Map()
+    this.hashOf = new Map()
+  }
 
   /** The entry of a credential seen before (a right one: a guess is never kept), without hashing. */
   known(credential: string): AuthEntry | undefined {
@@ -71,51 +79,7 @@ export class ClientBook {
     return true
   }
 
-  /** Whether a request must wait for a read before `lookup` may answer (cold, or over the interval). */
-  mustRead(now: number): boolean {
-    return now - this.refreshedAt >= this.refreshMs || now - this.loadedAt >= FULL_RELOAD_MS
-  }
-
-  /** Reads what changed (or loads, the first time); waiting requests share one read. */
-  read(now: number, waitUntil: (p: Promise<unknown>) => void): Promise<void> {
-    return this.reading.join(() => this.readNow(now), now, waitUntil)
-  }
-
-  /** Called by a request served from the view: refreshes in the background past half the interval. */
-  freshen(now: number, waitUntil: (p: Promise<unknown>) => void): void {
-    if (now - this.refreshedAt >= this.refreshMs / 2 && !this.reading.current(now))
-      void this.read(now, waitUntil)
-  }
-
-  /** An admin change made in this isolate: the next request that needs the view reads first. */
-  invalidate(): void {
-    this.refreshedAt = -Infinity
-  }
-
-  private async readNow(now: number): Promise<void> {
-    try {
-      if (now - this.loadedAt >= FULL_RELOAD_MS) {
-        const { rows, maxSeq } = await retryIdempotent(() => loadClients(this.db), ANY_ERROR)
-        this.byHash = new Map()
-        this.hashOf = new Map()
-        this.apply(rows)
-        this.maxSeq = maxSeq
-        this.loadedAt = now
-      } else {
-        const rows = await retryIdempotent(() => clientsChangedSince(this.db, this.maxSeq), ANY_ERROR)
-        this.apply(rows)
-        for (const r of rows) this.maxSeq = Math.max(this.maxSeq, r.seq)
-      }
-      this.refreshedAt = Math.max(this.refreshedAt, now)
-    } catch (e) {
-      // D1 unavailable: AUTH_KEY callers are unaffected; client keys fail closed until it is back
-      // (a view never loaded knows no key), or are served from the last view.
-      log('clients_refresh_failed', { error: String(e).slice(0, 200) })
-      if (this.loadedAt > -Infinity) this.refreshedAt = Math.max(this.refreshedAt, now)
-    }
-  }
-
-  private apply(rows: ClientRow[]): void {
+  protected apply(rows: ClientRow[]): void {
     if (rows.length === 0) return
     // Any change may be a key turned off: nothing recognised before is trusted after it.
     this.recognised = new Map()
