@@ -1,7 +1,7 @@
 import type { Browser, Page } from 'playwright-core'
 import { afterAll, beforeAll, expect, test } from 'vitest'
 import { AUTH_KEY, startWorker, type Harness } from '../harness'
-import { answerDialogs, collectConsoleErrors, launchChromium, logIn, SHOTS } from './browser'
+import { openDashboard, SHOTS } from './browser'
 
 // Model aliases made, changed and deleted in the dashboard (issue 26).
 let h: Harness
@@ -11,11 +11,7 @@ const consoleErrors: string[] = []
 
 beforeAll(async () => {
   h = await startWorker()
-  browser = await launchChromium()
-  page = await browser.newPage({ viewport: { width: 1280, height: 900 } })
-  collectConsoleErrors(page, consoleErrors)
-  answerDialogs(page, () => true)
-  await logIn(page, h.url, AUTH_KEY)
+  ;({ browser, page } = await openDashboard(h.url, AUTH_KEY, consoleErrors))
 }, 60_000)
 afterAll(async () => {
   await browser?.close()

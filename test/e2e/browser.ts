@@ -72,3 +72,20 @@ export async function logIn(page: Page, url: string, authKey: string): Promise<v
   await page.getByRole('button', { name: 'Log in' }).click()
   await page.getByRole('heading', { name: 'Overview' }).waitFor()
 }
+
+/**
+ * A logged-in dashboard at 1280 px: Chromium, a page collecting its console errors into
+ * `consoleErrors`, confirm() answered yes.
+ */
+export async function openDashboard(
+  url: string,
+  authKey: string,
+  consoleErrors: string[],
+): Promise<{ browser: Browser; page: Page }> {
+  const browser = await launchChromium()
+  const page = await browser.newPage({ viewport: { width: 1280, height: 900 } })
+  collectConsoleErrors(page, consoleErrors)
+  answerDialogs(page, () => true)
+  await logIn(page, url, authKey)
+  return { browser, page }
+}

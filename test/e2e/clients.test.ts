@@ -3,7 +3,7 @@ import type { Browser, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import { AUTH_KEY, startWorker, type Harness } from '../harness'
 import { errorCode, GEMINI_PATH, googleInit, googleKey } from '../helpers'
-import { answerDialogs, collectConsoleErrors, launchChromium, logIn, SHOTS } from './browser'
+import { openDashboard, SHOTS } from './browser'
 
 // The Clients page (issue 25): an operator issues a key, sees it once, hands it out, watches its
 // usage against its quotas, edits, disables and deletes it, all in the dashboard.
@@ -18,11 +18,7 @@ beforeAll(async () => {
   await h.addKeys('google-ai-studio', [googleKey(1)])
   // Another client, so the page shows more than one row and a key without quotas.
   await h.issueClient({ name: 'batch jobs', allow: 'groq' })
-  browser = await launchChromium()
-  page = await browser.newPage({ viewport: { width: 1280, height: 900 } })
-  collectConsoleErrors(page, consoleErrors)
-  answerDialogs(page, () => true)
-  await logIn(page, h.url, AUTH_KEY)
+  ;({ browser, page } = await openDashboard(h.url, AUTH_KEY, consoleErrors))
 }, 60_000)
 afterAll(async () => {
   await browser?.close()
