@@ -77,6 +77,17 @@ describe('an alias as the model', () => {
     expect(data.choices[0]?.message.content).toBeTruthy()
     expect(response.headers.get('x-keyrelay-route')).toBe('google-ai-studio/gemini-2.5-pro')
     expect(JSON.parse(h.gateway.requests.at(-1)!.body).model).toBe('google-ai-studio/gemini-2.5-pro')
+    // A browser app may read which target served.
+    const fromPage = await h.fetch('/api/compat/chat/completions', {
+      method: 'POST',
+      headers: {
+        authorization: `Bearer ${AUTH_KEY}`,
+        'content-type': 'application/json',
+        origin: 'https://app.example',
+      },
+      body: JSON.stringify({ model: 'best', messages: [{ role: 'user', content: 'Hi' }] }),
+    })
+    expect(fromPage.headers.get('access-control-expose-headers')).toContain('x-keyrelay-route')
     const models = await openai().models.list()
     expect(models.data.map((m) => m.id)).toContain('best')
   })

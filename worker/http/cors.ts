@@ -21,6 +21,9 @@ const EXPOSED = [
   'anthropic-ratelimit-tokens-reset',
   'cf-aig-cache-status',
   'cf-aig-log-id',
+  // keyrelay's own: which alias target served, and a token count that is an estimate.
+  'x-keyrelay-route',
+  'x-keyrelay-estimate',
 ].join(', ')
 
 const ALLOWED_METHODS = 'GET, POST, PUT, PATCH, DELETE, HEAD'
