@@ -5,11 +5,10 @@
  * Run alone (`npx tsx bench/cpu-routes.ts`) it prints its figures; `pnpm bench` records them.
  */
 import { execFileSync } from 'node:child_process'
-import { Miniflare } from 'miniflare'
-import { compatibilityDate, ROOT, workerFirstRoutes } from '../test/build'
 import { startWorker, type Harness } from '../test/harness'
 import { cpuMicros, newWorkerd } from './cpu'
-import { BARE_WORKER, BENCH_GATEWAY, benchGateway } from './gateway'
+import { startBare } from './bare'
+import { BENCH_GATEWAY, benchGateway } from './gateway'
 import { call, drive, median } from './lib'
 import { ROUTES, type BenchRoute } from './routes'
 
@@ -50,20 +49,7 @@ export async function cpuPerRoute(routes: BenchRoute[] = ROUTES): Promise<RouteC
       const h = await keyrelay(versus)
       return { url: h.url, dispose: () => h.dispose() }
     }
-    const mf = new Miniflare({
-      host: '127.0.0.1',
-      port: 0,
-      modules: true,
-      script: BARE_WORKER,
-      compatibilityDate: compatibilityDate(),
-      bindings: { GATEWAY_URL: BENCH_GATEWAY },
-      outboundService: gw.handle,
-      assets: {
-        directory: `${ROOT}ui`,
-        routerConfig: { has_user_worker: true, static_routing: { user_worker: workerFirstRoutes() } },
-      },
-    })
-    return { url: (await mf.ready).origin, dispose: () => mf.dispose() }
+    return startBare(gw)
   })
   // Both workerd processes on one core, this process (the load and the upstream) on the other: less
   // of the two-core machine's contention in each figure. Best effort: without taskset, as they are.

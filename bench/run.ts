@@ -9,11 +9,11 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { cpus, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { gzipSync } from 'node:zlib'
-import { Miniflare } from 'miniflare'
 import { ProviderView } from '../worker/pool/view'
-import { buildWorker, compatibilityDate, REPO_BUNDLE, ROOT, workerFirstRoutes } from '../test/build'
+import { buildWorker, REPO_BUNDLE, ROOT } from '../test/build'
 import { startWorker, type Harness } from '../test/harness'
-import { BARE_WORKER, BENCH_GATEWAY, benchGateway, type BenchGateway } from './gateway'
+import { startBare } from './bare'
+import { BENCH_GATEWAY, benchGateway, type BenchGateway } from './gateway'
 import { propagation, storm as isolateStorm, weighting } from './isolates'
 import { quotaOvershoot } from './quotas'
 import { conversationAffinity } from './affinity'
@@ -63,25 +63,6 @@ async function keyrelay(
   return h
 }
 
-async function bare(gw: BenchGateway): Promise<{ url: string; dispose: () => Promise<void> }> {
-  const mf = new Miniflare({
-    host: '127.0.0.1',
-    port: 0,
-    modules: true,
-    script: BARE_WORKER,
-    compatibilityDate: compatibilityDate(),
-    bindings: { GATEWAY_URL: BENCH_GATEWAY },
-    outboundService: gw.handle,
-    // Deployed as keyrelay is (static assets in front, /api/* routed to the Worker first), so the
-    // ratio measures keyrelay's own work, not the platform's routing.
-    assets: {
-      directory: `${ROOT}ui`,
-      routerConfig: { has_user_worker: true, static_routing: { user_worker: workerFirstRoutes() } },
-    },
-  })
-  return { url: (await mf.ready).origin, dispose: () => mf.dispose() }
-}
-
 async function d1(h: Harness) {
   const res = await fetch(`${h.url}/admin/api/metrics`, { headers: { authorization: `Bearer ${AUTH}` } })
   return ((await res.json()) as { d1: { queries: number; rowsRead: number; rowsWritten: number } }).d1
@@ -91,7 +72,7 @@ async function overheadAndThroughput(): Promise<void> {
   console.log('Overhead and throughput')
   const gw = benchGateway(DELAY_MS)
   const kr = await keyrelay(gw, keys(10))
-  const base = await bare(gw)
+  const base = await startBare(gw)
   const kUrl = `${kr.url}${PATH}`
   const bUrl = `${base.url}${PATH}`
   await drive(200, 8, () => call(kUrl, init))
