@@ -26,10 +26,10 @@ export class AliasBook extends SeqView<RouteRow> {
     return this.targets.get(name)
   }
 
-  /** Every alias, for `/models`. */
-  async names(now: number, waitUntil: (p: Promise<unknown>) => void): Promise<string[]> {
+  /** Every alias with its targets, for `/models`. */
+  async all(now: number, waitUntil: (p: Promise<unknown>) => void): Promise<[string, string[]][]> {
     await this.resolve('', now, waitUntil)
-    return [...this.targets.keys()].sort()
+    return [...this.targets].sort(([a], [b]) => a.localeCompare(b))
   }
 
   protected load() {

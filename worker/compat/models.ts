@@ -1,6 +1,7 @@
 import * as z from '../http/schema'
 import { entryAllows, entryAllowsProvider, type AuthEntry } from '../auth/auth-key'
 import { aliasBookFor } from '../aliases/book'
+import { splitModelId } from './compat-body'
 import { AppError } from '../http/errors'
 import { log } from '../log'
 import { PROVIDERS } from '../providers/registry'
@@ -37,11 +38,10 @@ async function aliasesFor(input: ModelsInput) {
   const book = aliasBookFor(scope.env.DB, scope.config.poolRefreshMs)
   const waitUntil = (p: Promise<unknown>) => scope.ctx.waitUntil(p)
   const out = []
-  for (const name of await book.names(Date.now(), waitUntil)) {
-    const targets = (await book.resolve(name, Date.now(), waitUntil)) ?? []
+  for (const [name, targets] of await book.all(Date.now(), waitUntil)) {
     const usable = targets.some((t) => {
-      const slash = t.indexOf('/')
-      return entryAllows(input.entry, t.slice(0, slash), t.slice(slash + 1))
+      const { provider, model } = splitModelId(t)
+      return entryAllows(input.entry, provider, model)
     })
     if (usable) out.push({ id: name, object: 'model', created: 0, owned_by: 'keyrelay' })
   }

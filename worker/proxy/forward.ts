@@ -38,6 +38,9 @@ export const MAX_PUNISHED_PER_REQUEST = 3
  */
 const MAX_SUSPECT_ANSWERS = 2
 
+/** Stateless when not streaming: one for every answer read whole. */
+const decoder = new TextDecoder()
+
 /** A JSON answer up to this size is read whole rather than relayed as a stream (readSmall). */
 const SMALL_ANSWER = 256 * 1024
 
@@ -250,7 +253,7 @@ async function relay(res: Response, input: ForwardInput, keyId: number): Promise
       throw new AppError(502, 'upstream_interrupted', `The answer from ${input.route.provider} was cut off`)
     }
     if ('whole' in read) {
-      meter.feed(new TextDecoder().decode(read.whole))
+      meter.feed(decoder.decode(read.whole))
       counted()
       body = read.whole
     } else body = watchBody(read.stream, { reader: meter, done: counted })
