@@ -38,9 +38,13 @@ const SHOTS = [
   'aliases-phone.png',
 ]
 
-execFileSync(process.execPath, ['--import', 'tsx', join(ROOT, 'scripts', 'ensure-chromium.ts')], {
-  stdio: 'inherit',
-})
+execFileSync(
+  process.execPath,
+  ['--import', 'tsx', join(ROOT, 'scripts', 'ensure-test-tools.ts'), 'chromium'],
+  {
+    stdio: 'inherit',
+  },
+)
 const started = Date.now()
 execFileSync(
   process.execPath,

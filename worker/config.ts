@@ -36,6 +36,8 @@ export interface Env {
   ALERT_WEBHOOK_URL?: string
   ALERT_COOLDOWN_MINUTES?: string
   ALERT_TEMPLATE?: string
+  METRICS_TOKEN?: string
+  METRICS_PER_KEY?: string
 }
 
 const seconds = (fallback: number, max: number) => z._default(wholeNumber(1, max), fallback)
@@ -139,6 +141,10 @@ const EnvSchema = z.object({
     z.enum(['off', 'admin', 'on'], { error: 'must be "off", "admin" or "on"' }),
     'off',
   ),
+  // A token that may read /admin/api/metrics and nothing else (a Prometheus scraper's credential).
+  METRICS_TOKEN: z.optional(z.string().check(z.minLength(16, 'must be at least 16 characters'))),
+  // Per-key series in the metrics: a row per key kept in D1 and one written per key used per cron run.
+  METRICS_PER_KEY: onOff('off'),
   // Browsers may call /api/* from these origins (`*`: any; the routes use no cookies).
   CORS_ORIGINS: z._default(
     z
@@ -191,6 +197,8 @@ export interface Config {
   alertWebhookUrl: string | undefined
   alertCooldownSeconds: number
   alertTemplate: string | undefined
+  metricsToken: string | undefined
+  metricsPerKey: boolean
 }
 
 // Parsed once per isolate: env is the same object for every request an isolate serves.
@@ -259,6 +267,8 @@ export function loadConfig(env: Env): Config {
     alertWebhookUrl: e.ALERT_WEBHOOK_URL,
     alertCooldownSeconds: e.ALERT_COOLDOWN_MINUTES * 60,
     alertTemplate: e.ALERT_TEMPLATE,
+    metricsToken: e.METRICS_TOKEN,
+    metricsPerKey: e.METRICS_PER_KEY === 'on',
   }
   cache.set(env, config)
   return config

@@ -4,7 +4,7 @@ import { AppError } from '../http/errors'
 import { checkKeysRoute } from './check.routes'
 import { createClient, getClient, listClients, patchClient, removeClient } from './clients.routes'
 import { exportKeys } from './export.routes'
-import { requireAdmin } from './guard'
+import { isMetricsToken, requireAdmin } from './guard'
 import { addKeys, getKey, getKeys, patchKey, patchKeys, previewKeys, removeKeys } from './keys.routes'
 import { getMetrics } from './metrics.routes'
 import { getOverview } from './overview.routes'
@@ -27,7 +27,9 @@ const OPEN = new Set(['POST /admin/api/session', 'DELETE /admin/api/session', 'G
 
 /** Authenticates every admin call once, before any route runs (a new route cannot forget it). */
 async function adminOnly(request: IRequest, env: Env): Promise<undefined> {
-  if (OPEN.has(`${request.method} ${new URL(request.url).pathname}`)) return undefined
+  const call = `${request.method} ${new URL(request.url).pathname}`
+  if (OPEN.has(call)) return undefined
+  if (call === 'GET /admin/api/metrics' && isMetricsToken(request, loadConfig(env))) return undefined
   await requireAdmin(request, env)
   return undefined
 }
@@ -66,7 +68,7 @@ export const adminRouter = Router<IRequest, [Env, ExecutionContext]>({
   .post('/routes', (req, env) => createRoute(req, env))
   .patch('/routes/:name', (req, env) => patchRoute(req, env))
   .delete('/routes/:name', (req, env) => removeRoute(req, env))
-  .get('/metrics', () => getMetrics())
+  .get('/metrics', (req, env) => getMetrics(req, env))
   .get('/alerts', async (_req, env) =>
     Response.json({ alerts: await recentAlerts(env.DB, Math.floor(Date.now() / 1000) - 7 * 86_400) }),
   )

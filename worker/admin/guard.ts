@@ -1,6 +1,7 @@
 import { authenticateAdmin, bearerCredential } from '../auth/client-auth'
 import { clientAddress } from '../auth/throttle'
-import { loadConfig, type Env } from '../config'
+import { matchSecret } from '../auth/compare'
+import { loadConfig, type Config, type Env } from '../config'
 import { AppError } from '../http/errors'
 import { readCookie, requireSameOrigin, SESSION_COOKIE, verifySession } from './session'
 
@@ -29,4 +30,15 @@ export async function requireAdmin(request: Request, env: Env): Promise<void> {
     token ? 'session_expired' : 'missing_auth_key',
     'Log in, or send AUTH_KEY as a Bearer token',
   )
+}
+
+/**
+ * Whether the call carries METRICS_TOKEN as its Bearer token (compared in constant time): a scraper's
+ * credential that opens the metrics and nothing else. A wrong one goes on to admin auth, whose
+ * throttle counts it.
+ */
+export function isMetricsToken(request: Request, config: Config): boolean {
+  const token = config.metricsToken
+  const given = bearerCredential(request.headers)
+  return token !== undefined && given !== undefined && matchSecret([token], given) === 0
 }

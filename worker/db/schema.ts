@@ -1,6 +1,7 @@
 import { sql } from 'drizzle-orm'
 import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from 'drizzle-orm/sqlite-core'
 import { PROVIDER_IDS } from '../providers/types'
+import { DURATION_COLUMNS } from './durations'
 import { CLIENT_STATUSES, KEY_STATUSES } from './statuses'
 
 /**
@@ -114,6 +115,12 @@ export const usageBatches = sqliteTable(
     hour: integer('hour').notNull(),
     /** JSON array of UsageEntry (worker/db/stats.repo.ts). */
     entries: text('entries').notNull(),
+    /**
+     * JSON array of RequestEntry (stats/requests.ts): the clients' requests of the hour per provider
+     * and model, by outcome and duration. In the same row as the attempts, so it costs no row written.
+     * Null in rows from before it existed and in a flush's further rows.
+     */
+    requests: text('requests'),
   },
   (t) => [index('usage_batches_hour').on(t.hour)],
 )
@@ -275,4 +282,40 @@ export const modelRoutes = sqliteTable(
     updatedAt: integer('updated_at').notNull(),
   },
   (t) => [index('model_routes_seq').on(t.seq)],
+)
+
+const counter = (name: string) => integer(name).notNull().default(0)
+
+/**
+ * Running totals since the deployment began, for Prometheus (admin/prometheus.ts), whose counters
+ * must never go down: usage batches are pruned after STATS_RETENTION_DAYS, these rows never are. The
+ * cron folds every batch row with an id above the `metrics_folded` mark into them (one upsert per
+ * provider and model, in the same transaction as the mark), so a scrape reads these few rows plus
+ * the batch rows written since the last cron run. `key_id` 0 holds a model's totals over every key;
+ * with METRICS_PER_KEY on, each key also gets a row (model '') of its attempts and tokens.
+ */
+export const metricTotals = sqliteTable(
+  'metric_totals',
+  {
+    provider: text('provider').notNull(),
+    model: text('model').notNull(),
+    keyId: integer('key_id').notNull(),
+    // Upstream attempts and what they answered (the usage entries' counts).
+    attempts: counter('attempts'),
+    successes: counter('successes'),
+    rateLimited: counter('rate_limited'),
+    errors: counter('errors'),
+    inputTokens: counter('input_tokens'),
+    outputTokens: counter('output_tokens'),
+    cachedTokens: counter('cached_tokens'),
+    // Clients' requests by the status keyrelay answered, and keys blocked on proof.
+    requestsOk: counter('requests_ok'),
+    requestsClientError: counter('requests_client_error'),
+    requestsLimited: counter('requests_limited'),
+    requestsFailed: counter('requests_failed'),
+    blocks: counter('blocks'),
+    durationMsSum: counter('duration_ms_sum'),
+    ...Object.fromEntries(DURATION_COLUMNS.map((c) => [c, counter(c)])),
+  },
+  (t) => [primaryKey({ columns: [t.provider, t.model, t.keyId] })],
 )

@@ -1,5 +1,6 @@
 import type { Counts } from './counts'
 import { all, batch } from './meter'
+import { emptyEntry, type RequestEntry } from './request-entry'
 
 /** Increments for one (key, model, hour), as the stats buffer gathers them. */
 export interface StatsDelta extends Counts {
@@ -58,24 +59,49 @@ function toEntry(d: StatsDelta): UsageEntry {
   ]
 }
 
-function rowsFor(d1: D1Database, hour: number, entries: UsageEntry[]): D1PreparedStatement[] {
+/**
+ * An hour's rows: its entries 1,000 to a row, the requests (few: one per provider and model) in the
+ * first. `ids`, when given, are reused in order (compaction keeps folded rows below the metrics mark).
+ */
+function rowsFor(
+  d1: D1Database,
+  hour: number,
+  entries: unknown[],
+  requests: RequestEntry[],
+  ids: number[] = [],
+): D1PreparedStatement[] {
   const statements: D1PreparedStatement[] = []
+  const insert = (i: number, chunk: string, reqs: string | null) => {
+    const id = ids[statements.length] ?? null
+    statements.push(
+      d1
+        .prepare('INSERT INTO usage_batches (id, hour, entries, requests) VALUES (?1, ?2, ?3, ?4)')
+        .bind(id, hour, chunk, i === 0 ? reqs : null),
+    )
+  }
+  const reqs = requests.length > 0 ? JSON.stringify(requests) : null
+  if (entries.length === 0 && reqs !== null) insert(0, '[]', reqs)
   for (let i = 0; i < entries.length; i += ENTRIES_PER_ROW) {
-    const chunk = JSON.stringify(entries.slice(i, i + ENTRIES_PER_ROW))
-    statements.push(d1.prepare('INSERT INTO usage_batches (hour, entries) VALUES (?1, ?2)').bind(hour, chunk))
+    insert(i, JSON.stringify(entries.slice(i, i + ENTRIES_PER_ROW)), reqs)
   }
   return statements
 }
 
 /** Appends a flush: one row per hour it covers (per 1,000 entries), all in one transaction. */
-export async function appendUsage(d1: D1Database, deltas: StatsDelta[]): Promise<void> {
-  const byHour = new Map<number, UsageEntry[]>()
-  for (const d of deltas) {
-    const list = byHour.get(d.hour) ?? []
-    list.push(toEntry(d))
-    byHour.set(d.hour, list)
+export async function appendUsage(
+  d1: D1Database,
+  deltas: StatsDelta[],
+  requests: { hour: number; entry: RequestEntry }[] = [],
+): Promise<void> {
+  const byHour = new Map<number, { entries: UsageEntry[]; requests: RequestEntry[] }>()
+  const hourOf = (hour: number) => {
+    let h = byHour.get(hour)
+    if (!h) byHour.set(hour, (h = { entries: [], requests: [] }))
+    return h
   }
-  const statements = [...byHour].flatMap(([hour, entries]) => rowsFor(d1, hour, entries))
+  for (const d of deltas) hourOf(d.hour).entries.push(toEntry(d))
+  for (const r of requests) hourOf(r.hour).requests.push(r.entry)
+  const statements = [...byHour].flatMap(([hour, h]) => rowsFor(d1, hour, h.entries, h.requests))
   if (statements.length > 0) await batch(d1, statements)
 }
 
@@ -107,7 +133,14 @@ FROM usage_batches AS b, json_each(b.entries) AS j`
 /** Usage per (hour, key, model) from `since` on (an index range on hour), optionally narrowed. */
 export async function usageSince(
   d1: D1Database,
-  filter: { since: number; until?: number; provider?: string | undefined; keyId?: number | undefined },
+  filter: {
+    since: number
+    until?: number
+    provider?: string | undefined
+    keyId?: number | undefined
+    /** Only batch rows with an id up to this (compaction: rows the metrics already hold). */
+    maxId?: number
+  },
 ): Promise<StatsRow[]> {
   const r = await all<StatsRow>(
     d1
@@ -116,9 +149,16 @@ export async function usageSince(
          WHERE b.hour >= ?1 AND (?2 IS NULL OR b.hour < ?2)
            AND (?3 IS NULL OR json_extract(j.value, '$[1]') = ?3)
            AND (?4 IS NULL OR json_extract(j.value, '$[0]') = ?4)
+           AND (?5 IS NULL OR b.id <= ?5)
          GROUP BY b.hour, keyId, model`,
       )
-      .bind(filter.since, filter.until ?? null, filter.provider ?? null, filter.keyId ?? null),
+      .bind(
+        filter.since,
+        filter.until ?? null,
+        filter.provider ?? null,
+        filter.keyId ?? null,
+        filter.maxId ?? null,
+      ),
   )
   return r.results
 }
@@ -150,20 +190,29 @@ export function parseLastError(text: string | null): { at: number; status: numbe
 }
 
 /**
- * Folds every finished hour that has several batch rows into as few rows as its entries need. The
- * delete and the inserts run in one transaction, so a failure leaves the hour as it was.
+ * Folds every finished hour that has several batch rows into as few rows as its entries need. Only
+ * rows at or below the metrics mark (metrics.repo.ts) take part, and the new rows reuse their ids:
+ * a row the metrics have not counted yet stays as it is, and a folded one never reappears above the
+ * mark to be counted again. The delete and the inserts run in one transaction, so a failure leaves
+ * the hour as it was.
  */
-export async function compactUsage(d1: D1Database, beforeHour: number): Promise<number> {
-  const hours = await all<{ hour: number; n: number; maxId: number }>(
+export async function compactUsage(d1: D1Database, beforeHour: number, mark: number): Promise<number> {
+  const hours = await all<{ hour: number; ids: string }>(
     d1
       .prepare(
-        'SELECT hour, count(*) AS n, max(id) AS maxId FROM usage_batches WHERE hour < ?1 GROUP BY hour HAVING count(*) > 1',
+        `SELECT hour, group_concat(id) AS ids FROM usage_batches WHERE hour < ?1 AND id <= ?2
+         GROUP BY hour HAVING count(*) > 1`,
       )
-      .bind(beforeHour),
+      .bind(beforeHour, mark),
   )
   let folded = 0
-  for (const { hour, n, maxId } of hours.results) {
-    const rows = await usageSince(d1, { since: hour, until: hour + 1 })
+  for (const { hour, ids: idList } of hours.results) {
+    const ids = idList
+      .split(',')
+      .map(Number)
+      .sort((a, b) => a - b)
+    const maxId = ids[ids.length - 1] as number
+    const rows = await usageSince(d1, { since: hour, until: hour + 1, maxId })
     const entries: UsageEntry[] = rows.map((r) => [
       r.keyId,
       r.provider,
@@ -178,17 +227,37 @@ export async function compactUsage(d1: D1Database, beforeHour: number): Promise<
       r.outputTokens,
       r.cachedTokens,
     ])
+    const requests = await hourRequests(d1, hour, maxId)
     await batch(d1, [
-      d1.prepare('DELETE FROM usage_batches WHERE hour = ?1 AND id <= ?2').bind(hour, maxId),
-      ...rowsFor(d1, hour, entries),
+      d1.prepare(`DELETE FROM usage_batches WHERE hour = ?1 AND id <= ?2`).bind(hour, maxId),
+      ...rowsFor(d1, hour, entries, requests, ids),
     ])
-    folded += n
+    folded += ids.length
   }
   return folded
 }
 
-/** Deletes usage older than `before` (unix seconds), through the hour index. */
-export async function pruneUsage(d1: D1Database, before: number): Promise<number> {
-  const r = await all(d1.prepare('DELETE FROM usage_batches WHERE hour < ?1').bind(before))
+/** An hour's request entries (rows up to `maxId`), summed per provider and model. */
+async function hourRequests(d1: D1Database, hour: number, maxId: number): Promise<RequestEntry[]> {
+  const width = emptyEntry('', '').length
+  const columns = Array.from({ length: width - 2 }, (_, i) => `sum(json_extract(j.value, '$[${i + 2}]'))`)
+  const r = await all<{ entry: string }>(
+    d1
+      .prepare(
+        `SELECT json_array(json_extract(j.value, '$[0]'), json_extract(j.value, '$[1]'), ${columns.join(', ')}) AS entry
+       FROM usage_batches AS b, json_each(b.requests) AS j WHERE b.hour = ?1 AND b.id <= ?2
+       GROUP BY json_extract(j.value, '$[0]'), json_extract(j.value, '$[1]')`,
+      )
+      .bind(hour, maxId),
+  )
+  return r.results.map((row) => JSON.parse(row.entry) as RequestEntry)
+}
+
+/**
+ * Deletes usage older than `before` (unix seconds), through the hour index: only rows at or below the
+ * metrics mark, so that no count leaves before the metrics' totals hold it.
+ */
+export async function pruneUsage(d1: D1Database, before: number, mark: number): Promise<number> {
+  const r = await all(d1.prepare('DELETE FROM usage_batches WHERE hour < ?1 AND id <= ?2').bind(before, mark))
   return r.meta.changes ?? 0
 }

@@ -4,6 +4,7 @@ import { pruneClientUsage, purgeClientTombstones } from '../db/clients.repo'
 import { pruneSamples, samplePoolStates } from '../db/samples.repo'
 import { pruneSessions } from '../db/sessions.repo'
 import { LAST_CRON, writeMeta } from '../db/setup.repo'
+import { foldMetrics, foldedThrough } from '../db/metrics.repo'
 import { compactUsage, pruneUsage } from '../db/stats.repo'
 import { TOMBSTONE_DAYS } from '../db/tombstones'
 import { log } from '../log'
@@ -14,8 +15,8 @@ import { recoverBlockedKeys } from './check'
 /**
  * The Cron Trigger (wrangler.toml `[triggers]`): clears expired cooldowns, samples key states for the
  * dashboard, purges old tombstones, seals keys stored before encryption, deletes expired dashboard
- * sessions, re-checks blocked keys (unless SCHEDULED_RECOVERY=off), compacts the usage batches of
- * finished hours and prunes usage older than STATS_RETENTION_DAYS. Each part runs even if another fails.
+ * sessions, re-checks blocked keys (unless SCHEDULED_RECOVERY=off), folds new usage into the metrics'
+ * running totals, compacts the usage batches of finished hours and prunes usage older than STATS_RETENTION_DAYS. Each part runs even if another fails.
  */
 
 /** Keys stored before encryption sealed per run: 10,000 take an hour at most (one batch each run). */
@@ -81,11 +82,16 @@ export async function runScheduled(env: Env): Promise<void> {
     [
       'usage',
       async () => {
-        const pruned = await pruneUsage(env.DB, now - config.statsRetentionDays * 86_400)
+        // Counts reach the metrics' totals before anything may prune or compact them.
+        const mark = await foldMetrics(env.DB, config.metricsPerKey).catch(async (e: unknown) => {
+          log('internal_error', { scheduled: 'metrics', error: String(e).slice(0, 200) })
+          return foldedThrough(env.DB)
+        })
+        const pruned = await pruneUsage(env.DB, now - config.statsRetentionDays * 86_400, mark)
         // Client keys' days as long as usage is kept; their months for a year and a bit.
         const since = (now - config.statsRetentionDays * 86_400) * 1000
         await pruneClientUsage(env.DB, dayPeriod(since), monthPeriod((now - 400 * 86_400) * 1000))
-        const folded = await compactUsage(env.DB, now - (now % 3600))
+        const folded = await compactUsage(env.DB, now - (now % 3600), mark)
         if (pruned > 0 || folded > 0) log('stats_pruned', { pruned, compacted: folded })
       },
     ],

@@ -115,6 +115,8 @@ export async function dispatch(scope: RequestScope, upstream: Upstream): Promise
     affinity: affinityFor(scope, upstream),
   }
   await setCacheKey(route.headers, scope.entry, route)
+  const started = Date.now()
+  let status = 500
   try {
     const keys = keyStateFor(env.DB, config)
     const alerts = alertsFor(env.DB, config)
@@ -137,12 +139,19 @@ export async function dispatch(scope: RequestScope, upstream: Upstream): Promise
       prove: async ({ id, sealed }) => {
         const suspect = { id, provider: upstream.provider, key: sealed }
         const report = await proofsFor(env.DB, config).prove(suspect)
+        if (report?.result === 'invalid') stats.recordBlock(route)
         return report?.result === 'valid' || report?.result === 'invalid' ? report.result : undefined
       },
     })
     scope.exhausted = exhaustedAnswers.has(res)
+    status = res.status
     return res
+  } catch (e) {
+    if (e instanceof AppError) status = e.status
+    throw e
   } finally {
+    // Until the answer's headers (a JSON answer read whole first): what the client waited.
+    stats.recordRequest({ provider: route.provider, model: route.model, status, ms: Date.now() - started })
     stats.schedule(waitUntil)
   }
 }

@@ -52,7 +52,7 @@ function inputFor(view: ProviderView, catchUp: ForwardInput['catchUp']): Forward
     route,
     keys,
     view,
-    stats: { record: () => {} },
+    stats: { record: () => {}, recordBlock: () => {} },
     tokens: () => {},
     background: () => {},
     alerts: { emit: async () => {} } as unknown as ForwardInput['alerts'],

@@ -51,7 +51,7 @@ export interface ForwardInput {
   keys: KeyState
   view: ProviderView
   /** Counts every upstream call per key and model, in memory. */
-  stats: { record(e: UsageEvent): void }
+  stats: { record(e: UsageEvent): void; recordBlock(e: { provider: string; model: string }): void }
   /** The tokens an answer reported, once its body has passed (for its key, its model, its client). */
   tokens: (keyId: number, tokens: Tokens) => void
   /** Work that must finish but must not hold up the answer (ctx.waitUntil). */

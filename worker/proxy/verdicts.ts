@@ -38,6 +38,7 @@ export async function recordVerdict(
     } else if (verdict.kind === 'block') {
       log('key_blocked', { ...fields, reason: verdict.reason })
       if (await input.keys.block(provider, key.id, verdict.reason, Math.floor(now / 1000))) {
+        input.stats.recordBlock({ provider, model })
         const alert = {
           kind: 'key_blocked' as const,
           provider,

@@ -23,8 +23,14 @@ const event = (keyId: number) => ({
   model: 'gpt-4o-mini',
   outcome: 'success' as const,
 })
+/** The usage entries of every row written (a row is bound as id, hour, entries, requests). */
 const entries = (written: unknown[][][]) =>
-  written.flatMap((batch) => batch.flatMap((args) => JSON.parse(String(args[1])) as unknown[][]))
+  written.flatMap((batch) => batch.flatMap((args) => JSON.parse(String(args[2])) as unknown[][]))
+/** The request entries of every row written. */
+const requestEntries = (written: unknown[][][]) =>
+  written.flatMap((batch) =>
+    batch.flatMap((args) => (args[3] ? (JSON.parse(String(args[3])) as unknown[][]) : [])),
+  )
 
 describe('StatsBuffer', () => {
   test('counts D1 refuses for their content are dropped, so they cannot block every later flush', async () => {
@@ -35,6 +41,26 @@ describe('StatsBuffer', () => {
     buffer.record(event(2))
     await buffer.flush()
     expect(entries(written).map((e) => e[0])).toEqual([2])
+  })
+
+  test('requests are counted by outcome and duration, carried past a busy D1, in the row of their hour', async () => {
+    const { d1, written } = fakeD1([new Error('D1 DB is overloaded. Requests queued for too long.')])
+    const buffer = new StatsBuffer(d1, 1000)
+    const at = 1_800_000_000_000
+    const model = { provider: 'openai', model: 'gpt-4o-mini' }
+    buffer.record(event(1), at)
+    buffer.recordRequest({ ...model, status: 200, ms: 40 }, at)
+    buffer.recordRequest({ ...model, status: 200, ms: 700 }, at)
+    await buffer.flush()
+    buffer.recordRequest({ ...model, status: 429, ms: 3 }, at)
+    buffer.recordRequest({ ...model, status: 400, ms: 120 }, at)
+    buffer.recordRequest({ ...model, status: 503, ms: 90_000 }, at)
+    buffer.recordBlock(model, at)
+    await buffer.flush()
+    // [provider, model, ok, clientErrors, limited, failed, blocks, msSum, ≤50, ≤100, ≤250, ≤500, ≤1000, …, over]
+    expect(requestEntries(written)).toEqual([
+      ['openai', 'gpt-4o-mini', 2, 1, 1, 1, 1, 90_863, 2, 0, 1, 0, 1, 0, 0, 0, 0, 0, 1],
+    ])
   })
 
   test('counts that met a busy D1 are kept and carried by the next flush', async () => {

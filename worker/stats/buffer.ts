@@ -5,6 +5,14 @@ import { perIsolate } from '../db/per-isolate'
 import { TRANSIENT } from '../db/retry'
 import { appendUsage, type StatsDelta } from '../db/stats.repo'
 import { log } from '../log'
+import {
+  addEntry,
+  countRequest,
+  emptyEntry,
+  REQUEST_FIELDS,
+  type RequestEntry,
+  type RequestEvent,
+} from '../db/request-entry'
 import type { Tokens } from './usage-read'
 
 export type Outcome = 'success' | 'rate_limited' | 'error'
@@ -53,6 +61,8 @@ const REARM_MS = 5_000
  */
 export class StatsBuffer {
   private buckets = new Map<string, StatsDelta>()
+  /** `provider|model|hour` → that hour's client requests (stats/requests.ts), for the metrics. */
+  private requests = new Map<string, HourRequests>()
   /** provider → models that answered 2xx or 429 here: the provider ran or metered them, so they exist. */
   private readonly named = new Map<string, Set<string>>()
   /** provider → models with only errors since the last flush (see nameOf). */
@@ -96,6 +106,29 @@ export class StatsBuffer {
     b.inputTokens += t.input
     b.outputTokens += t.output
     b.cachedTokens += t.cached
+  }
+
+  /** A client request that ended (dispatch), by the status it got and how long it took. */
+  recordRequest(e: RequestEvent, now = Date.now()): void {
+    const outcome = e.status === 429 ? 'rate_limited' : e.status < 400 ? 'success' : 'error'
+    const entry = this.requestEntry(e.provider, this.nameOf({ ...e, keyId: 0, outcome }), now)
+    countRequest(entry, e)
+  }
+
+  /** A key blocked on proof while serving a request for `model`. */
+  recordBlock(e: { provider: string; model: string }, now = Date.now()): void {
+    const entry = this.requestEntry(e.provider, this.nameOf({ ...e, keyId: 0, outcome: 'error' }), now)
+    entry[REQUEST_FIELDS.blocks]++
+  }
+
+  private requestEntry(provider: string, model: string, now: number): RequestEntry {
+    const at = Math.floor(now / 1000)
+    const hour = at - (at % 3600)
+    const id = `${provider}|${model}|${hour}`
+    let r = this.requests.get(id)
+    // Bounded without a check: models per provider are (MAX_NAMED_MODELS), hours per flush are few.
+    if (!r) this.requests.set(id, (r = { hour, entry: emptyEntry(provider, model) }))
+    return r.entry
   }
 
   /** The bucket of an event's key, model and hour (created empty), or none when the buffer is full. */
@@ -150,20 +183,28 @@ export class StatsBuffer {
     return names
   }
 
-  /** The buffer's buckets with every model still unproven folded into OTHER_MODELS. */
-  private folded(): Map<string, StatsDelta> {
-    this.unproven.clear()
-    const out = new Map<string, StatsDelta>()
+  /** Whether a model's name is kept at a flush (else it is counted under OTHER_MODELS). */
+  private keeps(provider: string, model: string): boolean {
+    return model === NO_MODEL || model === OTHER_MODELS || this.named.get(provider)?.has(model) === true
+  }
+
+  /** What the buffer holds, with every model still unproven folded into OTHER_MODELS, and emptied. */
+  private take(): { usage: Map<string, StatsDelta>; requests: Map<string, HourRequests> } {
+    const usage = new Map<string, StatsDelta>()
     for (const [id, b] of this.buckets) {
-      const keep =
-        b.model === NO_MODEL || b.model === OTHER_MODELS || this.named.get(b.provider)?.has(b.model)
-      if (keep) {
-        mergeInto(out, id, b)
-        continue
-      }
-      mergeInto(out, `${b.keyId}|${OTHER_MODELS}|${b.hour}`, { ...b, model: OTHER_MODELS })
+      if (this.keeps(b.provider, b.model)) mergeInto(usage, id, b)
+      else mergeInto(usage, `${b.keyId}|${OTHER_MODELS}|${b.hour}`, { ...b, model: OTHER_MODELS })
     }
-    return out
+    const requests = new Map<string, HourRequests>()
+    for (const r of this.requests.values()) {
+      const [provider, model] = r.entry
+      const kept = this.keeps(provider, model) ? r : { hour: r.hour, entry: renamed(r.entry, OTHER_MODELS) }
+      mergeRequests(requests, kept)
+    }
+    this.unproven.clear()
+    this.buckets = new Map()
+    this.requests = new Map()
+    return { usage, requests }
   }
 
   /**
@@ -174,7 +215,7 @@ export class StatsBuffer {
    * request arms a newer one), so no count waits for a request that may never come.
    */
   schedule(waitUntil: (p: Promise<unknown>) => void, now = Date.now()): void {
-    if (this.buckets.size === 0 && !this.ledger?.hasPending()) return
+    if (this.buckets.size === 0 && this.requests.size === 0 && !this.ledger?.hasPending()) return
     if (now - this.lastFlushAt >= this.flushMs) {
       // Set before the flush starts, so concurrent requests do not each start one.
       this.lastFlushAt = now
@@ -204,23 +245,23 @@ export class StatsBuffer {
       log('stats_dropped', { events: this.dropped, reason: 'buffer_full' })
       this.dropped = 0
     }
-    if (this.buckets.size === 0) return
-    const taken = this.folded()
-    this.buckets = new Map()
+    if (this.buckets.size === 0 && this.requests.size === 0) return
+    const taken = this.take()
     try {
-      await appendUsage(this.d1, [...taken.values()])
+      await appendUsage(this.d1, [...taken.usage.values()], [...taken.requests.values()])
     } catch (e) {
       const error = String(e).slice(0, 200)
       if (!TRANSIENT(e)) {
         // D1 refused the batch for what it holds (too big, malformed): retrying it would fail the
         // same way forever and keep every later count from being written. Drop it, say so.
-        log('stats_dropped', { buckets: taken.size, reason: 'refused', error })
+        log('stats_dropped', { buckets: taken.usage.size, reason: 'refused', error })
         return
       }
       // D1 was busy or unreachable: put the counts back so the next flush carries them; nothing is
       // counted twice because the failed batch was one transaction.
-      for (const [id, d] of taken) this.merge(id, d)
-      log('stats_flush_failed', { buckets: taken.size, error })
+      for (const [id, d] of taken.usage) this.merge(id, d)
+      for (const r of taken.requests.values()) mergeRequests(this.requests, r)
+      log('stats_flush_failed', { buckets: taken.usage.size, error })
     }
   }
 
@@ -231,6 +272,26 @@ export class StatsBuffer {
     }
     mergeInto(this.buckets, id, d)
   }
+}
+
+/** One provider and model's requests in one hour. */
+export interface HourRequests {
+  hour: number
+  entry: RequestEntry
+}
+
+function renamed(entry: RequestEntry, model: string): RequestEntry {
+  const copy = [...entry] as RequestEntry
+  copy[1] = model
+  return copy
+}
+
+/** Adds `r` to the same provider, model and hour in `into` (a copy of it when there is none). */
+function mergeRequests(into: Map<string, HourRequests>, r: HourRequests): void {
+  const id = `${r.entry[0]}|${r.entry[1]}|${r.hour}`
+  const held = into.get(id)
+  if (held) addEntry(held.entry, r.entry)
+  else into.set(id, { hour: r.hour, entry: [...r.entry] as RequestEntry })
 }
 
 /** Adds `d` to the bucket `id` of `buckets` (a copy of it when there is none). */

@@ -1,0 +1,32 @@
+CREATE TABLE `metric_totals` (
+	`provider` text NOT NULL,
+	`model` text NOT NULL,
+	`key_id` integer NOT NULL,
+	`attempts` integer DEFAULT 0 NOT NULL,
+	`successes` integer DEFAULT 0 NOT NULL,
+	`rate_limited` integer DEFAULT 0 NOT NULL,
+	`errors` integer DEFAULT 0 NOT NULL,
+	`input_tokens` integer DEFAULT 0 NOT NULL,
+	`output_tokens` integer DEFAULT 0 NOT NULL,
+	`cached_tokens` integer DEFAULT 0 NOT NULL,
+	`requests_ok` integer DEFAULT 0 NOT NULL,
+	`requests_client_error` integer DEFAULT 0 NOT NULL,
+	`requests_limited` integer DEFAULT 0 NOT NULL,
+	`requests_failed` integer DEFAULT 0 NOT NULL,
+	`blocks` integer DEFAULT 0 NOT NULL,
+	`duration_ms_sum` integer DEFAULT 0 NOT NULL,
+	`ms_le_50` integer DEFAULT 0 NOT NULL,
+	`ms_le_100` integer DEFAULT 0 NOT NULL,
+	`ms_le_250` integer DEFAULT 0 NOT NULL,
+	`ms_le_500` integer DEFAULT 0 NOT NULL,
+	`ms_le_1000` integer DEFAULT 0 NOT NULL,
+	`ms_le_2500` integer DEFAULT 0 NOT NULL,
+	`ms_le_5000` integer DEFAULT 0 NOT NULL,
+	`ms_le_10000` integer DEFAULT 0 NOT NULL,
+	`ms_le_30000` integer DEFAULT 0 NOT NULL,
+	`ms_le_60000` integer DEFAULT 0 NOT NULL,
+	`ms_over` integer DEFAULT 0 NOT NULL,
+	PRIMARY KEY(`provider`, `model`, `key_id`)
+);
+--> statement-breakpoint
+ALTER TABLE `usage_batches` ADD `requests` text;
