@@ -17,6 +17,7 @@ import { BENCH_GATEWAY, benchGateway, type BenchGateway } from './gateway'
 import { propagation, storm as isolateStorm, weighting } from './isolates'
 import { quotaOvershoot } from './quotas'
 import { conversationAffinity } from './affinity'
+import { scrapeCost } from './metrics'
 import { cpuPerRoute } from './cpu-routes'
 import { call, drive, fmt, median, percentile, sleep } from './lib'
 
@@ -408,6 +409,7 @@ async function main(): Promise<void> {
     ['weighting', () => weighting(recordShort)],
     ['quotas', () => quotaOvershoot(recordShort)],
     ['affinity', () => conversationAffinity(recordShort)],
+    ['metrics', () => scrapeCost(recordShort)],
   ]
   for (const [name, scenario] of scenarios) if (only.length === 0 || only.includes(name)) await scenario()
   const machine = `${cpus()[0]?.model ?? 'unknown CPU'}, ${cpus().length} cores, Node ${process.version}, ${process.platform}`
