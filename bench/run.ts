@@ -18,6 +18,7 @@ import { propagation, storm as isolateStorm, weighting } from './isolates'
 import { quotaOvershoot } from './quotas'
 import { conversationAffinity } from './affinity'
 import { scrapeCost } from './metrics'
+import { pacing } from './pacing'
 import { cpuPerRoute } from './cpu-routes'
 import { call, drive, fmt, median, percentile, sleep } from './lib'
 
@@ -410,6 +411,7 @@ async function main(): Promise<void> {
     ['quotas', () => quotaOvershoot(recordShort)],
     ['affinity', () => conversationAffinity(recordShort)],
     ['metrics', () => scrapeCost(recordShort)],
+    ['pacing', () => pacing(recordShort)],
   ]
   for (const [name, scenario] of scenarios) if (only.length === 0 || only.includes(name)) await scenario()
   const machine = `${cpus()[0]?.model ?? 'unknown CPU'}, ${cpus().length} cores, Node ${process.version}, ${process.platform}`
