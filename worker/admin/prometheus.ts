@@ -52,17 +52,42 @@ const TOKEN_TYPES: [string, string][] = [
   ['cached', 'cached_tokens'],
 ]
 
+/**
+ * A counter family with a sample per row and per (label value, column) pair: `outcome="ok"` from
+ * `requests_ok`, and so on.
+ */
+function counters(
+  out: Exposition,
+  family: { name: string; help: string; label: string; pairs: [string, string][] },
+  rows: MetricRow[],
+  labelsOf: (r: MetricRow) => Labels,
+): void {
+  out.family(family.name, 'counter', family.help)
+  for (const r of rows) {
+    for (const [value, column] of family.pairs) {
+      out.sample(family.name, { ...labelsOf(r), [family.label]: value }, n(r, column))
+    }
+  }
+}
+
 export function exposition(rows: MetricRow[], pool: PoolStates, scrape: { rowsRead: number }): string {
   const out = new Exposition()
   const models = rows.filter((r) => Number(r.key_id) === 0)
   const keys = rows.filter((r) => Number(r.key_id) !== 0)
   const modelLabels = (r: MetricRow) => ({ provider: r.provider, model: r.model })
+  const keyLabels = (r: MetricRow) => ({ provider: r.provider, key_id: r.key_id })
 
-  out.family('keyrelay_requests_total', 'counter', "Clients' requests by what keyrelay answered.")
-  for (const r of models) {
-    for (const [outcome, c] of OUTCOMES)
-      out.sample('keyrelay_requests_total', { ...modelLabels(r), outcome }, n(r, c))
-  }
+  counters(
+    out,
+    {
+      name: 'keyrelay_requests_total',
+      help: "Clients' requests by what keyrelay answered.",
+      label: 'outcome',
+      pairs: OUTCOMES,
+    },
+    models,
+    modelLabels,
+  )
 
   out.family(
     'keyrelay_request_duration_seconds',
@@ -85,33 +110,26 @@ export function exposition(rows: MetricRow[], pool: PoolStates, scrape: { rowsRe
     out.sample('keyrelay_request_duration_seconds_count', modelLabels(r), cumulative)
   }
 
-  out.family(
-    'keyrelay_upstream_attempts_total',
-    'counter',
-    'Calls to the provider with a pool key, by answer.',
-  )
-  for (const r of models) {
-    for (const [outcome, c] of ATTEMPT_OUTCOMES) {
-      out.sample('keyrelay_upstream_attempts_total', { ...modelLabels(r), outcome }, n(r, c))
-    }
+  const attempts = {
+    name: 'keyrelay_upstream_attempts_total',
+    help: 'Calls to the provider with a pool key, by answer.',
+    label: 'outcome',
+    pairs: ATTEMPT_OUTCOMES,
   }
-
+  counters(out, attempts, models, modelLabels)
   out.family(
     'keyrelay_key_blocks_total',
     'counter',
     'Keys blocked on proof (a dead-key answer or a failed check).',
   )
   for (const r of models) out.sample('keyrelay_key_blocks_total', modelLabels(r), n(r, 'blocks'))
-
-  out.family(
-    'keyrelay_tokens_total',
-    'counter',
-    'Tokens the answers reported (cached ones are part of input).',
-  )
-  for (const r of models) {
-    for (const [type, c] of TOKEN_TYPES)
-      out.sample('keyrelay_tokens_total', { ...modelLabels(r), type }, n(r, c))
+  const tokens = {
+    name: 'keyrelay_tokens_total',
+    help: 'Tokens the answers reported (cached ones are part of input).',
+    label: 'type',
+    pairs: TOKEN_TYPES,
   }
+  counters(out, tokens, models, modelLabels)
 
   out.family('keyrelay_keys', 'gauge', 'Pool keys by state (blocked keys are out until restored).')
   for (const p of pool.providers) {
@@ -123,34 +141,24 @@ export function exposition(rows: MetricRow[], pool: PoolStates, scrape: { rowsRe
     'gauge',
     'Active keys cooling down for a model (model "*": for every model, e.g. out of credit).',
   )
-  for (const c of pool.cooling)
+  for (const c of pool.cooling) {
     out.sample('keyrelay_keys_cooling', { provider: c.provider, model: c.model }, c.keys)
+  }
 
   if (keys.length > 0) {
-    out.family(
-      'keyrelay_key_attempts_total',
-      'counter',
-      'Calls with one pool key, by answer (METRICS_PER_KEY).',
+    const perKey = ' (one pool key; METRICS_PER_KEY).'
+    counters(
+      out,
+      { ...attempts, name: 'keyrelay_key_attempts_total', help: `Calls by answer${perKey}` },
+      keys,
+      keyLabels,
     )
-    for (const r of keys) {
-      for (const [outcome, c] of ATTEMPT_OUTCOMES) {
-        out.sample(
-          'keyrelay_key_attempts_total',
-          { provider: r.provider, key_id: r.key_id, outcome },
-          n(r, c),
-        )
-      }
-    }
-    out.family(
-      'keyrelay_key_tokens_total',
-      'counter',
-      'Tokens the answers to one pool key reported (METRICS_PER_KEY).',
+    counters(
+      out,
+      { ...tokens, name: 'keyrelay_key_tokens_total', help: `Tokens reported${perKey}` },
+      keys,
+      keyLabels,
     )
-    for (const r of keys) {
-      for (const [type, c] of TOKEN_TYPES) {
-        out.sample('keyrelay_key_tokens_total', { provider: r.provider, key_id: r.key_id, type }, n(r, c))
-      }
-    }
   }
 
   out.family('keyrelay_metrics_scrape_d1_rows_read', 'gauge', 'D1 rows this scrape read.')
