@@ -1,0 +1,1 @@
+CREATE INDEX `keys_tombstones` ON `keys` (`deleted_at`) WHERE status = 'deleted';
