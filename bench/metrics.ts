@@ -33,6 +33,12 @@ async function scrapeRowsRead(h: Harness): Promise<number> {
   return Number(line[1])
 }
 
+/** The D1 rows the isolate has read and written since it started (its own count, db/meter.ts). */
+async function isolateD1(h: Harness): Promise<{ rowsRead: number; rowsWritten: number }> {
+  const res = await fetch(`${h.url}/admin/api/metrics`, { headers: { authorization: `Bearer ${AUTH}` } })
+  return ((await res.json()) as { d1: { rowsRead: number; rowsWritten: number } }).d1
+}
+
 export async function scrapeCost(record: Record_): Promise<void> {
   const h = await startWorker({
     deployedDefaults: true,
@@ -72,7 +78,11 @@ export async function scrapeCost(record: Record_): Promise<void> {
     }
     const batches = await h.d1.prepare('SELECT count(*) AS n FROM usage_batches').first<{ n: number }>()
     const before = await scrapeRowsRead(h)
+    // The hour is over, as it would be by the next cron run: the run folds and compacts its flushes.
+    await h.d1.prepare('UPDATE usage_batches SET hour = hour - 3600').run()
+    const d1Before = await isolateD1(h)
     await h.cron()
+    const d1After = await isolateD1(h)
     const after = await scrapeRowsRead(h)
     const totals = await h.d1.prepare('SELECT count(*) AS n FROM metric_totals').first<{ n: number }>()
     record(
@@ -85,6 +95,10 @@ export async function scrapeCost(record: Record_): Promise<void> {
     record(
       '  rows read a day scraping every 60 s (Prometheus’s default) / every 15 s',
       `${perDay(60)} / ${perDay(15)}`,
+    )
+    record(
+      '  the cron run that folded and compacted them: D1 rows read / written (all its parts)',
+      `${d1After.rowsRead - d1Before.rowsRead} / ${d1After.rowsWritten - d1Before.rowsWritten}`,
     )
     record(
       '  running-total rows (one per provider and model): written per cron run at most',
