@@ -77,6 +77,13 @@ export async function scrapeCost(record: Record_): Promise<void> {
       await sleep(1100)
     }
     const batches = await h.d1.prepare('SELECT count(*) AS n FROM usage_batches').first<{ n: number }>()
+    // What opening the dashboard's overview reads with these flushes (it sums them with json_each).
+    const beforeOverview = await isolateD1(h)
+    const overview = await fetch(`${h.url}/admin/api/overview`, {
+      headers: { authorization: `Bearer ${AUTH}` },
+    })
+    await overview.arrayBuffer()
+    const overviewRows = (await isolateD1(h)).rowsRead - beforeOverview.rowsRead
     const before = await scrapeRowsRead(h)
     // The hour is over, as it would be by the next cron run: the run folds and compacts its flushes.
     await h.d1.prepare('UPDATE usage_batches SET hour = hour - 3600').run()
@@ -96,6 +103,7 @@ export async function scrapeCost(record: Record_): Promise<void> {
       '  rows read a day scraping every 60 s (Prometheus’s default) / every 15 s',
       `${perDay(60)} / ${perDay(15)}`,
     )
+    record('  the dashboard overview, same flushes: D1 rows read', `${overviewRows}`)
     record(
       '  the cron run that folded and compacted them: D1 rows read / written (all its parts)',
       `${d1After.rowsRead - d1Before.rowsRead} / ${d1After.rowsWritten - d1Before.rowsWritten}`,

@@ -1,6 +1,6 @@
 import type { Counts } from './counts'
 import { all, batch } from './meter'
-import { addEntry, type RequestEntry } from './request-entry'
+import { emptyEntry, type RequestEntry } from './request-entry'
 
 /** Increments for one (key, model, hour), as the stats buffer gathers them. */
 export interface StatsDelta extends Counts {
@@ -138,6 +138,8 @@ export async function usageSince(
     until?: number
     provider?: string | undefined
     keyId?: number | undefined
+    /** Only batch rows with an id up to this (compaction: rows the metrics already hold). */
+    maxId?: number
   },
 ): Promise<StatsRow[]> {
   const r = await all<StatsRow>(
@@ -147,9 +149,16 @@ export async function usageSince(
          WHERE b.hour >= ?1 AND (?2 IS NULL OR b.hour < ?2)
            AND (?3 IS NULL OR json_extract(j.value, '$[1]') = ?3)
            AND (?4 IS NULL OR json_extract(j.value, '$[0]') = ?4)
+           AND (?5 IS NULL OR b.id <= ?5)
          GROUP BY b.hour, keyId, model`,
       )
-      .bind(filter.since, filter.until ?? null, filter.provider ?? null, filter.keyId ?? null),
+      .bind(
+        filter.since,
+        filter.until ?? null,
+        filter.provider ?? null,
+        filter.keyId ?? null,
+        filter.maxId ?? null,
+      ),
   )
   return r.results
 }
@@ -185,28 +194,42 @@ export function parseLastError(text: string | null): { at: number; status: numbe
  * rows at or below the metrics mark (metrics.repo.ts) take part, and the new rows reuse their ids:
  * a row the metrics have not counted yet stays as it is, and a folded one never reappears above the
  * mark to be counted again. The delete and the inserts run in one transaction, so a failure leaves
- * the hour as it was.
+ * the hour as it was. Summed in SQL: D1 counts each json_each element as a row read (an hour of one
+ * busy isolate's flushes, about 3,000), but summing in JavaScript would spend the cron's CPU, which
+ * the free plan caps at 10 ms a run, on an hour of every isolate's flushes at once.
  */
 export async function compactUsage(d1: D1Database, beforeHour: number, mark: number): Promise<number> {
-  const hours = await all<{ hour: number }>(
+  const hours = await all<{ hour: number; ids: string }>(
     d1
       .prepare(
-        `SELECT hour FROM usage_batches WHERE hour >= ?1 AND hour < ?2 AND id <= ?3
+        `SELECT hour, group_concat(id) AS ids FROM usage_batches WHERE hour >= ?1 AND hour < ?2 AND id <= ?3
          GROUP BY hour HAVING count(*) > 1`,
       )
       .bind(beforeHour - COMPACT_HOURS * 3600, beforeHour, mark),
   )
   let folded = 0
-  for (const { hour } of hours.results) {
-    const rows = await all<{ id: number; entries: string; requests: string | null }>(
-      d1
-        .prepare('SELECT id, entries, requests FROM usage_batches WHERE hour = ?1 AND id <= ?2')
-        .bind(hour, mark),
-    )
-    const ids = rows.results.map((r) => r.id).sort((a, b) => a - b)
-    const maxId = ids[ids.length - 1]
-    if (maxId === undefined || ids.length < 2) continue
-    const { entries, requests } = mergeRows(rows.results)
+  for (const { hour, ids: idList } of hours.results) {
+    const ids = idList
+      .split(',')
+      .map(Number)
+      .sort((a, b) => a - b)
+    const maxId = ids[ids.length - 1] as number
+    const rows = await usageSince(d1, { since: hour, until: hour + 1, maxId })
+    const entries: UsageEntry[] = rows.map((r) => [
+      r.keyId,
+      r.provider,
+      r.model,
+      r.requests,
+      r.successes,
+      r.rateLimited,
+      r.errors,
+      r.lastUsed ?? 0,
+      r.lastError,
+      r.inputTokens,
+      r.outputTokens,
+      r.cachedTokens,
+    ])
+    const requests = await hourRequests(d1, hour, maxId)
     await batch(d1, [
       d1.prepare(`DELETE FROM usage_batches WHERE hour = ?1 AND id <= ?2`).bind(hour, maxId),
       ...rowsFor(d1, hour, entries, requests, ids),
@@ -223,37 +246,20 @@ export async function compactUsage(d1: D1Database, beforeHour: number, mark: num
  */
 const COMPACT_HOURS = 48
 
-/** Indexes of a usage entry's counts, summed when entries merge. */
-const SUMMED = [3, 4, 5, 6, 9, 10, 11]
-
-/**
- * Batch rows merged into one entry per key and model and one request entry per provider and model.
- * Summed here rather than with json_each in SQL: D1 counts each element json_each yields as a row read.
- */
-function mergeRows(rows: { entries: string; requests: string | null }[]) {
-  const entries = new Map<string, UsageEntry>()
-  const requests = new Map<string, RequestEntry>()
-  for (const row of rows) {
-    for (const e of JSON.parse(row.entries) as UsageEntry[]) {
-      const id = `${e[0]}|${e[2]}`
-      const held = entries.get(id)
-      if (!held) {
-        // An entry from before tokens were counted ends at lastError: its tokens are 0.
-        entries.set(id, [...e.slice(0, 9), e[9] ?? 0, e[10] ?? 0, e[11] ?? 0] as UsageEntry)
-        continue
-      }
-      for (const i of SUMMED) (held[i] as number) += (e[i] as number | undefined) ?? 0
-      held[7] = Math.max(held[7], e[7])
-      if (e[8] !== null && (held[8] === null || e[8] > held[8])) held[8] = e[8]
-    }
-    for (const r of row.requests ? (JSON.parse(row.requests) as RequestEntry[]) : []) {
-      const id = `${r[0]}|${r[1]}`
-      const held = requests.get(id)
-      if (held) addEntry(held, r)
-      else requests.set(id, [...r] as RequestEntry)
-    }
-  }
-  return { entries: [...entries.values()], requests: [...requests.values()] }
+/** An hour's request entries (rows up to `maxId`), summed per provider and model. */
+async function hourRequests(d1: D1Database, hour: number, maxId: number): Promise<RequestEntry[]> {
+  const width = emptyEntry('', '').length
+  const columns = Array.from({ length: width - 2 }, (_, i) => `sum(json_extract(j.value, '$[${i + 2}]'))`)
+  const r = await all<{ entry: string }>(
+    d1
+      .prepare(
+        `SELECT json_array(json_extract(j.value, '$[0]'), json_extract(j.value, '$[1]'), ${columns.join(', ')}) AS entry
+       FROM usage_batches AS b, json_each(b.requests) AS j WHERE b.hour = ?1 AND b.id <= ?2
+       GROUP BY json_extract(j.value, '$[0]'), json_extract(j.value, '$[1]')`,
+      )
+      .bind(hour, maxId),
+  )
+  return r.results.map((row) => JSON.parse(row.entry) as RequestEntry)
 }
 
 /**
