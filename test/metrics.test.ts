@@ -17,7 +17,17 @@ async function worker(options: Parameters<typeof startWorker>[0] = {}): Promise<
   started.push(h)
   return h
 }
-const flushed = () => new Promise((r) => setTimeout(r, 1500))
+/**
+ * Waits until the scrape counts `n` requests in all: each isolate flushes within its trailing timer
+ * (a second here, or two when the last one was armed just before), so a fixed wait would be a race.
+ */
+async function counted(h: Harness, n: number): Promise<void> {
+  const requests = async () =>
+    (await scrape(h)).samples
+      .filter((s) => s.name === 'keyrelay_requests_total')
+      .reduce((sum, s) => sum + s.value, 0)
+  await expect.poll(requests, { timeout: 10_000, interval: 250 }).toBe(n)
+}
 
 async function scrape(
   h: Harness,
@@ -60,7 +70,7 @@ test('requests, attempts, 429s, blocks, tokens, latency and pool state, parsed b
   // A caller's own mistake: the provider's 404 for a model it does not have, relayed.
   const unknown = GEMINI_PATH.replace('gemini-2.5-flash', 'gemini-0-nonexistent')
   expect((await h.fetch(unknown, googleInit())).status).toBe(404)
-  await flushed()
+  await counted(h, 7)
 
   const { text, samples } = await scrape(h)
   expect(value(samples, 'keyrelay_requests_total', { ...FLASH, outcome: 'ok' })).toBe(6)
@@ -106,7 +116,7 @@ test('counters never go down: the cron folds counts into totals before it prunes
   const h = await worker({ vars: { STATS_RETENTION_DAYS: '1' } })
   await h.addKeys('google-ai-studio', [googleKey(1)])
   for (let i = 0; i < 3; i++) expect((await h.fetch(GEMINI_PATH, googleInit())).status).toBe(200)
-  await flushed()
+  await counted(h, 3)
   const hour = (secondsAgo: number) => {
     const at = Math.floor(Date.now() / 1000) - secondsAgo
     return at - (at % 3600)
@@ -143,7 +153,7 @@ test('counters never go down: the cron folds counts into totals before it prunes
   // A late flush for the compacted hour, then more traffic: counted once each, through more cron runs.
   await insert(hour(7200), 7)
   for (let i = 0; i < 2; i++) expect((await h.fetch(GEMINI_PATH, googleInit())).status).toBe(200)
-  await flushed()
+  await counted(h, 30)
   const later = counters((await scrape(h)).samples)
   // Two runs at once (a slow run overlapping the next): each row is still folded once.
   await Promise.all([h.cron(), h.cron()])
@@ -161,7 +171,7 @@ test('what one isolate flushed, another scrapes: the figures come from D1', asyn
   await a.addKeys('google-ai-studio', [googleKey(1)])
   for (let i = 0; i < 4; i++) expect((await a.fetch(GEMINI_PATH, googleInit())).status).toBe(200)
   for (let i = 0; i < 3; i++) expect((await b.fetch(GEMINI_PATH, googleInit())).status).toBe(200)
-  await flushed()
+  await counted(a, 7)
   for (const h of [a, b]) {
     const { samples } = await scrape(h)
     expect(value(samples, 'keyrelay_requests_total', { ...FLASH, outcome: 'ok' })).toBe(7)
@@ -190,7 +200,7 @@ test('METRICS_PER_KEY=on adds each key’s attempts and tokens, before and after
   const [idA, idB] = await h.addKeys('google-ai-studio', [a, b])
   h.gateway.on(b, () => replies.googleMinute429())
   for (let i = 0; i < 3; i++) expect((await h.fetch(GEMINI_PATH, googleInit())).status).toBe(200)
-  await flushed()
+  await counted(h, 3)
   const check = async () => {
     const { samples } = await scrape(h)
     const key = (id: number | undefined, outcome: string) =>
