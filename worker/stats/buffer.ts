@@ -61,7 +61,7 @@ const REARM_MS = 5_000
  */
 export class StatsBuffer {
   private buckets = new Map<string, StatsDelta>()
-  /** `provider|model|hour` → that hour's client requests (stats/requests.ts), for the metrics. */
+  /** `provider|model|hour` → that hour's client requests (db/request-entry.ts), for the metrics. */
   private requests = new Map<string, HourRequests>()
   /** provider → models that answered 2xx or 429 here: the provider ran or metered them, so they exist. */
   private readonly named = new Map<string, Set<string>>()
@@ -126,7 +126,7 @@ export class StatsBuffer {
     const hour = at - (at % 3600)
     const id = `${provider}|${model}|${hour}`
     let r = this.requests.get(id)
-    // Bounded without a check: models per provider are (MAX_NAMED_MODELS), hours per flush are few.
+    // Bounded without a check: nameOf caps the models per provider, and a flush covers few hours.
     if (!r) this.requests.set(id, (r = { hour, entry: emptyEntry(provider, model) }))
     return r.entry
   }
