@@ -18,6 +18,7 @@ import { propagation, storm as isolateStorm, weighting } from './isolates'
 import { quotaOvershoot } from './quotas'
 import { conversationAffinity } from './affinity'
 import { scrapeCost } from './metrics'
+import { dashboardCost } from './dashboard'
 import { pacing } from './pacing'
 import { cpuPerRoute } from './cpu-routes'
 import { call, drive, fmt, median, percentile, sleep } from './lib'
@@ -412,6 +413,13 @@ async function main(): Promise<void> {
     ['affinity', () => conversationAffinity(recordShort)],
     ['metrics', () => scrapeCost(recordShort)],
     ['pacing', () => pacing(recordShort)],
+    [
+      'dashboard',
+      async () => {
+        await dashboardCost(recordShort, 100)
+        await dashboardCost(recordShort, 1000)
+      },
+    ],
   ]
   for (const [name, scenario] of scenarios) if (only.length === 0 || only.includes(name)) await scenario()
   const machine = `${cpus()[0]?.model ?? 'unknown CPU'}, ${cpus().length} cores, Node ${process.version}, ${process.platform}`

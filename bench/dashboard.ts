@@ -1,0 +1,122 @@
+/**
+ * What an open dashboard costs in D1. The dashboard re-reads the page on screen every 10 s while its
+ * tab is visible, so a page's refresh, not its first load, is what a day of an open tab multiplies.
+ * The pool: KEYS Google keys each serving MODELS models every hour for a week, stored as the cron
+ * leaves finished hours (one compacted row per 1,000 entries) plus the current hour's flushes from
+ * ISOLATES busy isolates; rows written straight into D1, as the flushes and the cron would have.
+ * D1's own rows_read, as the isolate meters it (db/meter.ts).
+ */
+import { startWorker, type Harness } from '../test/harness'
+import type { Record_ } from './isolates'
+import { fmt, sleep } from './lib'
+
+const AUTH = 'bench-dashboard-auth'
+const MODELS = ['gemini-2.5-flash', 'gemini-2.5-pro', 'gemini-2.5-flash-lite']
+const FLUSHES_THIS_HOUR = 30
+const ENTRIES_PER_FLUSH = 50
+const REFRESHES_PER_DAY = 86_400 / 10
+
+async function rowsRead(h: Harness): Promise<number> {
+  const res = await fetch(`${h.url}/admin/api/metrics`, { headers: { authorization: `Bearer ${AUTH}` } })
+  return ((await res.json()) as { d1: { rowsRead: number } }).d1.rowsRead
+}
+
+async function get(h: Harness, path: string): Promise<void> {
+  const res = await fetch(`${h.url}/admin/api${path}`, { headers: { authorization: `Bearer ${AUTH}` } })
+  if (res.status !== 200) throw new Error(`${path}: ${res.status} ${await res.text()}`)
+  await res.arrayBuffer()
+}
+
+/** Rows read by one call of each path, in order. */
+async function cost(h: Harness, paths: string[]): Promise<number> {
+  const before = await rowsRead(h)
+  for (const p of paths) await get(h, p)
+  return (await rowsRead(h)) - before
+}
+
+const entry = (keyId: number, model: string, hour: number, requests: number) => [
+  keyId,
+  'google-ai-studio',
+  model,
+  requests,
+  requests,
+  0,
+  0,
+  hour + 1800,
+  null,
+  requests * 40,
+  requests * 20,
+  0,
+]
+
+async function insertRows(h: Harness, hour: number, entries: unknown[][]): Promise<void> {
+  const statements = []
+  for (let i = 0; i < entries.length; i += 1000) {
+    statements.push(
+      h.d1
+        .prepare('INSERT INTO usage_batches (hour, entries) VALUES (?1, ?2)')
+        .bind(hour, JSON.stringify(entries.slice(i, i + 1000))),
+    )
+  }
+  await h.d1.batch(statements)
+}
+
+/** A week of finished hours, compacted, and the current hour's flushes so far. */
+async function seed(h: Harness, ids: number[]): Promise<void> {
+  const now = Math.floor(Date.now() / 1000)
+  const current = now - (now % 3600)
+  for (let back = 7 * 24; back >= 1; back--) {
+    const hour = current - back * 3600
+    await insertRows(
+      h,
+      hour,
+      ids.flatMap((id) => MODELS.map((m) => entry(id, m, hour, 3))),
+    )
+  }
+  for (let f = 0; f < FLUSHES_THIS_HOUR; f++) await flush(h, ids, f)
+}
+
+/** One isolate's flush of the current hour: ENTRIES_PER_FLUSH keys and models it used. */
+async function flush(h: Harness, ids: number[], seed: number): Promise<void> {
+  const now = Math.floor(Date.now() / 1000)
+  const hour = now - (now % 3600)
+  const entries = Array.from({ length: ENTRIES_PER_FLUSH }, (_, i) =>
+    entry(ids[(seed * 37 + i * 7) % ids.length] as number, MODELS[i % MODELS.length] as string, hour, 1),
+  )
+  await insertRows(h, hour, entries)
+}
+
+export async function dashboardCost(record: Record_, keys: number): Promise<void> {
+  const h = await startWorker({ deployedDefaults: true, authKey: AUTH, assets: false })
+  try {
+    const ids = await h.addKeys(
+      'google-ai-studio',
+      Array.from({ length: keys }, (_, i) => `AIzaSyDASHBOARD-${String(i).padStart(8, '0')}`),
+    )
+    await seed(h, ids)
+    const pages: [string, string[]][] = [
+      ['overview, 24 h (with its quota-left call)', ['/overview', '/limits?provider=google-ai-studio']],
+      ['overview, 7 days', ['/overview?range=7d', '/limits?provider=google-ai-studio']],
+      ['keys', ['/keys']],
+      ['a key’s detail (7 days)', [`/keys/${ids[0]}`]],
+    ]
+    const entries = keys * MODELS.length
+    record(
+      `Dashboard, ${keys} keys × ${MODELS.length} models every hour (${entries} entries an hour), ${FLUSHES_THIS_HOUR} flushes this hour`,
+      '',
+    )
+    for (const [name, paths] of pages) {
+      const first = await cost(h, paths)
+      // The next refresh, 10 s later as the page does it, after one more isolate flushed.
+      await flush(h, ids, 1000)
+      await sleep(2100)
+      const refresh = await cost(h, paths)
+      record(
+        `  ${name}: D1 rows read, first load / each refresh / a day open`,
+        `${first} / ${refresh} / ${fmt(refresh * REFRESHES_PER_DAY, 0)}`,
+      )
+    }
+  } finally {
+    await h.dispose()
+  }
+}
