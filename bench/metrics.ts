@@ -85,9 +85,11 @@ export async function scrapeCost(record: Record_): Promise<void> {
     await overview.arrayBuffer()
     const overviewRows = (await isolateD1(h)).rowsRead - beforeOverview.rowsRead
     const before = await scrapeRowsRead(h)
-    // The hour is over, as it would be by the next cron run: the run folds and compacts its flushes.
+    // The hour is over, as it would be by the next cron run.
     await h.d1.prepare('UPDATE usage_batches SET hour = hour - 3600').run()
+    // A run folds the rows into the totals; the next compacts what the run before folded.
     const d1Before = await isolateD1(h)
+    await h.cron()
     await h.cron()
     const d1After = await isolateD1(h)
     const after = await scrapeRowsRead(h)
@@ -105,7 +107,7 @@ export async function scrapeCost(record: Record_): Promise<void> {
     )
     record('  the dashboard overview, same flushes: D1 rows read', `${overviewRows}`)
     record(
-      '  the cron run that folded and compacted them: D1 rows read / written (all its parts)',
+      '  the two cron runs that folded, then compacted them: D1 rows read / written (all their parts)',
       `${d1After.rowsRead - d1Before.rowsRead} / ${d1After.rowsWritten - d1Before.rowsWritten}`,
     )
     record(
