@@ -1,5 +1,5 @@
 import { expect, test } from 'vitest'
-import { SharedRead } from './shared-read'
+import { SharedRead, settleAll } from './shared-read'
 
 const never = () => new Promise<number>(() => undefined)
 
@@ -32,4 +32,17 @@ test('a read that failed is not kept, and the promise handed to waitUntil never 
   ).rejects.toThrow()
   await expect(handed[0]).resolves.toBeUndefined()
   expect(shared.current(1)).toBeUndefined()
+})
+
+test('settleAll answers a failure only once every other promise has settled', async () => {
+  let finished = false
+  const slow = new Promise<number>((resolve) =>
+    setTimeout(() => {
+      finished = true
+      resolve(1)
+    }, 20),
+  )
+  await expect(settleAll([Promise.reject(new Error('D1 down')), slow])).rejects.toThrow('D1 down')
+  expect(finished).toBe(true)
+  expect(await settleAll([Promise.resolve('a'), slow])).toEqual(['a', 1])
 })

@@ -32,3 +32,19 @@ export class SharedRead<T = void> {
     return this.current(now) ?? this.start(read, now, waitUntil)
   }
 }
+
+/**
+ * Promise.all that answers only once every promise has settled. With Promise.all, one failing lets
+ * the request answer while a shared read another started is still running; the runtime then cancels
+ * that read, and every later call waits on it until it is given up on (GIVE_UP_MS).
+ */
+export async function settleAll<T extends readonly unknown[]>(
+  promises: T,
+): Promise<{ -readonly [K in keyof T]: Awaited<T[K]> }> {
+  const results = await Promise.allSettled(promises)
+  const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected')
+  if (failed) throw failed.reason
+  return results.map((r) => (r as PromiseFulfilledResult<unknown>).value) as {
+    -readonly [K in keyof T]: Awaited<T[K]>
+  }
+}
