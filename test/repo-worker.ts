@@ -10,6 +10,9 @@ import type { ProviderId } from '../worker/providers/types'
 import { d1Usage } from '../worker/db/meter'
 import { blockKey, changedSince, loadProviderPool, setCooldown } from '../worker/db/pool.repo'
 import { samplePoolStates, sampleRowsAfter, samplesByProvider } from '../worker/db/samples.repo'
+import { compactUsage, providerUsageSince, usageSince } from '../worker/db/stats.repo'
+import { foldMetrics, foldedThrough } from '../worker/db/metrics.repo'
+import { keyWeek, recentUsage, weekUsage } from '../worker/admin/usage-cache'
 
 type Fn = (d1: D1Database, ...args: never[]) => Promise<unknown>
 
@@ -57,6 +60,22 @@ const functions: Record<string, Fn> = {
   /** Reads one key row as stored. */
   row: (d1: D1Database, id: number) => d1.prepare('SELECT * FROM keys WHERE id = ?1').bind(id).first(),
   sql: async (d1: D1Database, query: string) => (await d1.prepare(query).all()).results,
+  /** The dashboard's usage reads as the admin API makes them, at a given time (ms). */
+  recentUsage,
+  weekUsage,
+  keyWeek,
+  /** The same sums straight from D1, to hold them to. */
+  usageSince,
+  providerUsageSince,
+  /**
+   * What the cron does to usage rows (health/scheduled.ts): fold them into the metrics, then compact
+   * finished hours up to the mark the run before left.
+   */
+  cronUsage: async (d1: D1Database, beforeHour: number) => {
+    const previous = await foldedThrough(d1)
+    await foldMetrics(d1, false)
+    return compactUsage(d1, beforeHour, previous)
+  },
 }
 
 export default {

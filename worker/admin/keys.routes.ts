@@ -1,4 +1,5 @@
 import type { IRequest } from 'itty-router'
+import { settleAll } from '../db/shared-read'
 import { loadConfig, type Env } from '../config'
 import { AppError } from '../http/errors'
 import { parseQuery } from '../http/validate'
@@ -19,10 +20,10 @@ import {
   PreviewBody,
 } from './keys.schemas'
 import { presentKey } from './present'
-import { recentUsage, usageByKey } from './usage-cache'
+import { keyWeek, recentUsage, usageByKey } from './usage-cache'
 import { addCounts, zeroCounts, type Counts } from '../db/counts'
 import type { AdminRow } from '../db/rows'
-import { parseLastError, usageSince } from '../db/stats.repo'
+import { parseLastError } from '../db/stats.repo'
 
 const nowSeconds = () => Date.now() / 1000
 const keyState = (env: Env) => keyStateFor(env.DB, loadConfig(env))
@@ -94,7 +95,7 @@ export async function previewKeys(request: Request, env: Env): Promise<Response>
 /** `GET /admin/api/keys?provider=&status=&q=&sort=&order=&limit=&offset=`, served from the AdminView. */
 export async function getKeys(request: Request, env: Env): Promise<Response> {
   const query = parseQuery(new URL(request.url), ListKeysQuery)
-  const [view, usageRows] = await Promise.all([adminView(env), recentUsage(env.DB)])
+  const [view, usageRows] = await settleAll([adminView(env), recentUsage(env.DB)])
   const usage = usageByKey(usageRows)
   const now = nowSeconds()
   const rows = queryKeys(view.list(), query, usage, now)
@@ -152,8 +153,7 @@ export async function getKey(request: IRequest, env: Env): Promise<Response> {
   const row = view.get(id.data)
   if (!row) throw new AppError(404, 'key_not_found', `No key with id ${id.data}`)
   const now = Math.floor(Date.now() / 1000)
-  const since = now - 7 * 86_400
-  const usage = await usageSince(env.DB, { since: since - (since % 3600), keyId: id.data })
+  const usage = await keyWeek(env.DB, id.data)
   const hourly = new Map<number, Counts & { hour: number }>()
   for (const r of usage) {
     const h = hourly.get(r.hour) ?? { hour: r.hour, ...zeroCounts() }

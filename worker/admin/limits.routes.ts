@@ -1,6 +1,6 @@
 import type { Env } from '../config'
+import { settleAll } from '../db/shared-read'
 import { deleteLimitOverride, limitOverrides, setLimitOverride } from '../db/limits.repo'
-import { usageSince } from '../db/stats.repo'
 import { AppError } from '../http/errors'
 import * as z from '../http/schema'
 import { parseQuery } from '../http/validate'
@@ -12,6 +12,7 @@ import { adminView } from './admin-view'
 import { adminBody } from './body'
 import { group, provider } from './keys.schemas'
 import { quotaLeft } from './quota-left'
+import { usageFrom } from './usage-cache'
 
 const LimitsQuery = z.object({ provider: z._default(provider, 'google-ai-studio') })
 
@@ -44,10 +45,10 @@ export async function getLimits(request: Request, env: Env): Promise<Response> {
   const dayStart = pacific ? pacificDayStart(now) : now - (now % 86_400_000)
   const resetsAt = pacific ? now + secondsUntilPacificMidnight(now) * 1000 : dayStart + 86_400_000
   const since = Math.floor(dayStart / 1000)
-  const [view, overrides, rows] = await Promise.all([
+  const [view, overrides, rows] = await settleAll([
     adminView(env),
     limitOverrides(env.DB, id),
-    usageSince(env.DB, { since: since - (since % 3600), provider: id }),
+    usageFrom(env.DB, { since, provider: id }, now),
   ])
   // Requests the provider counted: every call but those it refused with 429.
   const used = new Map<string, Map<number, number>>()

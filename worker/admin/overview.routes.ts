@@ -1,4 +1,5 @@
 import type { Env } from '../config'
+import { settleAll } from '../db/shared-read'
 import { addCounts, zeroCounts, type Counts } from '../db/counts'
 import type { StateSample } from '../db/samples.repo'
 import { parseQuery } from '../http/validate'
@@ -35,7 +36,7 @@ const RANGE_SECONDS = { '24h': 24 * 3600, '7d': 7 * 24 * 3600 } as const
  */
 export async function getOverview(request: Request, env: Env): Promise<Response> {
   const { range } = parseQuery(new URL(request.url), OverviewQuery)
-  const [view, usage, week, samples] = await Promise.all([
+  const [view, usage, week, samples] = await settleAll([
     adminView(env),
     recentUsage(env.DB),
     range === '7d' ? weekUsage(env.DB) : undefined,

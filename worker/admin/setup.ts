@@ -1,4 +1,5 @@
 import journal from '../../migrations/meta/_journal.json'
+import { settleAll } from '../db/shared-read'
 import type { AuthEntry } from '../auth/auth-key'
 import type { Config, Env } from '../config'
 import { hasUnsealedKeys } from '../db/admin.repo'
@@ -231,7 +232,7 @@ function authKeyCheck(entries: AuthEntry[], now: number): SetupCheck {
  */
 async function keysCheck(env: Env): Promise<SetupCheck> {
   const now = Date.now() / 1000
-  const [view, usage] = await Promise.all([adminView(env), recentUsage(env.DB)])
+  const [view, usage] = await settleAll([adminView(env), recentUsage(env.DB)])
   const byProvider = new Map<string, { total: number; usable: number }>()
   for (const row of view.list()) {
     const p = byProvider.get(row.provider) ?? { total: 0, usable: 0 }

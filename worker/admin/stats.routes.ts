@@ -1,11 +1,11 @@
 import { loadConfig, type Env } from '../config'
 import { addCounts, zeroCounts, type Counts } from '../db/counts'
 import { keysByIds } from '../db/health.repo'
-import { usageSince, type StatsRow } from '../db/stats.repo'
+import type { StatsRow } from '../db/stats.repo'
 import { parseQuery } from '../http/validate'
 import { maskKey } from '../log'
 import { StatsQuery } from './keys.schemas'
-import { usageByKey } from './usage-cache'
+import { usageByKey, usageFrom } from './usage-cache'
 
 /** Totals plus an hourly series (hours with traffic only), for one group of rows. */
 class Series {
@@ -38,8 +38,8 @@ export async function getStats(request: Request, env: Env): Promise<Response> {
   const q = parseQuery(new URL(request.url), StatsQuery)
   const now = Math.floor(Date.now() / 1000)
   const since = q.since ?? now - 24 * 3600
-  const rows = await usageSince(env.DB, {
-    since: since - (since % 3600),
+  const rows = await usageFrom(env.DB, {
+    since,
     provider: q.provider,
     keyId: q.keyId,
   })

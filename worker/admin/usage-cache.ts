@@ -1,40 +1,108 @@
 import { addCounts, zeroCounts, type Counts } from '../db/counts'
 import { perIsolate } from '../db/per-isolate'
-import { SharedRead } from '../db/shared-read'
+import { SharedRead, settleAll } from '../db/shared-read'
 import { sampleRowsAfter, samplesByProvider, type SampleRow, type StateSample } from '../db/samples.repo'
 import { parseLastError, providerUsageSince, usageSince, type StatsRow } from '../db/stats.repo'
-
-/**
- * A read shared by every admin call of this isolate for `ttlMs`: concurrent calls share one query,
- * and a failed read is not kept.
- */
-function shared<T>(ttlMs: number, read: (d1: D1Database, now: number) => Promise<T>) {
-  const cache = new WeakMap<D1Database, { at: number; value: Promise<T> }>()
-  return (d1: D1Database, now = Date.now()): Promise<T> => {
-    const hit = cache.get(d1)
-    if (hit && now - hit.at < ttlMs) return hit.value
-    const value = read(d1, now)
-    cache.set(d1, { at: now, value })
-    value.catch(() => cache.delete(d1))
-    return value
-  }
-}
+import { rowsIfSmall } from '../db/usage-tail.repo'
+import { OlderPart } from './usage-older'
+import { sumBatchRows } from './usage-sum'
+import { usageWindow, windowFrom } from './usage-window'
 
 const hourStart = (unixSeconds: number) => unixSeconds - (unixSeconds % 3600)
 const WEEK_SECONDS = 7 * 24 * 3600
 
-/**
- * The dashboard's last-24-hours usage, read at most every 2 s per isolate: counts show within
- * STATS_FLUSH_SECONDS plus 2 s of the requests they count.
- */
-export const recentUsage = shared(2_000, (d1, now) =>
-  usageSince(d1, { since: hourStart(Math.floor(now / 1000) - 24 * 3600) }),
-)
+/** Where the week's pages start at `nowMs`: the hour seven days back. */
+const weekFrom = (nowMs: number) => hourStart(Math.floor(nowMs / 1000) - WEEK_SECONDS)
 
-/** The overview's 7-day usage per provider and hour: a minute old at most, as a week's chart can be. */
-export const weekUsage = shared(60_000, (d1, now) =>
-  providerUsageSince(d1, hourStart(Math.floor(now / 1000) - WEEK_SECONDS)),
-)
+/**
+ * The dashboard's last-24-hours usage, per (hour, key, model), from the isolate's window
+ * (usage-window.ts): counts show within STATS_FLUSH_SECONDS plus 2 s of the requests they count.
+ */
+export const recentUsage = (d1: D1Database, nowMs = Date.now()): Promise<StatsRow[]> =>
+  usageWindow(d1).rows({ since: windowFrom(nowMs) }, nowMs)
+
+/**
+ * Usage per (hour, key, model) from `since`: from the window when it reaches that far back (every
+ * page but the week's), otherwise summed in D1 as an export is.
+ */
+export async function usageFrom(
+  d1: D1Database,
+  filter: { since: number; provider?: string | undefined; keyId?: number | undefined },
+  nowMs = Date.now(),
+): Promise<StatsRow[]> {
+  const since = hourStart(filter.since)
+  if (since >= windowFrom(nowMs)) return usageWindow(d1).rows({ ...filter, since }, nowMs)
+  return usageSince(d1, { ...filter, since })
+}
+
+type ProviderHour = { provider: string; hour: number } & Counts
+
+/** Sums rows per (hour, provider). */
+function byProviderHour(rows: StatsRow[], into = new Map<string, ProviderHour>()): Map<string, ProviderHour> {
+  for (const r of rows) {
+    const id = `${r.hour}|${r.provider}`
+    let p = into.get(id)
+    if (!p) into.set(id, (p = { provider: r.provider, hour: r.hour, ...zeroCounts() }))
+    addCounts(p, r)
+  }
+  return into
+}
+
+const providerWeeks = perIsolate<OlderPart<ProviderHour>>()
+
+/** The overview's 7-day usage per provider and hour: the window's day and the six before it. */
+export async function weekUsage(d1: D1Database, nowMs = Date.now()): Promise<ProviderHour[]> {
+  const window = usageWindow(d1)
+  const older = providerWeeks(
+    d1,
+    () =>
+      new OlderPart(
+        window,
+        async (since, until) => {
+          const rows = await rowsIfSmall(d1, since, until)
+          return rows
+            ? [...byProviderHour(sumBatchRows(rows)).values()]
+            : providerUsageSince(d1, since, until)
+        },
+        (_hour, rows) => [...byProviderHour(rows).values()],
+      ),
+  )
+  const [before, recent] = await settleAll([older.rows(weekFrom(nowMs), nowMs), window.rows({}, nowMs)])
+  return [...before, ...byProviderHour(recent).values()]
+}
+
+/** Keys whose week an isolate keeps (a detail page each): the most recently opened. */
+const KEY_WEEKS_KEPT = 8
+const keyWeeks = perIsolate<Map<number, OlderPart<StatsRow>>>()
+
+/** One key's usage per (hour, model) over seven days: its detail page. */
+export async function keyWeek(d1: D1Database, keyId: number, nowMs = Date.now()): Promise<StatsRow[]> {
+  const window = usageWindow(d1)
+  const kept = keyWeeks(d1, () => new Map())
+  let older = kept.get(keyId)
+  if (older) kept.delete(keyId)
+  else {
+    older = new OlderPart(
+      window,
+      async (since, until) => {
+        const rows = await rowsIfSmall(d1, since, until)
+        return rows ? sumBatchRows(rows, (r) => r.keyId === keyId) : usageSince(d1, { since, until, keyId })
+      },
+      (_hour, rows) => rows.filter((r) => r.keyId === keyId),
+    )
+  }
+  kept.set(keyId, older) // last in the map: the most recently used
+  for (const [id, part] of kept) {
+    if (kept.size <= KEY_WEEKS_KEPT) break
+    part.release()
+    kept.delete(id)
+  }
+  const [before, recent] = await settleAll([
+    older.rows(weekFrom(nowMs), nowMs),
+    window.rows({ keyId }, nowMs),
+  ])
+  return [...before, ...recent]
+}
 
 /**
  * The cron's key-state samples of the last 7 days, kept in this isolate: after the first call reads

@@ -16,7 +16,8 @@ import { REQUEST_FIELDS } from './request-entry'
 /** `meta` key: the highest usage_batches id whose counts are in metric_totals. */
 export const METRICS_FOLDED = 'metrics_folded'
 
-const MARK = `coalesce((SELECT CAST(value AS INTEGER) FROM meta WHERE key = '${METRICS_FOLDED}'), 0)`
+/** The mark as SQL: 0 before the first fold. */
+export const MARK = `coalesce((SELECT CAST(value AS INTEGER) FROM meta WHERE key = '${METRICS_FOLDED}'), 0)`
 
 /** metric_totals column → its index in a usage entry (stats.repo.ts UsageEntry: [keyId, provider, model, …]). */
 const ATTEMPT_COLUMNS: [string, number][] = [

@@ -121,7 +121,7 @@ const TOKEN_SUMS = `coalesce(sum(json_extract(j.value, '$[9]')), 0) AS inputToke
   coalesce(sum(json_extract(j.value, '$[10]')), 0) AS outputTokens,
   coalesce(sum(json_extract(j.value, '$[11]')), 0) AS cachedTokens`
 
-const AGGREGATE = `SELECT b.hour AS hour,
+export const AGGREGATE = `SELECT b.hour AS hour,
   json_extract(j.value, '$[0]') AS keyId, json_extract(j.value, '$[1]') AS provider,
   json_extract(j.value, '$[2]') AS model,
   sum(json_extract(j.value, '$[3]')) AS requests, sum(json_extract(j.value, '$[4]')) AS successes,
@@ -163,10 +163,11 @@ export async function usageSince(
   return r.results
 }
 
-/** Usage per (hour, provider) from `since` on: the overview's 7-day series, one row per hour and provider. */
+/** Usage per (hour, provider) in [since, until): the overview's 7-day series, one row per hour and provider. */
 export async function providerUsageSince(
   d1: D1Database,
   since: number,
+  until: number | null = null,
 ): Promise<({ provider: string; hour: number } & Counts)[]> {
   const r = await all<{ provider: string; hour: number } & Counts>(
     d1
@@ -176,9 +177,9 @@ export async function providerUsageSince(
            sum(json_extract(j.value, '$[5]')) AS rateLimited, sum(json_extract(j.value, '$[6]')) AS errors,
            ${TOKEN_SUMS}
          FROM usage_batches AS b, json_each(b.entries) AS j
-         WHERE b.hour >= ?1 GROUP BY b.hour, provider`,
+         WHERE b.hour >= ?1 AND (?2 IS NULL OR b.hour < ?2) GROUP BY b.hour, provider`,
       )
-      .bind(since),
+      .bind(since, until),
   )
   return r.results
 }
