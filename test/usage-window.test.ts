@@ -1,4 +1,5 @@
 import { afterEach, beforeEach, describe, expect, test } from 'vitest'
+import type { UsageEntry } from '../worker/db/stats.repo'
 import { REPO_BUNDLE } from './build'
 import { startWorker, type Harness } from './harness'
 
@@ -31,23 +32,8 @@ const CURRENT = hourOf(NOW)
 const windowFrom = (ms: number) => hourOf(ms) - 24 * HOUR
 const weekFrom = (ms: number) => hourOf(ms - 7 * 86_400_000)
 
-type Entry = [
-  number,
-  string,
-  string,
-  number,
-  number,
-  number,
-  number,
-  number,
-  string | null,
-  number,
-  number,
-  number,
-]
-
 /** A deterministic entry: counts from the seed, an error on some, tokens on most. */
-function entry(keyId: number, model: string, hour: number, seed: number): Entry {
+function entry(keyId: number, model: string, hour: number, seed: number): UsageEntry {
   const requests = 1 + (seed % 7)
   const limited = seed % 5 === 0 ? 1 : 0
   const error = seed % 11 === 0 ? `${String(hour + (seed % 3000)).padStart(12, '0')}|429|rate_limited` : null
@@ -69,7 +55,7 @@ function entry(keyId: number, model: string, hour: number, seed: number): Entry 
 }
 
 /** One batch row per call, as a flush (or the cron's compaction) writes it; returns its id. */
-async function insert(hour: number, entries: Entry[]): Promise<number> {
+async function insert(hour: number, entries: UsageEntry[]): Promise<number> {
   const r = await h.d1
     .prepare('INSERT INTO usage_batches (hour, entries) VALUES (?1, ?2) RETURNING id')
     .bind(hour, JSON.stringify(entries))

@@ -1,3 +1,4 @@
+import { addCounts } from '../db/counts'
 import type { StatsRow } from '../db/stats.repo'
 import type { TailRow } from '../db/usage-tail.repo'
 
@@ -31,13 +32,7 @@ function toRow(hour: number, e: unknown[]): StatsRow {
 
 /** Adds `from` into `into` as the SQL sum does: counts add, the latest use and error win. */
 function merge(into: StatsRow, from: StatsRow): void {
-  into.requests += from.requests
-  into.successes += from.successes
-  into.rateLimited += from.rateLimited
-  into.errors += from.errors
-  into.inputTokens += from.inputTokens
-  into.outputTokens += from.outputTokens
-  into.cachedTokens += from.cachedTokens
+  addCounts(into, from)
   if ((from.lastUsed ?? 0) > (into.lastUsed ?? 0)) into.lastUsed = from.lastUsed
   // `<12-digit time>|…`: the greater text is the newer error, as SQL's max() picks it.
   if (from.lastError !== null && (into.lastError === null || from.lastError > into.lastError)) {

@@ -20,7 +20,7 @@ export interface StatsDelta extends Counts {
  * `<12-digit unix time>|<status>|<reason>` so that max() over the text picks the newest error in SQL.
  * Entries written before tokens were counted end at lastError; SQL reads their tokens as 0.
  */
-type UsageEntry = [
+export type UsageEntry = [
   number,
   string,
   string,
