@@ -15,6 +15,11 @@ const MODELS = ['gemini-2.5-flash', 'gemini-2.5-pro', 'gemini-2.5-flash-lite']
 const FLUSHES_THIS_HOUR = 30
 const ENTRIES_PER_FLUSH = 50
 const REFRESHES_PER_DAY = 86_400 / 10
+const CLIENTS = 20
+/** Shorter than deployed (60 s), so that the bench sees client totals read again. */
+const STATS_FLUSH_MS = 5_000
+/** What the overview page asks besides /overview on each refresh (ui/js/overview.js). */
+const OVERVIEW_CALLS = ['/limits?provider=google-ai-studio', '/alerts']
 
 async function rowsRead(h: Harness): Promise<number> {
   const res = await fetch(`${h.url}/admin/api/metrics`, { headers: { authorization: `Bearer ${AUTH}` } })
@@ -87,16 +92,30 @@ async function flush(h: Harness, ids: number[], seed: number): Promise<void> {
 }
 
 export async function dashboardCost(record: Record_, keys: number): Promise<void> {
-  const h = await startWorker({ deployedDefaults: true, authKey: AUTH, assets: false })
+  const h = await startWorker({
+    deployedDefaults: true,
+    authKey: AUTH,
+    assets: false,
+    vars: { STATS_FLUSH_SECONDS: String(STATS_FLUSH_MS / 1000) },
+  })
   try {
     const ids = await h.addKeys(
       'google-ai-studio',
       Array.from({ length: keys }, (_, i) => `AIzaSyDASHBOARD-${String(i).padStart(8, '0')}`),
     )
     await seed(h, ids)
+    // Client keys with traffic today: their rows are what the Clients page reads.
+    for (let c = 0; c < CLIENTS; c++) await h.issueClient({ name: `team member ${c}` })
+    await h.d1
+      .prepare(
+        `INSERT INTO client_usage (client_id, period, requests, input_tokens, output_tokens, cached_tokens)
+         SELECT id, ?1, 10, 100, 50, 0 FROM clients UNION ALL SELECT id, ?2, 10, 100, 50, 0 FROM clients`,
+      )
+      .bind(`d:${new Date().toISOString().slice(0, 10)}`, `m:${new Date().toISOString().slice(0, 7)}`)
+      .run()
     const pages: [string, string[]][] = [
-      ['overview, 24 h (with its quota-left call)', ['/overview', '/limits?provider=google-ai-studio']],
-      ['overview, 7 days', ['/overview?range=7d', '/limits?provider=google-ai-studio']],
+      ['overview, 24 h (with its quota-left and alerts calls)', ['/overview', ...OVERVIEW_CALLS]],
+      ['overview, 7 days', ['/overview?range=7d', ...OVERVIEW_CALLS]],
       ['keys', ['/keys']],
       ['a key’s detail (7 days)', [`/keys/${ids[0]}`]],
     ]
@@ -116,6 +135,17 @@ export async function dashboardCost(record: Record_, keys: number): Promise<void
         `${first} / ${refresh} / ${fmt(refresh * REFRESHES_PER_DAY, 0)}`,
       )
     }
+    // Client totals are kept for a flush interval (5 s here, 60 s deployed): a refresh within it
+    // reads what changed among the client keys; the first after it reads the totals again.
+    const first = await cost(h, ['/clients'])
+    await sleep(2100)
+    const cached = await cost(h, ['/clients'])
+    await sleep(STATS_FLUSH_MS)
+    const reread = await cost(h, ['/clients'])
+    record(
+      `  clients (${CLIENTS} client keys): D1 rows read, first load / a refresh / one a flush interval / a day open (60 s flushes)`,
+      `${first} / ${cached} / ${reread} / ${fmt(cached * REFRESHES_PER_DAY + (reread - cached) * (86_400 / 60), 0)}`,
+    )
   } finally {
     await h.dispose()
   }

@@ -368,6 +368,27 @@ describe('across isolates', () => {
     expect(bogus.status).toBe(401)
   })
 
+  test('the Clients page on one isolate lists a change made on another at once, reading only what changed', async () => {
+    const before = await listed(b)
+    const { id } = await a.issueClient({ name: 'Listed elsewhere' })
+    expect((await admin(a, 'PATCH', `/clients/${before[0]!.id}`, { name: 'Renamed elsewhere' })).status).toBe(
+      200,
+    )
+    const rowsRead = async () =>
+      ((await (await admin(b, 'GET', '/metrics')).json()) as { d1: { rowsRead: number } }).d1.rowsRead
+    const start = await rowsRead()
+    const after = await listed(b)
+    const read = (await rowsRead()) - start
+    expect(after.map((c) => c.id)).toEqual([...before.map((c) => c.id), id])
+    expect(after[0]!.name).toBe('Renamed elsewhere')
+    // The two rows that changed (and the totals, kept for a flush interval, at most a row per
+    // client and period), not every client again.
+    expect(read).toBeLessThanOrEqual(2 + 2 * after.length)
+    const again = await rowsRead()
+    await listed(b)
+    expect((await rowsRead()) - again).toBeLessThanOrEqual(1)
+  })
+
   test('a daily quota holds across two isolates, within the stated overshoot', async () => {
     const { key } = await a.issueClient({ name: 'Shared quota', quotas: { requestsPerDay: 40 } })
     b.gateway.forbidden.push(key)

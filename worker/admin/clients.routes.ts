@@ -5,11 +5,9 @@ import { clientKeyHash, clientKeyHint, newClientKey } from '../clients/issue'
 import { dayPeriod, monthPeriod, QUOTA_NAMES, tokensOf, zeroTotals, type Totals } from '../clients/quotas'
 import { loadConfig, type Env } from '../config'
 import {
-  allClientTotals,
   dailyClientTotals,
   deleteClient,
   insertClient,
-  liveClients,
   updateClient,
   type ClientRow,
   type PeriodTotals,
@@ -17,7 +15,9 @@ import {
 import { AppError } from '../http/errors'
 import { wholeNumber } from '../http/schema'
 import { isProviderId } from '../providers/registry'
+import { settleAll } from '../db/shared-read'
 import { adminBody } from './body'
+import { clientTotalsShared, liveClientsView } from './client-view'
 import { CreateClientBody, PatchClientBody } from './clients.schemas'
 
 const ClientIdParam = wholeNumber(1, Number.MAX_SAFE_INTEGER)
@@ -44,13 +44,18 @@ export async function createClient(request: Request, env: Env): Promise<Response
   return Response.json({ client: present(row, new Map(), now), key }, { status: 201 })
 }
 
+/** Every client's totals today and this month, at most one stats flush interval old (a minute at most). */
+const todayAndMonth = (env: Env, nowMs: number) =>
+  clientTotalsShared(
+    env.DB,
+    [dayPeriod(nowMs), monthPeriod(nowMs)],
+    Math.min(60_000, loadConfig(env).statsFlushMs),
+  )
+
 /** `GET /admin/api/clients`: every client key (masked) with today's and this month's usage. */
 export async function listClients(_request: Request, env: Env): Promise<Response> {
   const nowMs = Date.now()
-  const [rows, totals] = await Promise.all([
-    liveClients(env.DB),
-    allClientTotals(env.DB, [dayPeriod(nowMs), monthPeriod(nowMs)]),
-  ])
+  const [rows, totals] = await settleAll([liveClientsView(env.DB), todayAndMonth(env, nowMs)])
   const usage = byClient(totals)
   return Response.json({ clients: rows.map((r) => present(r, usage.get(r.id) ?? new Map(), nowMs / 1000)) })
 }
@@ -60,9 +65,9 @@ export async function getClient(request: IRequest, env: Env): Promise<Response> 
   const id = clientId(request)
   const nowMs = Date.now()
   const first = dayPeriod(nowMs - (DAYS_SHOWN - 1) * 86_400_000)
-  const [rows, totals, daily] = await Promise.all([
-    liveClients(env.DB),
-    allClientTotals(env.DB, [dayPeriod(nowMs), monthPeriod(nowMs)]),
+  const [rows, totals, daily] = await settleAll([
+    liveClientsView(env.DB),
+    todayAndMonth(env, nowMs),
     dailyClientTotals(env.DB, first, id),
   ])
   const row = rows.find((r) => r.id === id)
