@@ -106,13 +106,24 @@ export async function dashboardCost(record: Record_, keys: number): Promise<void
     await seed(h, ids)
     // Client keys with traffic today: their rows are what the Clients page reads.
     for (let c = 0; c < CLIENTS; c++) await h.issueClient({ name: `team member ${c}` })
-    await h.d1
-      .prepare(
-        `INSERT INTO client_usage (client_id, period, requests, input_tokens, output_tokens, cached_tokens)
-         SELECT id, ?1, 10, 100, 50, 0 FROM clients UNION ALL SELECT id, ?2, 10, 100, 50, 0 FROM clients`,
-      )
-      .bind(`d:${new Date().toISOString().slice(0, 10)}`, `m:${new Date().toISOString().slice(0, 7)}`)
-      .run()
+    // Today, the six days before and this month, for every client.
+    const periods = [
+      ...Array.from(
+        { length: 7 },
+        (_, d) => `d:${new Date(Date.now() - d * 86_400_000).toISOString().slice(0, 10)}`,
+      ),
+      `m:${new Date().toISOString().slice(0, 7)}`,
+    ]
+    for (const period of periods) {
+      await h.d1
+        .prepare(
+          `INSERT INTO client_usage (client_id, period, requests, input_tokens, output_tokens, cached_tokens)
+           SELECT id, ?1, 10, 100, 50, 0 FROM clients`,
+        )
+        .bind(period)
+        .run()
+    }
+    const clientId = (await h.d1.prepare('SELECT min(id) AS id FROM clients').first<{ id: number }>())?.id
     const pages: [string, string[]][] = [
       ['overview, 24 h (with its quota-left and alerts calls)', ['/overview', ...OVERVIEW_CALLS]],
       ['overview, 7 days', ['/overview?range=7d', ...OVERVIEW_CALLS]],
@@ -142,6 +153,8 @@ export async function dashboardCost(record: Record_, keys: number): Promise<void
     const cached = await cost(h, ['/clients'])
     await sleep(STATS_FLUSH_MS)
     const reread = await cost(h, ['/clients'])
+    const detail = await cost(h, [`/clients/${clientId}`])
+    record(`  a client's detail (7 days), after the Clients page: D1 rows read`, `${detail}`)
     record(
       `  clients (${CLIENTS} client keys): D1 rows read, first load / a refresh / one a flush interval / a day open (60 s flushes)`,
       `${first} / ${cached} / ${reread} / ${fmt(cached * REFRESHES_PER_DAY + (reread - cached) * (86_400 / 60), 0)}`,

@@ -5,7 +5,7 @@ import { clientKeyHash, clientKeyHint, newClientKey } from '../clients/issue'
 import { dayPeriod, monthPeriod, QUOTA_NAMES, tokensOf, zeroTotals, type Totals } from '../clients/quotas'
 import { loadConfig, type Env } from '../config'
 import {
-  dailyClientTotals,
+  clientTotals,
   deleteClient,
   insertClient,
   updateClient,
@@ -64,19 +64,22 @@ export async function listClients(_request: Request, env: Env): Promise<Response
 export async function getClient(request: IRequest, env: Env): Promise<Response> {
   const id = clientId(request)
   const nowMs = Date.now()
-  const first = dayPeriod(nowMs - (DAYS_SHOWN - 1) * 86_400_000)
+  const periods = Array.from({ length: DAYS_SHOWN }, (_, i) =>
+    dayPeriod(nowMs - (DAYS_SHOWN - 1 - i) * 86_400_000),
+  )
+  // Its own days by key (period, client): a range of days would read every client's rows in it.
   const [rows, totals, daily] = await settleAll([
     liveClientsView(env.DB),
     todayAndMonth(env, nowMs),
-    dailyClientTotals(env.DB, first, id),
+    clientTotals(env.DB, [id], periods),
   ])
   const row = rows.find((r) => r.id === id)
   if (!row) throw notFound(id)
   const perDay = new Map(daily.map((d) => [d.period, d]))
-  const days = Array.from({ length: DAYS_SHOWN }, (_, i) => {
-    const period = dayPeriod(nowMs - (DAYS_SHOWN - 1 - i) * 86_400_000)
-    return { day: period.slice(2), ...presentTotals(perDay.get(period) ?? zeroTotals()) }
-  })
+  const days = periods.map((period) => ({
+    day: period.slice(2),
+    ...presentTotals(perDay.get(period) ?? zeroTotals()),
+  }))
   return Response.json({
     client: present(row, byClient(totals).get(id) ?? new Map(), nowMs / 1000),
     days,

@@ -205,19 +205,12 @@ export async function allClientTotals(d1: D1Database, periods: string[]): Promis
   return r.results
 }
 
-/** Daily totals from `fromDay` (`d:YYYY-MM-DD`) on; every client, or one. */
-export async function dailyClientTotals(
-  d1: D1Database,
-  fromDay: string,
-  clientId?: number,
-): Promise<PeriodTotals[]> {
+/** Daily totals from `fromDay` (`d:YYYY-MM-DD`) on, every client's (the usage export). */
+export async function dailyClientTotals(d1: D1Database, fromDay: string): Promise<PeriodTotals[]> {
   const r = await all<PeriodTotals>(
     d1
-      .prepare(
-        `SELECT ${TOTALS} FROM client_usage WHERE period >= ?1 AND period < 'e'
-           AND (?2 IS NULL OR client_id = ?2) ORDER BY period`,
-      )
-      .bind(fromDay, clientId ?? null),
+      .prepare(`SELECT ${TOTALS} FROM client_usage WHERE period >= ?1 AND period < 'e' ORDER BY period`)
+      .bind(fromDay),
   )
   return r.results
 }
