@@ -113,6 +113,26 @@ describe('upstream faults', () => {
     expect(parts.join('')).toBe('Hello wor')
   })
 
+  test('a translated stream cut mid-way ends in the client dialect’s error: the Anthropic SDK raises it', async () => {
+    const h = await worker()
+    await h.addKeys('openai', [openaiKey(1)])
+    const chunk = (content: string) =>
+      `data: ${JSON.stringify({ id: 'c', object: 'chat.completion.chunk', created: 1, model: 'gpt-4o-mini', choices: [{ index: 0, delta: { content }, finish_reason: null }] })}\n\n`
+    // Split mid-line as well: the translation must carry a partial event to the next chunk.
+    const second = chunk(' wor')
+    h.gateway.on(openaiKey(1), () => cutStream([chunk('Hello'), second.slice(0, 20), second.slice(20)]))
+    const client = new Anthropic({ apiKey: AUTH_KEY, baseURL: `${h.url}/api/compat`, maxRetries: 0 })
+    const stream = client.messages.stream({
+      model: 'openai/gpt-4o-mini',
+      max_tokens: 5,
+      messages: [{ role: 'user', content: 'x' }],
+    })
+    const parts: string[] = []
+    stream.on('text', (t) => parts.push(t))
+    await expect(stream.finalMessage()).rejects.toThrow(/interrupted/)
+    expect(parts.join('')).toBe('Hello wor')
+  })
+
   test("an error event inside a 200 stream reaches the client: Anthropic's SDK raises it", async () => {
     const h = await worker()
     await h.addKeys('anthropic', [anthropicKey(1)])

@@ -13,7 +13,8 @@ import { MessagesStream } from './dialects/messages-stream'
 import { chatToResponse, responseContext, responsesToChat } from './dialects/responses'
 import { ResponsesStream } from './dialects/responses-stream'
 import { ChatCompletion } from './dialects/shapes'
-import { translateStream, type StreamTranslator } from './dialects/sse'
+import { lineTranslator, translateStream, type StreamTranslator } from './dialects/sse'
+import { rewritten } from '../proxy/stream-guard'
 import { conversationInBody } from '../proxy/conversation'
 
 type Json = Record<string, unknown>
@@ -128,6 +129,8 @@ async function serveTarget(
   }
   const chat = dialect.toChat(body.json, body.json.model)
   const res = await dispatch(scope, {
+    // A streamed answer is translated in the pass that relays it (proxy/stream-guard.ts).
+    rewriteStream: () => lineTranslator(dialect.stream(body)),
     provider: body.provider,
     // AI Gateway's unified endpoint takes every provider's key as a Bearer token.
     adapter: bearerAdapterFor(body.provider),
@@ -152,7 +155,8 @@ async function fromChatResponse(dialect: Dialect, body: CompatRequest, res: Resp
     const headers = relayedHeaders(res)
     headers.set('content-type', 'text/event-stream; charset=utf-8')
     headers.set('cache-control', 'no-cache')
-    return new Response(translateStream(res.body, dialect.stream(body)), { status: res.status, headers })
+    const stream = rewritten.has(res) ? res.body : translateStream(res.body, dialect.stream(body))
+    return new Response(stream, { status: res.status, headers })
   }
   const chat = ChatCompletion.safeParse(await res.json().catch(() => undefined))
   if (!chat.success) {

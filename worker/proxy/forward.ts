@@ -9,7 +9,7 @@ import { gatewayAppError } from './gateway-error'
 import { downstreamHeaders } from './headers'
 import { redactKey } from './redact'
 import { catchUpAfterVerdict, pickKey } from './lessons'
-import { readSmall, watchBody } from './stream-guard'
+import { readSmall, rewritten, watchBody } from './stream-guard'
 import { callUpstream } from './upstream'
 import { recordVerdict, restSpent, SHAKY_SECONDS } from './verdicts'
 
@@ -258,15 +258,22 @@ async function relay(res: Response, input: ForwardInput, keyId: number): Promise
       body = read.whole
     } else body = watchBody(read.stream, { reader: meter, done: counted })
   } else {
-    body = watchBody(body, {
-      guard: {
-        provider: input.route.provider,
-        errorEvent: input.route.adapter.streamError('The upstream stream was interrupted'),
-        endMarker: input.route.adapter.streamEnd,
-      },
-      reader: meter,
-      done: counted,
-    })
+    const rewrite = res.ok ? input.route.rewriteStream?.() : undefined
+    const answer = new Response(
+      watchBody(body, {
+        guard: {
+          provider: input.route.provider,
+          errorEvent: input.route.adapter.streamError('The upstream stream was interrupted'),
+          endMarker: input.route.adapter.streamEnd,
+        },
+        reader: meter,
+        done: counted,
+        ...(rewrite ? { rewrite } : {}),
+      }),
+      { status: res.status, statusText: res.statusText, headers: downstreamHeaders(res.headers) },
+    )
+    if (rewrite) rewritten.add(answer)
+    return answer
   }
   return new Response(body, {
     status: res.status,

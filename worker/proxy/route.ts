@@ -9,6 +9,7 @@ import type { KeyState } from '../pool/key-state'
 import type { ProviderView } from '../pool/view'
 import type { ProviderAdapter, ProviderId } from '../providers/types'
 import type { UsageEvent } from '../stats/buffer'
+import type { TextRewrite } from './stream-guard'
 import type { Tokens } from '../stats/usage-read'
 import type { Metadata } from './headers'
 
@@ -33,10 +34,13 @@ export interface Upstream {
    * is alerted (a provider without keys is no news to a list of every provider). Default false.
    */
   quiet?: boolean
+  /** A successful event stream's text rewritten as it is relayed (a translated dialect's). */
+  rewriteStream?: () => TextRewrite
 }
 
 /** An Upstream with every default filled in, as the attempts loop sends it. */
-export type Route = Omit<Required<Upstream>, 'model' | 'conversation'> & {
+export type Route = Omit<Required<Upstream>, 'model' | 'conversation' | 'rewriteStream'> & {
+  rewriteStream?: (() => TextRewrite) | undefined
   /** The cooldown scope: the model, or NO_MODEL. */
   model: CooldownScope
   metadata: Metadata

@@ -12,6 +12,14 @@ export interface StreamGuard {
   endMarker?: RegExp | undefined
 }
 
+/** Text in, text out: what a stream's rewrite does with each piece of text as it passes. */
+export interface TextRewrite {
+  /** The rewritten text for this piece (possibly empty: a partial line waits for the rest). */
+  push(text: string): string
+  /** What is left to send when the stream ends. */
+  end(): string
+}
+
 export interface BodyWatch {
   /** For an event stream: makes a cut visible (see watchBody). */
   guard?: StreamGuard
@@ -19,7 +27,16 @@ export interface BodyWatch {
   reader?: { feed(text: string): void }
   /** Called once when the body has passed, was cut, or the client went away. */
   done?: () => void
+  /**
+   * Rewrites the text the client gets (a translated dialect), in this same pass: a stream of its own
+   * piped behind this one would cost another hop per chunk and decode the text a second time. The
+   * guard and the reader see the text as upstream sent it.
+   */
+  rewrite?: TextRewrite
 }
+
+/** Answers whose body a rewrite already turned into the client's dialect (see BodyWatch.rewrite). */
+export const rewritten = new WeakSet<Response>()
 
 /**
  * Relays an answer's body chunk by chunk, unbuffered, in one pass that does what the answer needs:
@@ -31,7 +48,7 @@ export interface BodyWatch {
  * - With a reader, hands it the text as it passes (token usage), and `done` when it has all of it.
  */
 export function watchBody(body: ReadableStream<Uint8Array>, watch: BodyWatch): ReadableStream<Uint8Array> {
-  const { guard, reader: textReader } = watch
+  const { guard, reader: textReader, rewrite } = watch
   const reader = body.getReader()
   const decoder = new TextDecoder()
   let carry = ''
@@ -42,39 +59,58 @@ export function watchBody(body: ReadableStream<Uint8Array>, watch: BodyWatch): R
     finished = true
     watch.done?.()
   }
+  const send = (controller: ReadableStreamDefaultController<Uint8Array>, text: string) => {
+    if (text) controller.enqueue(encoder.encode(text))
+  }
   const cut = (controller: ReadableStreamDefaultController<Uint8Array>, why: string) => {
     if (!guard) return
     log('stream_cut', { provider: guard.provider, why })
-    controller.enqueue(encoder.encode(guard.errorEvent))
+    send(controller, rewrite ? rewrite.push(guard.errorEvent) : guard.errorEvent)
+  }
+  /** The stream has ended (complete or cut short): whatever the rewrite still holds goes out. */
+  const close = (controller: ReadableStreamDefaultController<Uint8Array>) => {
+    if (rewrite) send(controller, rewrite.push(decoder.decode()) + rewrite.end())
   }
   return new ReadableStream<Uint8Array>({
     async pull(controller) {
-      let chunk: ReadableStreamReadResult<Uint8Array>
-      try {
-        chunk = await reader.read()
-      } catch (e) {
-        cut(controller, String(e).slice(0, 200))
-        finish()
-        controller.error(e)
-        return
-      }
-      if (chunk.done) {
-        if (!ended) cut(controller, 'ended before the end marker')
-        finish()
-        controller.close()
-        return
-      }
-      // Decoded only while someone reads the text: a guard until its marker, a reader to the end.
-      if (textReader || !ended) {
-        const text = decoder.decode(chunk.value, { stream: true })
-        textReader?.feed(text)
-        if (!ended && guard?.endMarker) {
-          const seen = carry + text
-          ended = guard.endMarker.test(seen)
-          carry = seen.slice(-CARRY)
+      // Until something goes out: a pull that enqueues nothing is not pulled again.
+      for (;;) {
+        let chunk: ReadableStreamReadResult<Uint8Array>
+        try {
+          chunk = await reader.read()
+        } catch (e) {
+          cut(controller, String(e).slice(0, 200))
+          finish()
+          controller.error(e)
+          return
         }
+        if (chunk.done) {
+          if (!ended) cut(controller, 'ended before the end marker')
+          close(controller)
+          finish()
+          controller.close()
+          return
+        }
+        // Decoded only while someone reads the text: a guard until its marker, a reader to the end,
+        // a rewrite.
+        if (textReader || !ended || rewrite) {
+          const text = decoder.decode(chunk.value, { stream: true })
+          textReader?.feed(text)
+          if (!ended && guard?.endMarker) {
+            const seen = carry + text
+            ended = guard.endMarker.test(seen)
+            carry = seen.slice(-CARRY)
+          }
+          if (rewrite) {
+            const out = rewrite.push(text)
+            if (!out) continue
+            send(controller, out)
+            return
+          }
+        }
+        controller.enqueue(chunk.value)
+        return
       }
-      controller.enqueue(chunk.value)
     },
     cancel(reason) {
       finish()

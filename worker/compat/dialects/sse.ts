@@ -1,3 +1,4 @@
+import type { TextRewrite } from '../../proxy/stream-guard'
 import { isChatChunk, type ChatChunk, type ChatToolCallDelta } from './shapes'
 
 /**
@@ -21,45 +22,68 @@ const NOT_A_CHUNK: ChatChunk = {
   },
 }
 
-export function translateStream(
-  body: ReadableStream<Uint8Array>,
-  translator: StreamTranslator,
-): ReadableStream<Uint8Array> {
-  const decoder = new TextDecoder()
+/** A chat event stream's text, rewritten line by line into the translator's dialect. */
+export function lineTranslator(translator: StreamTranslator): TextRewrite {
   let buffered = ''
   let ended = false
-  const emit = (controller: TransformStreamDefaultController<Uint8Array>, events: string[]) => {
-    if (events.length > 0) controller.enqueue(encoder.encode(events.join('')))
-  }
-  const line = (controller: TransformStreamDefaultController<Uint8Array>, text: string) => {
+  const line = (text: string): string => {
     const m = /^data:\s?(.*)$/.exec(text.trimEnd())
-    if (!m || ended) return
+    if (!m || ended) return ''
     const payload = m[1] ?? ''
     if (payload === '[DONE]') {
       ended = true
-      emit(controller, translator.end())
-      return
+      return translator.end().join('')
     }
     let data: unknown
     try {
       data = JSON.parse(payload)
     } catch {
-      return // not JSON: nothing a chat stream sends on purpose
+      return '' // not JSON: nothing a chat stream sends on purpose
     }
     // JSON that is not a chunk (`null`, a tool call of null) ends the stream with the dialect's error.
-    emit(controller, translator.chunk(isChatChunk(data) ? data : NOT_A_CHUNK))
+    return translator.chunk(isChatChunk(data) ? data : NOT_A_CHUNK).join('')
+  }
+  return {
+    push(text) {
+      buffered += text
+      const lines = buffered.split('\n')
+      buffered = lines.pop() ?? ''
+      let out = ''
+      for (const l of lines) out += line(l)
+      return out
+    },
+    end() {
+      let out = buffered ? line(buffered) : ''
+      buffered = ''
+      if (!ended) {
+        ended = true
+        out += translator.end().join('')
+      }
+      return out
+    },
+  }
+}
+
+/**
+ * A stream translated as it arrives. The proxy rewrites a successful answer in the pass that relays
+ * it (proxy/stream-guard.ts); this is for a body that did not go through it.
+ */
+export function translateStream(
+  body: ReadableStream<Uint8Array>,
+  translator: StreamTranslator,
+): ReadableStream<Uint8Array> {
+  const decoder = new TextDecoder()
+  const rewrite = lineTranslator(translator)
+  const send = (controller: TransformStreamDefaultController<Uint8Array>, text: string) => {
+    if (text) controller.enqueue(encoder.encode(text))
   }
   return body.pipeThrough(
     new TransformStream<Uint8Array, Uint8Array>({
       transform(bytes, controller) {
-        buffered += decoder.decode(bytes, { stream: true })
-        const lines = buffered.split('\n')
-        buffered = lines.pop() ?? ''
-        for (const l of lines) line(controller, l)
+        send(controller, rewrite.push(decoder.decode(bytes, { stream: true })))
       },
       flush(controller) {
-        if (buffered) line(controller, buffered)
-        if (!ended) emit(controller, translator.end())
+        send(controller, rewrite.push(decoder.decode()) + rewrite.end())
       },
     }),
   )
