@@ -1,4 +1,4 @@
-/** The routes the benchmark and the profile measure: the three people use most. */
+/** The routes the benchmark and the profile measure: the ones people use most. */
 export interface BenchRoute {
   name: string
   path: string
@@ -27,6 +27,18 @@ export const ROUTES: BenchRoute[] = [
       json(auth, 'authorization', {
         model: 'google-ai-studio/gemini-2.5-flash',
         messages: [{ role: 'user', content: 'Hello' }],
+      }),
+  },
+  {
+    // What OpenAI SDK clients mostly send: a stream without include_usage (keyrelay asks for it and
+    // drops the chunk again).
+    name: 'compat-chat-stream',
+    path: '/api/compat/chat/completions',
+    init: (auth) =>
+      json(auth, 'authorization', {
+        model: 'google-ai-studio/gemini-2.5-flash',
+        messages: [{ role: 'user', content: 'Hello' }],
+        stream: true,
       }),
   },
   {

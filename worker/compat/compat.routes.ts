@@ -4,11 +4,12 @@ import { AppError } from '../http/errors'
 import { EMBEDDING_PROVIDERS, PROVIDERS } from '../providers/registry'
 import type { ProviderAdapter } from '../providers/types'
 import { callerScope, dispatch, type RequestScope } from '../proxy/dispatch'
+import { rewritten, type TextRewrite } from '../proxy/stream-guard'
 import { readCompatBody, type CompatRequest } from './compat-body'
 import { bearerAdapterFor } from './compat-adapter'
 import { jsonBytes } from './dialects/chat'
 import { listCompatModels } from './models'
-import { askForUsage, dropUsageChunk } from './usage-option'
+import { askForUsage, dropUsageChunk, usageDropper } from './usage-option'
 import { readCompatCall, throughTargets } from './fallback'
 import { conversationInBody } from '../proxy/conversation'
 
@@ -30,6 +31,7 @@ function send(
   adapter: ProviderAdapter,
   url: string,
   payload: ArrayBuffer,
+  rewriteStream?: () => TextRewrite,
 ) {
   const conversation = conversationInBody(body.json)
   return dispatch(scope, {
@@ -39,6 +41,7 @@ function send(
     conversation,
     url,
     body: payload,
+    ...(rewriteStream ? { rewriteStream } : {}),
   })
 }
 
@@ -58,8 +61,10 @@ export async function compatChat(request: Request, env: Env, ctx: ExecutionConte
       bearerAdapterFor(body.provider),
       `${gatewayBase}/compat/chat/completions`,
       payload,
+      // The usage chunk asked for on the client's behalf goes in the pass that relays the stream.
+      injected ? usageDropper : undefined,
     )
-    return injected ? dropUsageChunk(res) : res
+    return injected && !rewritten.has(res) ? dropUsageChunk(res) : res
   })
 }
 

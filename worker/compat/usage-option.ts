@@ -4,6 +4,7 @@
  * extra chunk it brings (`choices: []` with `usage`) out again: the client gets exactly the stream it
  * asked for, and the pool key's and client's tokens are counted (forward.ts reads them on the way).
  */
+import type { TextRewrite } from '../proxy/stream-guard'
 import { jsonBytes } from './dialects/chat'
 
 const encoder = new TextEncoder()
@@ -25,11 +26,8 @@ export function askForUsage(
   return { payload, injected: true }
 }
 
-/** The answer without the usage chunk a client did not ask for; anything but a 2xx stream as it is. */
-export function dropUsageChunk(res: Response): Response {
-  const type = res.headers.get('content-type') ?? ''
-  if (!res.ok || !res.body || !type.includes('text/event-stream')) return res
-  const decoder = new TextDecoder()
+/** A stream's text without the usage chunk keyrelay asked for on the client's behalf. */
+export function usageDropper(): TextRewrite {
   let partial = ''
   let skipBlank = false
   const pass = (lines: string[]): string => {
@@ -48,16 +46,38 @@ export function dropUsageChunk(res: Response): Response {
     }
     return out
   }
+  return {
+    push(text) {
+      const lines = (partial + text).split('\n')
+      partial = lines.pop() ?? ''
+      return pass(lines)
+    },
+    end() {
+      const out = partial ? pass([partial]).slice(0, -1) : ''
+      partial = ''
+      return out
+    },
+  }
+}
+
+/**
+ * The answer without the usage chunk a client did not ask for; anything but a 2xx stream as it is.
+ * The proxy drops it in the pass that relays the answer (BodyWatch.rewrite); this is for an answer
+ * that did not go through it.
+ */
+export function dropUsageChunk(res: Response): Response {
+  const type = res.headers.get('content-type') ?? ''
+  if (!res.ok || !res.body || !type.includes('text/event-stream')) return res
+  const decoder = new TextDecoder()
+  const rewrite = usageDropper()
   const body = res.body.pipeThrough(
     new TransformStream<Uint8Array, Uint8Array>({
       transform(bytes, controller) {
-        const lines = (partial + decoder.decode(bytes, { stream: true })).split('\n')
-        partial = lines.pop() ?? ''
-        const out = pass(lines)
+        const out = rewrite.push(decoder.decode(bytes, { stream: true }))
         if (out) controller.enqueue(encoder.encode(out))
       },
       flush(controller) {
-        const out = partial ? pass([partial]).slice(0, -1) : ''
+        const out = rewrite.push(decoder.decode()) + rewrite.end()
         if (out) controller.enqueue(encoder.encode(out))
       },
     }),
