@@ -54,13 +54,23 @@ const entry = (keyId: number, model: string, hour: number, requests: number) => 
   0,
 ]
 
-async function insertRows(h: Harness, hour: number, entries: unknown[][]): Promise<void> {
+/**
+ * An hour's rows; `compacted`: with the per-provider totals the cron's compaction writes on the
+ * hour's first row ('' on the others; schema.ts `totals`), a flush's rows have none.
+ */
+async function insertRows(h: Harness, hour: number, entries: unknown[][], compacted = false): Promise<void> {
+  const totals: Record<string, number[]> = {}
+  for (const e of entries) {
+    const t = (totals[e[1] as string] ??= [0, 0, 0, 0, 0, 0, 0])
+    ;[3, 4, 5, 6, 9, 10, 11].forEach((field, i) => (t[i] = (t[i] as number) + (e[field] as number)))
+  }
   const statements = []
   for (let i = 0; i < entries.length; i += 1000) {
+    const mark = compacted ? (i === 0 ? JSON.stringify(totals) : '') : null
     statements.push(
       h.d1
-        .prepare('INSERT INTO usage_batches (hour, entries) VALUES (?1, ?2)')
-        .bind(hour, JSON.stringify(entries.slice(i, i + 1000))),
+        .prepare('INSERT INTO usage_batches (hour, entries, totals) VALUES (?1, ?2, ?3)')
+        .bind(hour, JSON.stringify(entries.slice(i, i + 1000)), mark),
     )
   }
   await h.d1.batch(statements)
@@ -76,6 +86,7 @@ async function seed(h: Harness, ids: number[]): Promise<void> {
       h,
       hour,
       ids.flatMap((id) => MODELS.map((m) => entry(id, m, hour, 3))),
+      true,
     )
   }
   for (let f = 0; f < FLUSHES_THIS_HOUR; f++) await flush(h, ids, f)

@@ -203,6 +203,30 @@ describe('the week', () => {
     expect(week2.usage.rowsRead).toBeLessThanOrEqual(6)
   })
 
+  test('hours the cron compacted are read from the totals it wrote; a flush after them still counts', async () => {
+    // Two flushes an hour for eight days, compacted as the cron does (it looks back 48 hours a run).
+    for (let back = 8 * 24; back >= 1; back--) {
+      await flush(CURRENT - back * HOUR, 1 + (back % 5), 6, back)
+      await flush(CURRENT - back * HOUR, 3, 4, back + 1000)
+    }
+    await run('cronUsage', CURRENT) // folds every row; compaction takes them on the next runs
+    for (const before of [CURRENT, CURRENT - 48 * HOUR, CURRENT - 96 * HOUR, CURRENT - 144 * HOUR]) {
+      await run('cronUsage', before)
+    }
+    const { result: left } = await run<{ n: number }[]>(
+      'sql',
+      `SELECT count(*) AS n FROM usage_batches WHERE totals IS NULL AND hour < ${CURRENT - 24 * HOUR}`,
+    )
+    expect(left[0]!.n).toBe(0)
+    // A flush that came after its hour was compacted: not in the totals.
+    await flush(CURRENT - 3 * 24 * HOUR, 40, 5, 77)
+    const week = await run<Record<string, unknown>[]>('weekUsage', NOW)
+    const truth = await run<Record<string, unknown>[]>('providerUsageSince', weekFrom(NOW))
+    expect(providerTotals(week.result)).toEqual(providerTotals(truth.result))
+    // A row an hour for the older days' totals (and their count), the late flush, and the day.
+    expect(week.usage.rowsRead).toBeLessThan(4 * 24 * 7)
+  })
+
   test('a key’s seven days, as its detail page reads them', async () => {
     await seedWeek()
     const key = 6 // in every seeded hour

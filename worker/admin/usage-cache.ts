@@ -2,8 +2,14 @@ import { addCounts, zeroCounts, type Counts } from '../db/counts'
 import { perIsolate } from '../db/per-isolate'
 import { SharedRead, settleAll } from '../db/shared-read'
 import { sampleRowsAfter, samplesByProvider, type SampleRow, type StateSample } from '../db/samples.repo'
-import { parseLastError, providerUsageSince, usageSince, type StatsRow } from '../db/stats.repo'
-import { rowsIfSmall } from '../db/usage-tail.repo'
+import {
+  parseLastError,
+  providerUsageSince,
+  usageSince,
+  type ProviderTotals,
+  type StatsRow,
+} from '../db/stats.repo'
+import { hourTotals, rowsIfSmall } from '../db/usage-tail.repo'
 import { OlderPart } from './usage-older'
 import { sumBatchRows } from './usage-sum'
 import { usageWindow, windowFrom } from './usage-window'
@@ -48,6 +54,35 @@ function byProviderHour(rows: StatsRow[], into = new Map<string, ProviderHour>()
   return into
 }
 
+/** The hours' totals compaction wrote, as ProviderHour rows. */
+function fromTotals(rows: { hour: number; totals: string }[]): ProviderHour[] {
+  return rows.flatMap(({ hour, totals }) =>
+    Object.entries(JSON.parse(totals) as ProviderTotals).map(([provider, t]) => ({
+      provider,
+      hour,
+      requests: t[0] ?? 0,
+      successes: t[1] ?? 0,
+      rateLimited: t[2] ?? 0,
+      errors: t[3] ?? 0,
+      inputTokens: t[4] ?? 0,
+      outputTokens: t[5] ?? 0,
+      cachedTokens: t[6] ?? 0,
+    })),
+  )
+}
+
+/** One row per (hour, provider): an hour's totals and a flush that came after them add up. */
+function mergeProviderHours(rows: ProviderHour[]): ProviderHour[] {
+  const merged = new Map<string, ProviderHour>()
+  for (const r of rows) {
+    const id = `${r.hour}|${r.provider}`
+    const held = merged.get(id)
+    if (held) addCounts(held, r)
+    else merged.set(id, { ...r })
+  }
+  return [...merged.values()]
+}
+
 const providerWeeks = perIsolate<OlderPart<ProviderHour>>()
 
 /** The overview's 7-day usage per provider and hour: the window's day and the six before it. */
@@ -59,10 +94,11 @@ export async function weekUsage(d1: D1Database, nowMs = Date.now()): Promise<Pro
       new OlderPart(
         window,
         async (since, until) => {
-          const rows = await rowsIfSmall(d1, since, until)
-          return rows
-            ? [...byProviderHour(sumBatchRows(rows)).values()]
-            : providerUsageSince(d1, since, until)
+          const { totals, uncovered } = await hourTotals(d1, since, until)
+          const rest = uncovered
+            ? [...byProviderHour(sumBatchRows(uncovered)).values()]
+            : await providerUsageSince(d1, since, until, true)
+          return mergeProviderHours([...fromTotals(totals), ...rest])
         },
         (_hour, rows) => [...byProviderHour(rows).values()],
       ),

@@ -125,6 +125,13 @@ export const usageBatches = sqliteTable(
      * Null in rows from before it existed and in a flush's further rows.
      */
     requests: text('requests'),
+    /**
+     * Set by the cron's compaction on the rows it writes: on the hour's first row, the hour's counts
+     * per provider (JSON object, provider → [requests, successes, rateLimited, errors, inputTokens,
+     * outputTokens, cachedTokens]); '' on its others. A week's chart reads these instead of every
+     * entry (admin/usage-cache.ts). Null on a flush the cron has not compacted.
+     */
+    totals: text('totals'),
   },
   (t) => [index('usage_batches_hour').on(t.hour)],
 )

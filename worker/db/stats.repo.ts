@@ -69,14 +69,18 @@ function rowsFor(
   entries: unknown[],
   requests: RequestEntry[],
   ids: number[] = [],
+  totals: string | null = null,
 ): D1PreparedStatement[] {
   const statements: D1PreparedStatement[] = []
   const insert = (i: number, chunk: string, reqs: string | null) => {
     const id = ids[statements.length] ?? null
+    const first = statements.length === 0
     statements.push(
       d1
-        .prepare('INSERT INTO usage_batches (id, hour, entries, requests) VALUES (?1, ?2, ?3, ?4)')
-        .bind(id, hour, chunk, i === 0 ? reqs : null),
+        .prepare(
+          'INSERT INTO usage_batches (id, hour, entries, requests, totals) VALUES (?1, ?2, ?3, ?4, ?5)',
+        )
+        .bind(id, hour, chunk, i === 0 ? reqs : null, totals === null ? null : first ? totals : ''),
     )
   }
   const reqs = requests.length > 0 ? JSON.stringify(requests) : null
@@ -168,6 +172,8 @@ export async function providerUsageSince(
   d1: D1Database,
   since: number,
   until: number | null = null,
+  /** Only rows no compaction covered with its totals (usage-tail.repo.ts hourTotals). */
+  uncovered = false,
 ): Promise<({ provider: string; hour: number } & Counts)[]> {
   const r = await all<{ provider: string; hour: number } & Counts>(
     d1
@@ -177,9 +183,10 @@ export async function providerUsageSince(
            sum(json_extract(j.value, '$[5]')) AS rateLimited, sum(json_extract(j.value, '$[6]')) AS errors,
            ${TOKEN_SUMS}
          FROM usage_batches AS b, json_each(b.entries) AS j
-         WHERE b.hour >= ?1 AND (?2 IS NULL OR b.hour < ?2) GROUP BY b.hour, provider`,
+         WHERE b.hour >= ?1 AND (?2 IS NULL OR b.hour < ?2) AND (?3 = 0 OR b.totals IS NULL)
+         GROUP BY b.hour, provider`,
       )
-      .bind(since, until),
+      .bind(since, until, uncovered ? 1 : 0),
   )
   return r.results
 }
@@ -236,11 +243,24 @@ export async function compactUsage(d1: D1Database, beforeHour: number, mark: num
     const requests = await hourRequests(d1, hour, maxId)
     await batch(d1, [
       d1.prepare(`DELETE FROM usage_batches WHERE hour = ?1 AND id <= ?2`).bind(hour, maxId),
-      ...rowsFor(d1, hour, entries, requests, ids),
+      ...rowsFor(d1, hour, entries, requests, ids, JSON.stringify(providerTotals(entries))),
     ])
     folded += ids.length
   }
   return folded
+}
+
+/** An hour's counts per provider (schema.ts `totals`): [requests, successes, rateLimited, errors, in, out, cached]. */
+export type ProviderTotals = Record<string, number[]>
+
+function providerTotals(entries: UsageEntry[]): ProviderTotals {
+  const out: ProviderTotals = {}
+  for (const e of entries) {
+    const t = (out[e[1]] ??= [0, 0, 0, 0, 0, 0, 0])
+    const counts = [e[3], e[4], e[5], e[6], e[9], e[10], e[11]]
+    counts.forEach((n, i) => (t[i] = (t[i] as number) + (n ?? 0)))
+  }
+  return out
 }
 
 /**

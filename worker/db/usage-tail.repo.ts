@@ -51,6 +51,38 @@ export async function windowStart(
   return whole ? { seen, rows: body?.results as TailRow[] } : { seen, sums: body?.results as StatsRow[] }
 }
 
+/**
+ * A week's older hours for its chart per provider: the totals the cron's compaction wrote (a row
+ * read per hour, schema.ts `totals`), and the rows no compaction covered (an hour it left as it was,
+ * a flush that came after it), whole, or undefined when D1 should sum those (see above).
+ */
+export async function hourTotals(
+  d1: D1Database,
+  since: number,
+  until: number,
+): Promise<{ totals: { hour: number; totals: string }[]; uncovered: TailRow[] | undefined }> {
+  const [covered, size] = await batch<never>(d1, [
+    d1
+      .prepare(`SELECT hour, totals FROM usage_batches WHERE ${IN_HOURS} AND totals != ''`)
+      .bind(since, until),
+    d1
+      .prepare(
+        `SELECT coalesce(sum(length(entries)), 0) AS size FROM usage_batches WHERE ${IN_HOURS} AND totals IS NULL`,
+      )
+      .bind(since, until),
+  ])
+  const totals = covered?.results as unknown as { hour: number; totals: string }[]
+  if (((size?.results[0] as { size?: number } | undefined)?.size ?? 0) > SUM_IN_JS_BYTES) {
+    return { totals, uncovered: undefined }
+  }
+  const r = await all<TailRow>(
+    d1
+      .prepare(`SELECT id, hour, entries FROM usage_batches WHERE ${IN_HOURS} AND totals IS NULL`)
+      .bind(since, until),
+  )
+  return { totals, uncovered: r.results }
+}
+
 /** The rows of hours in [since, until), whole, or undefined when D1 should sum them (see above). */
 export async function rowsIfSmall(
   d1: D1Database,
