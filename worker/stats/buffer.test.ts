@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, test, vi } from 'vitest'
 import { StatsBuffer } from './buffer'
+import { ATTEMPTS } from '../db/retry'
 
 /** A D1 stand-in that fails the next batches with the given errors, then records what it is sent. */
 function fakeD1(failures: Error[]) {
@@ -16,6 +17,10 @@ function fakeD1(failures: Error[]) {
   }
   return { d1: d1 as unknown as D1Database, written }
 }
+
+/** D1 answering "overloaded" `n` times in a row; a flush tries ATTEMPTS times (db/retry.ts). */
+const busyFor = (n: number) =>
+  Array.from({ length: n }, () => new Error('D1 DB is overloaded. Requests queued for too long.'))
 
 const event = (keyId: number) => ({
   keyId,
@@ -44,7 +49,7 @@ describe('StatsBuffer', () => {
   })
 
   test('requests are counted by outcome and duration, carried past a busy D1, in the row of their hour', async () => {
-    const { d1, written } = fakeD1([new Error('D1 DB is overloaded. Requests queued for too long.')])
+    const { d1, written } = fakeD1(busyFor(ATTEMPTS))
     const buffer = new StatsBuffer(d1, 1000)
     const at = 1_800_000_000_000
     const model = { provider: 'openai', model: 'gpt-4o-mini' }
@@ -63,8 +68,16 @@ describe('StatsBuffer', () => {
     ])
   })
 
-  test('counts that met a busy D1 are kept and carried by the next flush', async () => {
-    const { d1, written } = fakeD1([new Error('D1 DB is overloaded. Requests queued for too long.')])
+  test('a flush that meets a busy D1 tries again at once: the last counts of a quiet isolate land', async () => {
+    const { d1, written } = fakeD1(busyFor(2))
+    const buffer = new StatsBuffer(d1, 1000)
+    buffer.record(event(1))
+    await buffer.flush()
+    expect(entries(written).map((e) => e[0])).toEqual([1])
+  })
+
+  test('counts that met a D1 busy through every try are kept and carried by the next flush', async () => {
+    const { d1, written } = fakeD1(busyFor(ATTEMPTS))
     const buffer = new StatsBuffer(d1, 1000)
     buffer.record(event(1))
     await buffer.flush()

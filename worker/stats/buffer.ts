@@ -2,7 +2,7 @@ import { ledgerFor, type ClientLedger } from '../clients/ledger'
 import { NO_MODEL } from '../db/cooldowns'
 import { addCounts, zeroCounts } from '../db/counts'
 import { perIsolate } from '../db/per-isolate'
-import { TRANSIENT } from '../db/retry'
+import { BUSY, TRANSIENT, retryIdempotent } from '../db/retry'
 import { appendUsage, type StatsDelta } from '../db/stats.repo'
 import { log } from '../log'
 import {
@@ -248,7 +248,12 @@ export class StatsBuffer {
     if (this.buckets.size === 0 && this.requests.size === 0) return
     const taken = this.take()
     try {
-      await appendUsage(this.d1, [...taken.usage.values()], [...taken.requests.values()])
+      // Retried here on contention (a busy D1, or a local SQLite file another process writes): the
+      // last flush of a quiet isolate has no later request to carry its counts.
+      await retryIdempotent(
+        () => appendUsage(this.d1, [...taken.usage.values()], [...taken.requests.values()]),
+        BUSY,
+      )
     } catch (e) {
       const error = String(e).slice(0, 200)
       if (!TRANSIENT(e)) {
