@@ -12,9 +12,8 @@ import {
 import { hourTotals, rowsIfSmall } from '../db/usage-tail.repo'
 import { OlderPart } from './usage-older'
 import { sumBatchRows } from './usage-sum'
-import { usageWindow, windowFrom } from './usage-window'
+import { hourStart, usageWindow, windowFrom } from './usage-window'
 
-const hourStart = (unixSeconds: number) => unixSeconds - (unixSeconds % 3600)
 const WEEK_SECONDS = 7 * 24 * 3600
 
 /** Where the week's pages start at `nowMs`: the hour seven days back. */
@@ -43,8 +42,9 @@ export async function usageFrom(
 
 type ProviderHour = { provider: string; hour: number } & Counts
 
-/** Sums rows per (hour, provider). */
-function byProviderHour(rows: StatsRow[], into = new Map<string, ProviderHour>()): Map<string, ProviderHour> {
+/** Sums rows (per key and model, or already per provider) into one per (hour, provider). */
+function byProviderHour(rows: ProviderHour[]): Map<string, ProviderHour> {
+  const into = new Map<string, ProviderHour>()
   for (const r of rows) {
     const id = `${r.hour}|${r.provider}`
     let p = into.get(id)
@@ -71,18 +71,6 @@ function fromTotals(rows: { hour: number; totals: string }[]): ProviderHour[] {
   )
 }
 
-/** One row per (hour, provider): an hour's totals and a flush that came after them add up. */
-function mergeProviderHours(rows: ProviderHour[]): ProviderHour[] {
-  const merged = new Map<string, ProviderHour>()
-  for (const r of rows) {
-    const id = `${r.hour}|${r.provider}`
-    const held = merged.get(id)
-    if (held) addCounts(held, r)
-    else merged.set(id, { ...r })
-  }
-  return [...merged.values()]
-}
-
 const providerWeeks = perIsolate<OlderPart<ProviderHour>>()
 
 /** The overview's 7-day usage per provider and hour: the window's day and the six before it. */
@@ -95,10 +83,9 @@ export async function weekUsage(d1: D1Database, nowMs = Date.now()): Promise<Pro
         window,
         async (since, until) => {
           const { totals, uncovered } = await hourTotals(d1, since, until)
-          const rest = uncovered
-            ? [...byProviderHour(sumBatchRows(uncovered)).values()]
-            : await providerUsageSince(d1, since, until, true)
-          return mergeProviderHours([...fromTotals(totals), ...rest])
+          const rest = uncovered ? sumBatchRows(uncovered) : await providerUsageSince(d1, since, until, true)
+          // An hour's totals and a flush that came after them add up.
+          return [...byProviderHour([...fromTotals(totals), ...rest]).values()]
         },
         (_hour, rows) => [...byProviderHour(rows).values()],
       ),

@@ -20,9 +20,9 @@ const HOUR = 3600
 /** How stale the window may be: concurrent calls and a page's several calls share one read. */
 const FRESH_MS = 2_000
 /** The window: 24 hours back from the current hour's start, the current hour included. */
-export const WINDOW_SECONDS = 24 * HOUR
+const WINDOW_SECONDS = 24 * HOUR
 
-const hourStart = (unixSeconds: number) => unixSeconds - (unixSeconds % HOUR)
+export const hourStart = (unixSeconds: number) => unixSeconds - (unixSeconds % HOUR)
 
 /** Where the window starts at `nowMs`. */
 export const windowFrom = (nowMs: number) => hourStart(Math.floor(nowMs / 1000)) - WINDOW_SECONDS
