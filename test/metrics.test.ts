@@ -2,6 +2,7 @@ import { mkdtempSync, readFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, expect, test } from 'vitest'
+import { defaultReply } from './gateway/defaults'
 import { replies } from './gateway/replies'
 import { AUTH_KEY, startWorker, type Harness } from './harness'
 import { adminHeaders, errorCode, GEMINI_PATH, googleInit, googleKey } from './helpers'
@@ -65,7 +66,16 @@ test('requests, attempts, 429s, blocks, tokens, latency and pool state, parsed b
   const h = await worker()
   const [good, limited, dead] = [googleKey(1), googleKey(2), googleKey(3)]
   await h.addKeys('google-ai-studio', [good, limited, dead])
-  h.gateway.on(limited, () => replies.googleMinute429()).on(dead, () => replies.googleInvalidKey())
+  // Google meters quota per model: for a model it does not have, the limited project answers 404
+  // like any other (a 429 there would prove the invented name, and whether the pick meets this key
+  // first is chance).
+  h.gateway
+    .on(limited, (req) =>
+      req.path.includes(':generateContent') && !req.path.includes('gemini-2.5-flash')
+        ? defaultReply(req, '')
+        : replies.googleMinute429(),
+    )
+    .on(dead, () => replies.googleInvalidKey())
   for (let i = 0; i < 6; i++) expect((await h.fetch(GEMINI_PATH, googleInit())).status).toBe(200)
   // A caller's own mistake: the provider's 404 for a model it does not have, relayed.
   const unknown = GEMINI_PATH.replace('gemini-2.5-flash', 'gemini-0-nonexistent')
