@@ -3,10 +3,12 @@
  * tab is visible, so a page's refresh, not its first load, is what a day of an open tab multiplies.
  * The pool: KEYS Google keys each serving MODELS models every hour for a week, stored as the cron
  * leaves finished hours (one compacted row per 1,000 entries) plus the current hour's flushes from
- * ISOLATES busy isolates; rows written straight into D1, as the flushes and the cron would have.
+ * ISOLATES busy isolates; rows written straight into D1 (key index included), as the flushes and the
+ * cron would have.
  * D1's own rows_read, as the isolate meters it (db/meter.ts).
  */
 import { startWorker, type Harness } from '../test/harness'
+import { keyIndex, type UsageEntry } from '../worker/db/stats.repo'
 import type { Record_ } from './isolates'
 import { fmt, sleep } from './lib'
 
@@ -67,10 +69,11 @@ async function insertRows(h: Harness, hour: number, entries: unknown[][], compac
   const statements = []
   for (let i = 0; i < entries.length; i += 1000) {
     const mark = compacted ? (i === 0 ? JSON.stringify(totals) : '') : null
+    const chunk = entries.slice(i, i + 1000) as UsageEntry[]
     statements.push(
       h.d1
-        .prepare('INSERT INTO usage_batches (hour, entries, totals) VALUES (?1, ?2, ?3)')
-        .bind(hour, JSON.stringify(entries.slice(i, i + 1000)), mark),
+        .prepare('INSERT INTO usage_batches (hour, entries, totals, keys) VALUES (?1, ?2, ?3, ?4)')
+        .bind(hour, JSON.stringify(chunk), mark, JSON.stringify(keyIndex(chunk))),
     )
   }
   await h.d1.batch(statements)

@@ -10,7 +10,14 @@ import type { ProviderId } from '../worker/providers/types'
 import { d1Usage } from '../worker/db/meter'
 import { blockKey, changedSince, loadProviderPool, setCooldown } from '../worker/db/pool.repo'
 import { samplePoolStates, sampleRowsAfter, samplesByProvider } from '../worker/db/samples.repo'
-import { compactUsage, providerUsageSince, usageSince } from '../worker/db/stats.repo'
+import {
+  appendUsage,
+  compactUsage,
+  parseLastError,
+  providerUsageSince,
+  usageSince,
+  type UsageEntry,
+} from '../worker/db/stats.repo'
 import { foldMetrics, foldedThrough } from '../worker/db/metrics.repo'
 import { keyWeek, recentUsage, weekUsage } from '../worker/admin/usage-cache'
 
@@ -64,6 +71,31 @@ const functions: Record<string, Fn> = {
   recentUsage,
   weekUsage,
   keyWeek,
+  /** Usage entries of one hour written as a flush writes them (stats.repo.ts appendUsage). */
+  flushEntries: (d1: D1Database, hour: number, entries: UsageEntry[]) =>
+    appendUsage(
+      d1,
+      entries.map((e) => {
+        const error = parseLastError(e[8])
+        return {
+          keyId: e[0],
+          provider: e[1],
+          model: e[2],
+          hour,
+          requests: e[3],
+          successes: e[4],
+          rateLimited: e[5],
+          errors: e[6],
+          lastUsed: e[7],
+          lastErrorAt: error?.at ?? null,
+          lastErrorStatus: error?.status ?? null,
+          lastErrorReason: error?.reason ?? null,
+          inputTokens: e[9],
+          outputTokens: e[10],
+          cachedTokens: e[11],
+        }
+      }),
+    ),
   /** The same sums straight from D1, to hold them to. */
   usageSince,
   providerUsageSince,

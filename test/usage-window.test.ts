@@ -245,6 +245,67 @@ describe('the week', () => {
   })
 })
 
+describe('a key’s seven days through the key index', () => {
+  /** A week of flushes as the Worker writes them (key index included): 200 keys an hour, two models. */
+  async function seedIndexedWeek(): Promise<void> {
+    const calls = []
+    for (let back = 7 * 24; back >= 0; back--) {
+      const hour = CURRENT - back * HOUR
+      const entries = Array.from({ length: 200 }, (_, i) =>
+        entry(1 + i, i % 3 ? 'gemini-2.5-flash' : 'gemini-2.5-pro', hour, back * 1000 + i),
+      )
+      // The key under test in both models, and in a second flush of the same hour.
+      entries.push(entry(7, 'gemini-2.5-pro', hour, back + 5))
+      calls.push({ fn: 'flushEntries', args: [hour, entries] })
+      if (back % 3 === 0)
+        calls.push({ fn: 'flushEntries', args: [hour, [entry(7, 'gemini-2.5-flash', hour, back)]] })
+    }
+    const res = await h.fetch('/', { method: 'POST', body: JSON.stringify(calls) })
+    expect(res.status).toBe(200)
+  }
+
+  test('reads the hours’ rows and the key’s own entries, not every entry of every key', async () => {
+    await seedIndexedWeek()
+    const key = 7
+    const detail = await run<Record<string, unknown>[]>('keyWeek', key, NOW)
+    const truth = await run<Record<string, unknown>[]>('usageSince', { since: weekFrom(NOW), keyId: key })
+    // Key 7 in one model every hour, in the other every third: 169 + 57 (hour, model) rows.
+    expect(detail.result.length).toBe(226)
+    expect(sorted(detail.result)).toEqual(sorted(truth.result))
+    // 34,000 entries (2.8 MB): summed by D1 that is a row read per entry. Through the index: the six
+    // older days' rows and key 7's entries in them, and the day's window (whole rows).
+    expect(truth.usage.rowsRead).toBeGreaterThan(30_000)
+    expect(detail.usage.rowsRead).toBeLessThan(1_000)
+  })
+
+  test('still sums a week holding rows from before the index, and the rows the cron compacted', async () => {
+    await seedIndexedWeek()
+    await flush(CURRENT - 4 * 24 * HOUR, 1, 9, 42) // a row without an index, as written before it
+    const key = 7
+    const legacy = await run<Record<string, unknown>[]>('keyWeek', key, NOW)
+    const truth = await run<Record<string, unknown>[]>('usageSince', { since: weekFrom(NOW), keyId: key })
+    expect(sorted(legacy.result)).toEqual(sorted(truth.result))
+
+    await run('sql', 'DELETE FROM usage_batches WHERE keys IS NULL')
+    await run('cronUsage', CURRENT) // folds every row; compaction takes them on the next runs
+    for (const before of [CURRENT, CURRENT - 48 * HOUR, CURRENT - 96 * HOUR, CURRENT - 144 * HOUR]) {
+      await run('cronUsage', before)
+    }
+    const { result: compacted } = await run<{ n: number }[]>(
+      'sql',
+      `SELECT count(*) AS n FROM usage_batches WHERE totals IS NOT NULL AND keys IS NOT NULL`,
+    )
+    // The hours with two flushes (every third one): 57, all but the current one.
+    expect(compacted[0]!.n).toBe(56)
+    // Another key, whose week this isolate has not read yet: read from the compacted rows.
+    const after = await run<Record<string, unknown>[]>('keyWeek', 5, NOW)
+    const truth2 = await run<Record<string, unknown>[]>('usageSince', { since: weekFrom(NOW), keyId: 5 })
+    expect(after.result.length).toBeGreaterThan(6 * 24)
+    expect(sorted(after.result)).toEqual(sorted(truth2.result))
+    expect(after.usage.rowsRead).toBeLessThan(1_000)
+  })
+})
+
 describe('more usage than a request should parse', () => {
   /** 15 rows of 1,000 entries (about 1.2 MB of JSON) in one hour: past SUM_IN_JS_BYTES. */
   async function bigHour(hour: number): Promise<void> {

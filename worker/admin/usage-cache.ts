@@ -9,7 +9,7 @@ import {
   type ProviderTotals,
   type StatsRow,
 } from '../db/stats.repo'
-import { hourTotals, rowsIfSmall } from '../db/usage-tail.repo'
+import { hourTotals, keyUsage, rowsIfSmall } from '../db/usage-tail.repo'
 import { OlderPart } from './usage-older'
 import { sumBatchRows } from './usage-sum'
 import { hourStart, usageWindow, windowFrom } from './usage-window'
@@ -108,6 +108,8 @@ export async function keyWeek(d1: D1Database, keyId: number, nowMs = Date.now())
     older = new OlderPart(
       window,
       async (since, until) => {
+        const own = await keyUsage(d1, keyId, since, until)
+        if (own) return sumBatchRows(own)
         const rows = await rowsIfSmall(d1, since, until)
         return rows ? sumBatchRows(rows, (r) => r.keyId === keyId) : usageSince(d1, { since, until, keyId })
       },

@@ -132,6 +132,12 @@ export const usageBatches = sqliteTable(
      * entry (admin/usage-cache.ts). Null on a flush the cron has not compacted.
      */
     totals: text('totals'),
+    /**
+     * Where each key's entries sit in `entries`: JSON object, key id → their indexes. A key's own
+     * usage (a key's 7-day page) is then found by D1 without a row read per entry of every other key
+     * (db/usage-tail.repo.ts keyUsage). Null in rows from before it existed.
+     */
+    keys: text('keys'),
   },
   (t) => [index('usage_batches_hour').on(t.hour)],
 )

@@ -66,29 +66,43 @@ function toEntry(d: StatsDelta): UsageEntry {
 function rowsFor(
   d1: D1Database,
   hour: number,
-  entries: unknown[],
+  entries: UsageEntry[],
   requests: RequestEntry[],
   ids: number[] = [],
   totals: string | null = null,
 ): D1PreparedStatement[] {
   const statements: D1PreparedStatement[] = []
-  const insert = (i: number, chunk: string, reqs: string | null) => {
+  const insert = (i: number, chunk: UsageEntry[], reqs: string | null) => {
     const id = ids[statements.length] ?? null
     const first = statements.length === 0
     statements.push(
       d1
         .prepare(
-          'INSERT INTO usage_batches (id, hour, entries, requests, totals) VALUES (?1, ?2, ?3, ?4, ?5)',
+          'INSERT INTO usage_batches (id, hour, entries, requests, totals, keys) VALUES (?1, ?2, ?3, ?4, ?5, ?6)',
         )
-        .bind(id, hour, chunk, i === 0 ? reqs : null, totals === null ? null : first ? totals : ''),
+        .bind(
+          id,
+          hour,
+          JSON.stringify(chunk),
+          i === 0 ? reqs : null,
+          totals === null ? null : first ? totals : '',
+          JSON.stringify(keyIndex(chunk)),
+        ),
     )
   }
   const reqs = requests.length > 0 ? JSON.stringify(requests) : null
-  if (entries.length === 0 && reqs !== null) insert(0, '[]', reqs)
+  if (entries.length === 0 && reqs !== null) insert(0, [], reqs)
   for (let i = 0; i < entries.length; i += ENTRIES_PER_ROW) {
-    insert(i, JSON.stringify(entries.slice(i, i + ENTRIES_PER_ROW)), reqs)
+    insert(i, entries.slice(i, i + ENTRIES_PER_ROW), reqs)
   }
   return statements
+}
+
+/** A row's key index (schema.ts `keys`): key id → the indexes of its entries in the row. */
+export function keyIndex(entries: UsageEntry[]): Record<number, number[]> {
+  const index: Record<number, number[]> = {}
+  entries.forEach((e, i) => (index[e[0]] ??= []).push(i))
+  return index
 }
 
 /** Appends a flush: one row per hour it covers (per 1,000 entries), all in one transaction. */
