@@ -271,8 +271,10 @@ describe('headers that reach AI Gateway', () => {
 })
 
 describe('authentication', () => {
+  let guesses = 0
+  /** A new wrong guess each call, as a guesser sends them. */
   const wrong = (ip: string, path = '/api/openai/models') =>
-    h.fetch(path, { headers: { authorization: 'Bearer not-the-key', 'cf-connecting-ip': ip } })
+    h.fetch(path, { headers: { authorization: `Bearer not-the-key-${guesses++}`, 'cf-connecting-ip': ip } })
 
   test('parallel wrong guesses from one address: a few are answered, the rest throttled; others unaffected', async () => {
     await h.addKeys('openai', freshKeys(openaiKey, 1))
@@ -297,6 +299,25 @@ describe('authentication', () => {
       (await h.fetch('/api/openai/models', { headers: { ...right, 'cf-connecting-ip': '203.0.113.78' } }))
         .status,
     ).toBe(200)
+  })
+
+  test('a mistyped key retried behind the same address does not lock out a right one', async () => {
+    await h.addKeys('openai', freshKeys(openaiKey, 1))
+    const ip = '203.0.113.80'
+    const mistyped = { authorization: `Bearer ${AUTH_KEY.slice(0, -1)}x`, 'cf-connecting-ip': ip }
+    for (let i = 0; i < 20; i++) {
+      const res = await h.fetch('/api/openai/models', { headers: mistyped })
+      expect(res.status).toBe(401)
+      expect(await errorCode(res)).toBe('invalid_auth_key')
+    }
+    // A teammate behind the same NAT, with the right key.
+    const right = { authorization: `Bearer ${AUTH_KEY}`, 'cf-connecting-ip': ip }
+    expect((await h.fetch('/api/openai/models', { headers: right })).status).toBe(200)
+    // New guesses from there still count: past the free ones the address waits, right key included.
+    const statuses: number[] = []
+    for (let i = 0; i < 5; i++) statuses.push((await wrong(ip)).status)
+    expect(statuses).toEqual([401, 401, 401, 401, 429])
+    expect((await h.fetch('/api/openai/models', { headers: right })).status).toBe(429)
   })
 
   test('wrong Bearer guesses on the admin API are throttled too', async () => {

@@ -86,7 +86,7 @@ describe('dashboard sessions', () => {
 
   test('repeated failed logins are slowed down, per client', async () => {
     const ip = '203.0.113.50'
-    for (let i = 0; i < 4; i++) expect((await login('wrong', ip)).status).toBe(401)
+    for (let i = 0; i < 4; i++) expect((await login(`wrong-${i}`, ip)).status).toBe(401)
     const throttled = await login(AUTH_KEY, ip)
     expect(throttled.status).toBe(429)
     expect(await errorCode(throttled)).toBe('auth_throttled')

@@ -57,8 +57,8 @@ export interface IssuedKeys {
  * Finds the AUTH_KEY entry matching `credential`, or else the issued client key. Every AUTH_KEY entry
  * is compared, matched or not, in constant time, so timing reveals neither which entry matched nor
  * how much of a guess was right; a client key is found by its digest, which says nothing of any
- * key. A wrong credential counts against the client's address before the answer, in the same
- * synchronous step as the check.
+ * key. A new wrong credential counts against the client's address before the answer, in the same
+ * synchronous step as the check (throttle.ts).
  */
 export function authenticate(
   entries: AuthEntry[],
@@ -74,7 +74,7 @@ export function authenticate(
     entries[matchSecret(secretsOf(entries), credential)] ??
     issued?.lookup(credential)
   if (!entry) {
-    recordFailure(at.client, at.nowSeconds)
+    recordFailure(at.client, at.nowSeconds, credential)
     throw new AppError(401, 'invalid_auth_key', 'Invalid AUTH_KEY or client key')
   }
   const what = entry.client ? 'client key' : 'AUTH_KEY'

@@ -8,6 +8,11 @@ import { AppError } from '../http/errors'
  * trying a right key in between. Checking a credential is synchronous (compare.ts), so the check and
  * the count of a failure happen in one step: parallel guesses cannot slip past each other.
  *
+ * Only a new wrong credential counts: the same one sent again (a client with a mistyped key that
+ * retries, a client key used on an isolate that has not seen it yet) is answered 401 as before but
+ * teaches nothing a guesser could use, so it does not make the address wait. Behind one NAT, a
+ * teammate's misconfigured client no longer locks out everyone else's right key.
+ *
  * Across addresses: a guesser with many addresses gets a few free tries from each. Past
  * GLOBAL_FAILURES failures in a minute, an address that has not authenticated recently waits for the
  * minute to end; addresses that did (the clients and dashboards in use) are not held up, so the
@@ -27,10 +32,15 @@ export const GLOBAL_FAILURES = 120
 /** An address that authenticated within this long is not held up by the ceiling. */
 const TRUST_SECONDS = 24 * 3600
 
+/** Wrong credentials remembered per address, to know one sent again (a 32-bit hash of each). */
+const RECENT_WRONG = 8
+
 interface Failures {
   failures: number
   until: number
   last: number
+  /** Hashes of the address's latest distinct wrong credentials, newest last. */
+  wrong: number[]
 }
 
 const clients = new Map<string, Failures>()
@@ -63,14 +73,36 @@ export function checkThrottle(client: string, nowSeconds: number): void {
   }
 }
 
-export function recordFailure(client: string, nowSeconds: number): void {
+/** A wrong `credential` from `client`: counted unless the address sent it before (see above). */
+export function recordFailure(client: string, nowSeconds: number, credential: string): void {
+  const held = clients.get(client)
+  const hash = fnv1a(credential)
+  if (held?.wrong.includes(hash)) {
+    held.last = nowSeconds
+    return
+  }
   failuresThisMinute(nowSeconds)
   minute.failures++
-  const failures = (clients.get(client)?.failures ?? 0) + 1
+  const failures = (held?.failures ?? 0) + 1
   const wait = failures <= FREE_FAILURES ? 0 : Math.min(MAX_WAIT_SECONDS, 2 ** (failures - FREE_FAILURES))
+  const wrong = [...(held?.wrong ?? []), hash].slice(-RECENT_WRONG)
   clients.delete(client)
   if (clients.size >= MAX_CLIENTS) forgetSoonest(nowSeconds)
-  clients.set(client, { failures, until: nowSeconds + wait, last: nowSeconds })
+  clients.set(client, { failures, until: nowSeconds + wait, last: nowSeconds, wrong })
+}
+
+/**
+ * FNV-1a, 32 bits: enough to tell a credential sent again from a new one (two guesses sharing a hash
+ * would give a guesser one try for free, one chance in four billion), and it keeps no wrong
+ * credential, which may be somebody's real key for another service, in memory.
+ */
+function fnv1a(text: string): number {
+  let h = 0x811c9dc5
+  for (let i = 0; i < text.length; i++) {
+    h ^= text.charCodeAt(i)
+    h = Math.imul(h, 0x01000193)
+  }
+  return h >>> 0
 }
 
 /**
