@@ -312,6 +312,37 @@ describe('a key’s seven days through the key index', () => {
   })
 })
 
+describe('a day of compacted hours over 1 MB', () => {
+  test('is read whole, a row read per row: D1 would answer as many rows as it holds entries', async () => {
+    // Two flushes of the same 1,000 (key, model) pairs an hour for 14 hours, then compacted: 14 rows
+    // of 1,000 entries, about 1.3 MB.
+    const calls = []
+    for (let back = 14; back >= 1; back--) {
+      const hour = CURRENT - back * HOUR
+      for (const seed of [1, 2]) {
+        const entries = Array.from({ length: 1000 }, (_, i) =>
+          entry(1 + (i >> 1), i % 2 ? 'gemini-2.5-pro' : 'gemini-2.5-flash', hour, back * 7 + seed * 3 + i),
+        )
+        calls.push({ fn: 'flushEntries', args: [hour, entries] })
+      }
+    }
+    expect((await h.fetch('/', { method: 'POST', body: JSON.stringify(calls) })).status).toBe(200)
+    await run('cronUsage', CURRENT) // folds every row; the next run compacts them
+    await run('cronUsage', CURRENT)
+    const { result: size } = await run<{ rows: number; bytes: number }[]>(
+      'sql',
+      'SELECT count(*) AS rows, sum(length(entries)) AS bytes FROM usage_batches WHERE totals IS NOT NULL',
+    )
+    expect(size[0]).toMatchObject({ rows: 14 })
+    expect(size[0]!.bytes).toBeGreaterThan(1_000_000)
+    await flush(CURRENT, 1, 20, 7) // this hour's flush
+    const day = await recentAndTruth(NOW)
+    expect(day.recent).toHaveLength(14_020)
+    expect(day.recent).toEqual(day.truth)
+    expect(day.usage.rowsRead).toBeLessThan(100)
+  })
+})
+
 describe('more usage than a request should parse', () => {
   /** 15 rows of 1,000 entries (about 1.2 MB of JSON) in one hour: past SUM_IN_JS_BYTES. */
   async function bigHour(hour: number): Promise<void> {

@@ -102,8 +102,9 @@ export class UsageWindow {
     const read = await windowStart(this.d1, this.start)
     if (this.version !== version) return
     this.hours = new Map()
+    // The sums first: they are set as they are, and the rows are added to them.
     for (const r of read.sums ?? []) hourOf(this.hours, r.hour).set(`${r.keyId}|${r.model}`, { ...r })
-    for (const row of read.rows ?? []) addBatchRow(this.hours, row)
+    for (const row of read.rows) addBatchRow(this.hours, row)
     this.seen = read.seen
     this.checkedAt = nowMs
     this.version++
