@@ -19,7 +19,7 @@ import {
   type UsageEntry,
 } from '../worker/db/stats.repo'
 import { foldMetrics, foldedThrough } from '../worker/db/metrics.repo'
-import { keyWeek, recentUsage, weekUsage } from '../worker/admin/usage-cache'
+import { keyWeek, recentByModel, recentUsage, weekUsage } from '../worker/admin/usage-cache'
 
 type Fn = (d1: D1Database, ...args: never[]) => Promise<unknown>
 
@@ -69,6 +69,7 @@ const functions: Record<string, Fn> = {
   sql: async (d1: D1Database, query: string) => (await d1.prepare(query).all()).results,
   /** The dashboard's usage reads as the admin API makes them, at a given time (ms). */
   recentUsage,
+  recentByModel,
   weekUsage,
   keyWeek,
   /** Usage entries of one hour written as a flush writes them (stats.repo.ts appendUsage). */

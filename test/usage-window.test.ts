@@ -111,6 +111,50 @@ describe('the last day, kept per isolate', () => {
     expect(again.usage.rowsRead).toBeLessThanOrEqual(3)
   })
 
+  test('the overview’s sums per (hour, provider, model) follow new flushes, late ones and the hours going by', async () => {
+    /** D1's own sums per (hour, provider, model) from `since`. */
+    const truth = async (since: number) => {
+      const { result } = await run<Record<string, unknown>[]>('usageSince', { since })
+      const sums = new Map<string, Record<string, number | string>>()
+      for (const r of result) {
+        const id = `${r.hour}|${r.provider}|${r.model}`
+        const s = sums.get(id) ?? {
+          hour: r.hour as number,
+          provider: r.provider as string,
+          model: r.model as string,
+        }
+        for (const f of [
+          'requests',
+          'successes',
+          'rateLimited',
+          'errors',
+          'inputTokens',
+          'outputTokens',
+          'cachedTokens',
+        ]) {
+          s[f] = ((s[f] as number | undefined) ?? 0) + (r[f] as number)
+        }
+        sums.set(id, s)
+      }
+      return [...sums.values()].sort(byRow)
+    }
+    const summed = async (ms: number) =>
+      (await run<Record<string, unknown>[]>('recentByModel', ms)).result.sort(byRow)
+    for (let back = 26; back >= 0; back--) await flush(CURRENT - back * HOUR, 1 + (back % 5), 12, back)
+    expect(await summed(NOW)).toEqual(await truth(windowFrom(NOW)))
+    // A flush of this hour and a late one of an hour already summed, seen by the next call.
+    await flush(CURRENT, 3, 20, 300)
+    await flush(CURRENT - 5 * HOUR, 8, 30, 301)
+    const later = NOW + 3_000
+    expect(await summed(later)).toEqual(await truth(windowFrom(later)))
+    // Two hours on: the oldest hours leave the sums.
+    await flush(CURRENT + 2 * HOUR, 2, 6, 302)
+    const next = NOW + 2 * 3_600_000
+    const after = await summed(next)
+    expect(after).toEqual(await truth(windowFrom(next)))
+    expect(Math.min(...after.map((r) => r.hour as number))).toBe(windowFrom(next))
+  })
+
   test('a window that looks between two cron runs keeps its sums when the second compacts', async () => {
     const previous = CURRENT - HOUR
     for (let back = 24; back >= 2; back--) await flush(CURRENT - back * HOUR, 1, 5, back)

@@ -8,7 +8,7 @@ import { adminView } from './admin-view'
 import { modelHealth, returningByHour, type ModelHealth, type Returning } from './pool-health'
 import { displayStatus } from './present'
 import { OverviewQuery } from './keys.schemas'
-import { recentUsage, weekSamples, weekUsage } from './usage-cache'
+import { recentByModel, weekSamples, weekUsage } from './usage-cache'
 
 interface Card {
   provider: string
@@ -38,7 +38,7 @@ export async function getOverview(request: Request, env: Env): Promise<Response>
   const { range } = parseQuery(new URL(request.url), OverviewQuery)
   const [view, usage, week, samples] = await settleAll([
     adminView(env),
-    recentUsage(env.DB),
+    recentByModel(env.DB),
     range === '7d' ? weekUsage(env.DB) : undefined,
     weekSamples(env.DB),
   ])

@@ -1,6 +1,5 @@
 import { cooledUntil, parseCooldowns } from '../db/cooldowns'
 import type { AdminRow } from '../db/rows'
-import type { StatsRow } from '../db/stats.repo'
 
 /** For one model with traffic: how many of the provider's keys could serve it right now. */
 export interface ModelHealth {
@@ -33,7 +32,7 @@ export interface ProviderHealth {
  */
 export function modelHealth(
   rows: AdminRow[],
-  usage: StatsRow[],
+  usage: { provider: string; model: string; requests: number }[],
   nowSeconds: number,
 ): Map<string, ProviderHealth> {
   const traffic = new Map<string, Map<string, number>>()

@@ -12,7 +12,7 @@ import {
 import { hourTotals, keyUsage, rowsIfSmall } from '../db/usage-tail.repo'
 import { OlderPart } from './usage-older'
 import { sumBatchRows } from './usage-sum'
-import { hourStart, usageWindow, windowFrom } from './usage-window'
+import { hourStart, usageWindow, windowFrom, type ModelHour } from './usage-window'
 
 const WEEK_SECONDS = 7 * 24 * 3600
 
@@ -25,6 +25,10 @@ const weekFrom = (nowMs: number) => hourStart(Math.floor(nowMs / 1000) - WEEK_SE
  */
 export const recentUsage = (d1: D1Database, nowMs = Date.now()): Promise<StatsRow[]> =>
   usageWindow(d1).rows({ since: windowFrom(nowMs) }, nowMs)
+
+/** The last 24 hours per (hour, provider, model), from the window: what the overview's cards show. */
+export const recentByModel = (d1: D1Database, nowMs = Date.now()): Promise<ModelHour[]> =>
+  usageWindow(d1).summary(windowFrom(nowMs), nowMs)
 
 /**
  * Usage per (hour, key, model) from `since`: from the window when it reaches that far back (every
@@ -90,7 +94,8 @@ export async function weekUsage(d1: D1Database, nowMs = Date.now()): Promise<Pro
         (_hour, rows) => [...byProviderHour(rows).values()],
       ),
   )
-  const [before, recent] = await settleAll([older.rows(weekFrom(nowMs), nowMs), window.rows({}, nowMs)])
+  // The window's day from its per-model sums, not from every key's rows.
+  const [before, recent] = await settleAll([older.rows(weekFrom(nowMs), nowMs), window.summary(0, nowMs)])
   return [...before, ...byProviderHour(recent).values()]
 }
 

@@ -1,3 +1,4 @@
+import { addCounts, zeroCounts, type Counts } from '../db/counts'
 import { perIsolate } from '../db/per-isolate'
 import { SharedRead } from '../db/shared-read'
 import { type StatsRow } from '../db/stats.repo'
@@ -32,8 +33,13 @@ export interface HourSink {
   take(hour: number, rows: StatsRow[]): void
 }
 
+/** Usage of one hour, provider and model: what the overview's cards show. */
+export type ModelHour = { hour: number; provider: string; model: string } & Counts
+
 export class UsageWindow {
   private hours: HourRows = new Map()
+  /** Each hour's rows summed per (provider, model), until a row of that hour arrives (see summary). */
+  private summaries = new Map<number, ModelHour[]>()
   private start = 0
   /** The highest batch id read (usage-tail.repo.ts); -1 before the first full read. */
   private seen = -1
@@ -74,6 +80,23 @@ export class UsageWindow {
     return out
   }
 
+  /**
+   * Usage per (hour, provider, model) from `since`: the overview's cards, without going over every
+   * key's rows on each refresh (72,000 of them for a day of 1,000 keys and 3 models). Only hours that
+   * took a row since the last call are summed again: the current one, mostly.
+   */
+  async summary(since: number, nowMs = Date.now()): Promise<ModelHour[]> {
+    await this.current(nowMs)
+    const out: ModelHour[] = []
+    for (const [hour, rows] of this.hours) {
+      if (hour < since) continue
+      let summed = this.summaries.get(hour)
+      if (!summed) this.summaries.set(hour, (summed = byModel(hour, rows.values())))
+      out.push(...summed)
+    }
+    return out
+  }
+
   /** Brings the window up to date, at most every FRESH_MS; concurrent callers share one read. */
   async current(nowMs = Date.now()): Promise<void> {
     if (this.seen >= 0 && nowMs - this.checkedAt < FRESH_MS) return
@@ -102,6 +125,7 @@ export class UsageWindow {
     const read = await windowStart(this.d1, this.start)
     if (this.version !== version) return
     this.hours = new Map()
+    this.summaries = new Map()
     // The sums first: they are set as they are, and the rows are added to them.
     for (const r of read.sums ?? []) hourOf(this.hours, r.hour).set(`${r.keyId}|${r.model}`, { ...r })
     for (const row of read.rows) addBatchRow(this.hours, row)
@@ -116,6 +140,7 @@ export class UsageWindow {
     for (const [hour, rows] of [...this.hours].sort(([a], [b]) => a - b)) {
       if (hour >= from) continue
       this.hours.delete(hour)
+      this.summaries.delete(hour)
       for (const sink of this.sinks) sink.take(hour, [...rows.values()])
     }
     this.start = from
@@ -123,8 +148,22 @@ export class UsageWindow {
   }
 
   private add(row: TailRow): void {
-    if (row.hour >= this.start) addBatchRow(this.hours, row)
+    if (row.hour < this.start) return
+    addBatchRow(this.hours, row)
+    this.summaries.delete(row.hour)
   }
+}
+
+/** An hour's rows summed per (provider, model). */
+function byModel(hour: number, rows: Iterable<StatsRow>): ModelHour[] {
+  const sums = new Map<string, ModelHour>()
+  for (const r of rows) {
+    const id = `${r.provider}|${r.model}`
+    let s = sums.get(id)
+    if (!s) sums.set(id, (s = { hour, provider: r.provider, model: r.model, ...zeroCounts() }))
+    addCounts(s, r)
+  }
+  return [...sums.values()]
 }
 
 /** The isolate's window over this D1. */
