@@ -1,4 +1,5 @@
 import { afterEach, beforeEach, describe, expect, test } from 'vitest'
+import { zeroCounts } from '../worker/db/counts'
 import type { UsageEntry } from '../worker/db/stats.repo'
 import { REPO_BUNDLE } from './build'
 import { startWorker, type Harness } from './harness'
@@ -123,15 +124,7 @@ describe('the last day, kept per isolate', () => {
           provider: r.provider as string,
           model: r.model as string,
         }
-        for (const f of [
-          'requests',
-          'successes',
-          'rateLimited',
-          'errors',
-          'inputTokens',
-          'outputTokens',
-          'cachedTokens',
-        ]) {
+        for (const f of Object.keys(zeroCounts())) {
           s[f] = ((s[f] as number | undefined) ?? 0) + (r[f] as number)
         }
         sums.set(id, s)
