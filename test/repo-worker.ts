@@ -19,6 +19,7 @@ import {
   type UsageEntry,
 } from '../worker/db/stats.repo'
 import { foldMetrics, foldedThrough } from '../worker/db/metrics.repo'
+import { syncDayTally } from '../worker/db/day-tally.repo'
 import { keyWeek, recentByModel, recentUsage, weekUsage } from '../worker/admin/usage-cache'
 
 type Fn = (d1: D1Database, ...args: never[]) => Promise<unknown>
@@ -97,6 +98,11 @@ const functions: Record<string, Fn> = {
         }
       }),
     ),
+  /** A day tally sync (pool/day-tally.ts) with plain objects for the Maps. */
+  syncDayTally: async (d1: D1Database, provider: string, day: string, deltas: Record<string, number>) => {
+    const read = await syncDayTally(d1, provider, day, new Map(Object.entries(deltas)))
+    return { counts: Object.fromEntries(read.counts), overrides: read.overrides }
+  },
   /** The same sums straight from D1, to hold them to. */
   usageSince,
   providerUsageSince,

@@ -7,7 +7,7 @@ export interface LimitOverride extends ModelLimits {
   group: string
 }
 
-interface Row {
+export interface OverrideRow {
   model: string
   group: string
   requestsPerMinute: number | null
@@ -15,7 +15,7 @@ interface Row {
   requestsPerDay: number | null
 }
 
-const defined = (r: Row): LimitOverride => ({
+const defined = (r: OverrideRow): LimitOverride => ({
   model: r.model,
   group: r.group,
   ...(r.requestsPerMinute !== null ? { requestsPerMinute: r.requestsPerMinute } : {}),
@@ -23,17 +23,21 @@ const defined = (r: Row): LimitOverride => ({
   ...(r.requestsPerDay !== null ? { requestsPerDay: r.requestsPerDay } : {}),
 })
 
+/** The provider's overrides as a statement, so a batch can carry the read (pool/day-tally.ts). */
+export function limitOverridesStatement(d1: D1Database, provider: string): D1PreparedStatement {
+  return d1
+    .prepare(
+      `SELECT model, group_name AS "group", requests_per_minute AS requestsPerMinute,
+         tokens_per_minute AS tokensPerMinute, requests_per_day AS requestsPerDay
+       FROM model_limits WHERE provider = ?1 ORDER BY model, group_name`,
+    )
+    .bind(provider)
+}
+
+export const toOverrides = (rows: OverrideRow[]): LimitOverride[] => rows.map(defined)
+
 export async function limitOverrides(d1: D1Database, provider: string): Promise<LimitOverride[]> {
-  const r = await all<Row>(
-    d1
-      .prepare(
-        `SELECT model, group_name AS "group", requests_per_minute AS requestsPerMinute,
-           tokens_per_minute AS tokensPerMinute, requests_per_day AS requestsPerDay
-         FROM model_limits WHERE provider = ?1 ORDER BY model, group_name`,
-      )
-      .bind(provider),
-  )
-  return r.results.map(defined)
+  return toOverrides((await all<OverrideRow>(limitOverridesStatement(d1, provider))).results)
 }
 
 /** Sets a model's figures for a group ('' : every group); a figure given as null returns to the default. */

@@ -262,8 +262,8 @@ export const clientUsage = sqliteTable(
 /**
  * Free-tier limits an operator set where the provider adapter's published defaults are wrong for
  * them (Google changes its table, and a project can have its own): per provider and model, for every
- * key group (`group_name` '') or for one. A figure left null keeps the default. Read only by the
- * dashboard's quota-left view, never on the request path.
+ * key group (`group_name` '') or for one. A figure left null keeps the default. Read by the
+ * dashboard's quota-left view, and by each isolate's day tally with its sync (pool/day-tally.ts).
  */
 export const modelLimits = sqliteTable(
   'model_limits',
@@ -278,6 +278,25 @@ export const modelLimits = sqliteTable(
     updatedAt: integer('updated_at').notNull(),
   },
   (t) => [primaryKey({ columns: [t.provider, t.model, t.groupName] })],
+)
+
+/**
+ * Each key's requests today per model, for the models with a daily figure (Google's free tier), so
+ * that every isolate can pass over a project that has used its day before Google answers 429
+ * (pool/day-tally.ts). One row per provider and day (midnight Pacific for Google), `counts` a JSON
+ * object `"<model>|<key id>"` → requests the provider counted (every answer but a 429). Each
+ * isolate's sync adds its counts in one upsert that returns the row: one row written and read per
+ * sync, whatever the pool's size. The cron deletes past days.
+ */
+export const dayTally = sqliteTable(
+  'day_tally',
+  {
+    provider: text('provider').notNull(),
+    /** `YYYY-MM-DD` of the day's start in the provider's quota time zone. */
+    day: text('day').notNull(),
+    counts: text('counts').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.provider, t.day] })],
 )
 
 /**

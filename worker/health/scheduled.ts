@@ -3,6 +3,7 @@ import { loadConfig, type Env } from '../config'
 import { pruneClientUsage, purgeClientTombstones } from '../db/clients.repo'
 import { pruneSamples, samplePoolStates } from '../db/samples.repo'
 import { pruneSessions } from '../db/sessions.repo'
+import { pruneDayTally } from '../db/day-tally.repo'
 import { LAST_CRON, writeMeta } from '../db/setup.repo'
 import { foldMetrics, foldedThrough } from '../db/metrics.repo'
 import { compactUsage, pruneUsage } from '../db/stats.repo'
@@ -70,6 +71,13 @@ export async function runScheduled(env: Env): Promise<void> {
       'sessions',
       async () => {
         await pruneSessions(env.DB, now)
+      },
+    ],
+    [
+      'day-tally',
+      async () => {
+        // Yesterday's row is still written by a flush that spans midnight; the day before is over.
+        await pruneDayTally(env.DB, new Date((now - 2 * 86_400) * 1000).toISOString().slice(0, 10))
       },
     ],
     [
