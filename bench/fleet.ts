@@ -27,7 +27,7 @@ export async function fleet(
       assets: false,
     })
   const first = await start(0)
-  await first.addKeys('google-ai-studio', keys)
+  if (keys.length > 0) await first.addKeys('google-ai-studio', keys)
   const rest = await Promise.all(Array.from({ length: n - 1 }, (_, i) => start(i + 1)))
   return [first, ...rest]
 }

@@ -48,12 +48,13 @@ describe('a pool of 1,000 keys', () => {
     expect(after.rowsWritten - before.rowsWritten).toBeGreaterThan(0)
     expect((after.rowsWritten - before.rowsWritten) / n).toBeLessThan(0.1)
     expect(after.queries - before.queries).toBeGreaterThan(0) // the view was refreshed…
-    // …without reading the pool again: what is read is a handful of rows per refresh (one a second
-    // here), so it follows the clock, not the requests. On a loaded machine fewer requests fit in
+    // …without reading the pool again: what is read is a handful of rows per refresh and per flush
+    // (the day tally's row, pool/day-tally.ts; each one a second here), so it follows the clock, not
+    // the requests. On a loaded machine fewer requests fit in
     // the same seconds, so a per-request bound flakes (quiet: 750 requests, 4 s, 10 rows). One row
     // per request, or one reload of the pool, breaks the bound many times over.
     const read = after.rowsRead - before.rowsRead
-    expect(read / seconds).toBeLessThan(5)
+    expect(read / seconds).toBeLessThan(8)
     expect(read).toBeLessThan(100)
   })
 })

@@ -33,6 +33,7 @@ export type LogEvent =
   | 'aliases_refresh_failed'
   | 'client_allow_unreadable'
   | 'client_usage_sync_failed'
+  | 'day_tally_sync_failed'
   | 'client_tombstones_purged'
 
 export function log(event: LogEvent, fields: Record<string, string | number | boolean | undefined>): void {

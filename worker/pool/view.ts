@@ -138,6 +138,14 @@ export class ProviderView {
     this.refreshedAt = now
   }
 
+  /** Moves on whenever the active keys, their groups or tiers change (pool/day-tally.ts reads groups). */
+  generation = 0
+
+  /** The active keys, in ring order. */
+  keys(): readonly PoolKey[] {
+    return this.ring
+  }
+
   get activeCount(): number {
     return this.ring.length
   }
@@ -177,6 +185,7 @@ export class ProviderView {
 
   /** The ring (shuffled: keys added together, often failing together, do not sit side by side) by tier. */
   private rebuild(): void {
+    this.generation++
     this.ring = shuffled([...this.active.values()])
     const byTier = new Map<number, PoolKey[]>()
     for (const k of this.ring) {
@@ -263,6 +272,9 @@ export class ProviderView {
    * gamble sent before the first answers is twice the chance of meeting a key another isolate has
    * just found limited, and the answer on its way (with the read before the next gamble) may rule
    * out more keys. Measured with 8 isolates: a tenth to a quarter fewer wasted calls.
+   *
+   * `spent` (pool/day-tally.ts) marks keys whose project has used its day for the model by count:
+   * within their tier they come after every other key, whatever else is known of them.
    */
   pick(
     model: string,
@@ -270,11 +282,13 @@ export class ProviderView {
     exclude: ReadonlySet<number>,
     /** A conversation's hash (proxy/conversation.ts): its key, while that key can serve. */
     affinity?: number,
+    spent?: (k: PoolKey) => boolean,
   ): PoolKey | undefined {
     const nowMs = nowSeconds * 1000
     const eligible = (k: PoolKey) => !exclude.has(k.id) && coolingUntil(k, model) <= nowSeconds
+    const fresh = spent ? (k: PoolKey) => eligible(k) && !spent(k) : eligible
     const sure = (k: PoolKey) =>
-      eligible(k) && (this.shaky.get(k.id) ?? 0) <= nowSeconds && !this.gambling.has(k.id)
+      fresh(k) && (this.shaky.get(k.id) ?? 0) <= nowSeconds && !this.gambling.has(k.id)
     const proven = (k: PoolKey) => sure(k) && !this.unproven(k, nowMs)
     // After the storm every key counts as proven, and that pass would only repeat the next one.
     const holding = this.gambling.size > 0 && nowMs < this.stormUntil
@@ -283,14 +297,13 @@ export class ProviderView {
         affinity === undefined
           ? (holding && this.scan(tier, proven, nowMs)) ||
             this.scan(tier, sure, nowMs) ||
-            this.scan(tier, eligible, nowMs)
+            this.scan(tier, fresh, nowMs) ||
+            (spent && this.scan(tier, eligible, nowMs))
           : // A conversation keeps its key even in a storm: a cold prompt cache costs more than the
             // one attempt a limited key wastes. Only a key that just failed transiently is passed over.
-            rendezvous(
-              tier.keys,
-              (k) => eligible(k) && (this.shaky.get(k.id) ?? 0) <= nowSeconds,
-              affinity,
-            ) || rendezvous(tier.keys, eligible, affinity)
+            rendezvous(tier.keys, (k) => fresh(k) && (this.shaky.get(k.id) ?? 0) <= nowSeconds, affinity) ||
+            rendezvous(tier.keys, fresh, affinity) ||
+            (spent && rendezvous(tier.keys, eligible, affinity))
       if (chosen) return chosen
     }
     return undefined

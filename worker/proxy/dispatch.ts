@@ -13,6 +13,8 @@ import { keyStateFor } from '../pool/key-state'
 import { poolFor } from '../pool/pool'
 import { PROVIDER_IDS } from '../providers/types'
 import { statsFor } from '../stats/buffer'
+import { tallyFor } from '../pool/day-tally'
+import { boundedWait } from './lessons'
 import { setCacheKey } from './cache-key'
 import { exhaustedAnswers, forward } from './forward'
 import type { Route, Upstream } from './route'
@@ -102,6 +104,10 @@ export async function dispatch(scope: RequestScope, upstream: Upstream): Promise
   const stats = statsFor(env.DB, config.statsFlushMs)
   const waitUntil = (p: Promise<unknown>) => ctx.waitUntil(p)
   const view = await pool.view(upstream.provider, waitUntil)
+  // Near a project's daily figure, what other isolates counted is read before the pick (day-tally.ts).
+  const tally = tallyFor(env.DB)
+  const counted = tally.freshen(upstream.provider, upstream.model ?? NO_MODEL, view, Date.now(), waitUntil)
+  if (counted) await boundedWait(counted)
   const route: Route = {
     ...upstream,
     model: upstream.model ?? NO_MODEL,
@@ -124,6 +130,7 @@ export async function dispatch(scope: RequestScope, upstream: Upstream): Promise
       config,
       keys,
       view,
+      spent: tally.spentFor(route.provider, route.model, view, Date.now()),
       stats,
       route,
       alerts,

@@ -43,7 +43,7 @@ export function catchUpAfterVerdict(input: ForwardInput): Promise<void> {
  */
 export function pickKey(input: ForwardInput, tried: ReadonlySet<number>): Picked | Promise<Picked> {
   const { view, route } = input
-  const key = view.pick(route.model, Date.now() / 1000, tried, route.affinity)
+  const key = view.pick(route.model, Date.now() / 1000, tried, route.affinity, input.spent)
   // Outside a storm (nearly always) the pick is all: no promise, no read.
   if (!key || !view.unproven(key, Date.now())) return { key }
   return gambleOn(input, key, tried)
@@ -60,21 +60,28 @@ async function gambleOn(input: ForwardInput, first: PoolKey, tried: ReadonlySet<
   await readLessons(input, GAMBLE_CATCH_UP_MS)
   if (view.usable(key, route.model, now())) return { key, release }
   release()
-  key = view.pick(route.model, now(), tried, route.affinity)
+  key = view.pick(route.model, now(), tried, route.affinity, input.spent)
   if (!key || !view.unproven(key, Date.now())) return { key }
   release = view.gamble(key.id)
   return { key, release }
 }
 
 /** What other isolates learned, read unless the view is `withinMs` fresh, waited for READ_WAIT_MS at most. */
-async function readLessons(input: ForwardInput, withinMs: number): Promise<void> {
-  const read = input.catchUp(withinMs).catch(() => undefined)
+function readLessons(input: ForwardInput, withinMs: number): Promise<void> {
+  return boundedWait(input.catchUp(withinMs))
+}
+
+/**
+ * Waits for a read of what other isolates learned (the pool's rows, the day tally's counts) for
+ * READ_WAIT_MS at most; the read goes on after, for the picks that follow.
+ */
+export async function boundedWait(read: Promise<void>): Promise<void> {
   // The bound's timer is cleared once the read is in: most reads are skipped (a fresh view) or fast,
   // and a second-long timer per retry would outlive the request for nothing.
   let timer: ReturnType<typeof setTimeout> | undefined
   const bound = new Promise<void>((resolve) => (timer = setTimeout(resolve, READ_WAIT_MS)))
   try {
-    await Promise.race([read, bound])
+    await Promise.race([read.catch(() => undefined), bound])
   } finally {
     clearTimeout(timer)
   }

@@ -6,7 +6,7 @@ import type { Config } from '../config'
 import type { CooldownScope, ModelName } from '../db/cooldowns'
 import type { Alerts } from '../health/alerts'
 import type { KeyState } from '../pool/key-state'
-import type { ProviderView } from '../pool/view'
+import type { PoolKey, ProviderView } from '../pool/view'
 import type { ProviderAdapter, ProviderId } from '../providers/types'
 import type { UsageEvent } from '../stats/buffer'
 import type { TextRewrite } from './stream-guard'
@@ -54,6 +54,8 @@ export interface ForwardInput {
   route: Route
   keys: KeyState
   view: ProviderView
+  /** Keys whose project has used its day for the route's model, by count (pool/day-tally.ts). */
+  spent?: (k: PoolKey) => boolean
   /** Counts every upstream call per key and model, in memory. */
   stats: { record(e: UsageEvent): void; recordBlock(e: { provider: string; model: string }): void }
   /** The tokens an answer reported, once its body has passed (for its key, its model, its client). */

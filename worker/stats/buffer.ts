@@ -5,6 +5,8 @@ import { perIsolate } from '../db/per-isolate'
 import { BUSY, TRANSIENT, retryIdempotent } from '../db/retry'
 import { appendUsage, type StatsDelta } from '../db/stats.repo'
 import { log } from '../log'
+import { tallyFor, type DayTally } from '../pool/day-tally'
+import type { ProviderId } from '../providers/types'
 import {
   addEntry,
   countRequest,
@@ -78,6 +80,8 @@ export class StatsBuffer {
     private readonly flushMs: number,
     /** Client keys' usage (clients/ledger.ts), sent with every flush. */
     private readonly ledger?: ClientLedger,
+    /** Each project's requests today (pool/day-tally.ts), sent with every flush and near a figure. */
+    private readonly tally?: DayTally,
   ) {}
 
   record(e: UsageEvent, now = Date.now()): void {
@@ -89,6 +93,8 @@ export class StatsBuffer {
     if (e.outcome === 'success') b.successes++
     else if (e.outcome === 'rate_limited') b.rateLimited++
     else b.errors++
+    // The provider counts every request it answered but those it refused with 429.
+    if (e.outcome !== 'rate_limited') this.tally?.count(e.provider as ProviderId, e.model, e.keyId, now)
     if (e.outcome !== 'success') {
       b.lastErrorAt = at
       b.lastErrorStatus = e.status ?? null
@@ -215,6 +221,9 @@ export class StatsBuffer {
    * request arms a newer one), so no count waits for a request that may never come.
    */
   schedule(waitUntil: (p: Promise<unknown>) => void, now = Date.now()): void {
+    // A project near its daily figure, or a provider this isolate has not synced yet: its counts go
+    // now (pool/day-tally.ts), not with the next flush.
+    if (this.tally?.urgent(now)) waitUntil(this.tally.sync(now))
     if (this.buckets.size === 0 && this.requests.size === 0 && !this.ledger?.hasPending()) return
     if (now - this.lastFlushAt >= this.flushMs) {
       // Set before the flush starts, so concurrent requests do not each start one.
@@ -237,7 +246,7 @@ export class StatsBuffer {
   }
 
   async flush(): Promise<void> {
-    await Promise.all([this.flushUsage(), this.ledger?.sync()])
+    await Promise.all([this.flushUsage(), this.ledger?.sync(), this.tally?.sync()])
   }
 
   private async flushUsage(): Promise<void> {
@@ -318,4 +327,4 @@ function mergeInto(buckets: Map<string, StatsDelta>, id: string, d: StatsDelta):
 const buffers = perIsolate<StatsBuffer>()
 
 export const statsFor = (d1: D1Database, flushMs: number): StatsBuffer =>
-  buffers(d1, () => new StatsBuffer(d1, flushMs, ledgerFor(d1, flushMs)))
+  buffers(d1, () => new StatsBuffer(d1, flushMs, ledgerFor(d1, flushMs), tallyFor(d1)))
