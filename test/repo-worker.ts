@@ -20,6 +20,9 @@ import {
 } from '../worker/db/stats.repo'
 import { foldMetrics, foldedThrough } from '../worker/db/metrics.repo'
 import { syncDayTally } from '../worker/db/day-tally.repo'
+import { DayTally, dayOf } from '../worker/pool/day-tally'
+import type { PoolKey } from '../worker/pool/view'
+import { GOOGLE_FREE_TIER } from '../worker/providers/google-limits'
 import { keyWeek, recentByModel, recentUsage, weekUsage } from '../worker/admin/usage-cache'
 
 type Fn = (d1: D1Database, ...args: never[]) => Promise<unknown>
@@ -102,6 +105,24 @@ const functions: Record<string, Fn> = {
   syncDayTally: async (d1: D1Database, provider: string, day: string, deltas: Record<string, number>) => {
     const read = await syncDayTally(d1, provider, day, new Map(Object.entries(deltas)))
     return { counts: Object.fromEntries(read.counts), overrides: read.overrides }
+  },
+  /**
+   * One isolate's tally (pool/day-tally.ts) reading the row twice, `gapMs` apart, while another
+   * isolate adds `others` to key 1's count in between; then whether a pick would read the row first
+   * (freshen), i.e. whether the project counts as near its figure. Times are passed in.
+   */
+  tallyNear: async (d1: D1Database, start: number, first: number, others: number, gapMs: number) => {
+    const model = 'gemini-2.5-flash'
+    const day = dayOf(GOOGLE_FREE_TIER, start)
+    await syncDayTally(d1, 'google-ai-studio', day, new Map([[`${model}|1`, first]]))
+    const tally = new DayTally(d1, 60_000)
+    const keys = { generation: 1, keys: () => [{ id: 1, group: null } as PoolKey] }
+    const none = () => undefined
+    await tally.freshen('google-ai-studio', model, keys, start, none) // a cold isolate's first read
+    await syncDayTally(d1, 'google-ai-studio', day, new Map([[`${model}|1`, others]]))
+    tally.count('google-ai-studio', model, 1, start + gapMs - 1)
+    await tally.sync(start + gapMs) // the usage flush: its count sent, everyone's read
+    return tally.freshen('google-ai-studio', model, keys, start + gapMs + 1500, none) !== undefined
   },
   /** The same sums straight from D1, to hold them to. */
   usageSince,

@@ -33,10 +33,14 @@ export function dayOf(tier: FreeTier, nowMs: number): string {
   return day
 }
 
-/** A model's requests today: by key group (a project of several keys), and by key for the others. */
-interface ModelUse {
+/** A figure per project: by key group (a project of several keys), and by key for the others. */
+interface Sums {
   byGroup: Map<string, number>
   byKey: Map<number, number>
+}
+
+/** A model's requests today per project. */
+interface ModelUse extends Sums {
   max: number
   /** Some project is near its figure and has not reached it: worth reading others' counts (freshen). */
   open: boolean
@@ -68,6 +72,14 @@ interface Tally {
   used: Map<string, ModelUse> | undefined
   /** A project got near its figure here: sync at the end of the request. */
   urgent: boolean
+  /** The synced totals by project at an earlier read, to measure each project's pace against. */
+  base: { at: number; sums: Map<string, Sums> } | undefined
+  /**
+   * model → per project, what other isolates may have counted and not synced yet: the project's pace
+   * between two reads times the flush interval (their counts reach D1 at most that late, until a
+   * project is near its figure and every isolate syncs at once). A project is near by its count plus this.
+   */
+  unseen: Map<string, Sums>
   syncing: SharedRead<void>
 }
 
@@ -95,7 +107,11 @@ function bucket<K, V>(m: Map<K, V>, k: K, make: () => V): V {
 export class DayTally {
   private readonly tallies = new Map<ProviderId, Tally>()
 
-  constructor(private readonly db: D1Database) {}
+  constructor(
+    private readonly db: D1Database,
+    /** STATS_FLUSH_SECONDS: how late another isolate's counts may reach D1 far from a figure. */
+    private readonly flushMs: number,
+  ) {}
 
   /** An upstream answer of `keyId` for `model`; a 429 is not counted (Google did not count it). */
   count(provider: ProviderId, model: string, keyId: number, nowMs: number): void {
@@ -115,10 +131,11 @@ export class DayTally {
     else if (built) addTo(use.byKey, keyId, 1)
     const used = (group ? use.byGroup.get(group) : use.byKey.get(keyId)) ?? 0
     use.max = Math.max(use.max, used)
-    const figure = figureOf(t, model, group)
-    if (figure !== undefined && used >= figure - nearFigure(figure)) {
+    if (this.near(t, model, group, keyId, used)) {
       t.urgent = true
-      if (used < figure) use.open = true
+      use.open = true
+    } else if (used >= (figureOf(t, model, group) ?? Infinity)) {
+      t.urgent = true // the last count before a figure: the others should know at once
     }
   }
 
@@ -143,8 +160,9 @@ export class DayTally {
     } else if (t.syncing.current(nowMs)) {
       return t.syncing.current(nowMs)
     }
-    t.urgent = false
-    return t.syncing.join(() => this.syncNow(provider, t, nowMs), nowMs, waitUntil)
+    // A read only: this isolate's counts far from a figure wait for the flush, near one they went
+    // at once (urgent); a row written per pick would cost D1 a write per request near every figure.
+    return t.syncing.join(() => this.syncNow(provider, t, nowMs, false), nowMs, waitUntil)
   }
 
   /**
@@ -196,16 +214,19 @@ export class DayTally {
     await Promise.all(
       [...this.tallies].map(([provider, t]) => {
         if (!t.urgent && t.overrides !== undefined && t.pending.size === 0) return undefined
-        t.urgent = false
-        return t.syncing.join(() => this.syncNow(provider, t, nowMs), nowMs, waitUntil)
+        // Joining a read already in flight leaves the counts (and `urgent`) for the next request.
+        return t.syncing.join(() => this.syncNow(provider, t, nowMs, true), nowMs, waitUntil)
       }),
     )
   }
 
-  private async syncNow(provider: ProviderId, t: Tally, nowMs: number): Promise<void> {
+  private async syncNow(provider: ProviderId, t: Tally, nowMs: number, send: boolean): Promise<void> {
     const today = dayOf(t.tier, nowMs)
-    const sending = t.pending
-    t.pending = new Map()
+    const sending = send ? t.pending : new Map<string, Map<string, number>>()
+    if (send) {
+      t.pending = new Map()
+      t.urgent = false
+    }
     t.inflight = sending
     try {
       // Retried only where D1 refused a batch before running it (one transaction): an add must
@@ -220,8 +241,11 @@ export class DayTally {
       )
       t.inflight = new Map()
       this.roll(t, nowMs)
-      if (t.day === today) t.remote = read.counts
       t.overrides = toOverrides(read.overrides)
+      if (t.day === today) {
+        t.remote = read.counts
+        this.pace(t, nowMs)
+      }
       t.syncedAt = nowMs
       t.used = undefined
     } catch (e) {
@@ -254,6 +278,8 @@ export class DayTally {
       groupsOf: -1,
       used: undefined,
       urgent: false,
+      base: undefined,
+      unseen: new Map(),
       syncing: new SharedRead(),
     }
     this.tallies.set(provider, t)
@@ -275,34 +301,74 @@ export class DayTally {
     t.day = today
     t.remote = new Map()
     t.used = undefined
+    t.base = undefined
+    t.unseen = new Map()
   }
 
   private usedOf(t: Tally): Map<string, ModelUse> {
     if (t.used) return t.used
-    const used = new Map<string, ModelUse>()
-    const add = (name: string, n: number) => {
-      const bar = name.lastIndexOf('|')
-      const model = name.slice(0, bar)
-      const keyId = Number(name.slice(bar + 1))
-      const use = bucket(used, model, emptyUse)
-      const group = t.groups.get(keyId) ?? null
-      const total = group ? addTo(use.byGroup, group, n).get(group) : addTo(use.byKey, keyId, n).get(keyId)
-      use.max = Math.max(use.max, total ?? 0)
-    }
-    for (const [name, n] of t.remote) add(name, n)
-    for (const m of [t.inflight.get(t.day), t.pending.get(t.day)])
-      if (m) for (const [name, n] of m) add(name, n)
+    const today = [t.inflight.get(t.day), t.pending.get(t.day)].filter((m) => m !== undefined)
+    const used = sumsOf(t, [t.remote, ...today], emptyUse)
     for (const [model, use] of used) {
-      const near = (n: number, group: string | null) => {
-        const figure = figureOf(t, model, group)
-        return figure !== undefined && n >= figure - nearFigure(figure) && n < figure
-      }
-      for (const [group, n] of use.byGroup) if (near(n, group)) use.open = true
-      for (const [, n] of use.byKey) if (near(n, null)) use.open = true
+      for (const [group, n] of use.byGroup) if (this.near(t, model, group, 0, n)) use.open = true
+      for (const [keyId, n] of use.byKey) if (this.near(t, model, null, keyId, n)) use.open = true
+      for (const n of [...use.byGroup.values(), ...use.byKey.values()]) use.max = Math.max(use.max, n)
     }
     return (t.used = used)
   }
+
+  /** Whether a project with `used` requests today may be near its figure, and has not reached it. */
+  private near(t: Tally, model: string, group: string | null, keyId: number, used: number): boolean {
+    const figure = figureOf(t, model, group)
+    if (figure === undefined || used >= figure) return false
+    const pace = t.unseen.get(model)
+    const unseen = (group ? pace?.byGroup.get(group) : pace?.byKey.get(keyId)) ?? 0
+    return used + unseen >= figure - nearFigure(figure)
+  }
+
+  /**
+   * Each project's pace since an earlier read at least half a flush interval ago (shorter, a count
+   * of a few requests says little), turned into what others may count before their next flush.
+   */
+  private pace(t: Tally, nowMs: number): void {
+    const sums = sumsOf(t, [t.remote], emptySums)
+    if (!t.base) {
+      t.base = { at: nowMs, sums }
+      return
+    }
+    const ms = nowMs - t.base.at
+    if (ms < this.flushMs / 2) return
+    const unseen = new Map<string, Sums>()
+    for (const [model, now] of sums) {
+      const before = t.base.sums.get(model)
+      const ahead = bucket(unseen, model, emptySums)
+      const of = (n: number, was: number | undefined) =>
+        Math.ceil((Math.max(0, n - (was ?? 0)) / ms) * this.flushMs)
+      for (const [group, n] of now.byGroup) ahead.byGroup.set(group, of(n, before?.byGroup.get(group)))
+      for (const [keyId, n] of now.byKey) ahead.byKey.set(keyId, of(n, before?.byKey.get(keyId)))
+    }
+    t.unseen = unseen
+    t.base = { at: nowMs, sums }
+  }
 }
+
+/** Counts by entry name (model|key id), summed per model and project with the groups the tally holds. */
+function sumsOf<S extends Sums>(t: Tally, counts: Map<string, number>[], make: () => S): Map<string, S> {
+  const out = new Map<string, S>()
+  for (const m of counts) {
+    for (const [name, n] of m) {
+      const bar = name.lastIndexOf('|')
+      const s = bucket(out, name.slice(0, bar), make)
+      const keyId = Number(name.slice(bar + 1))
+      const group = t.groups.get(keyId) ?? null
+      if (group) addTo(s.byGroup, group, n)
+      else addTo(s.byKey, keyId, n)
+    }
+  }
+  return out
+}
+
+const emptySums = (): Sums => ({ byGroup: new Map(), byKey: new Map() })
 
 const emptyUse = (): ModelUse => ({ byGroup: new Map(), byKey: new Map(), max: 0, open: false })
 
@@ -324,4 +390,5 @@ function lowestFigure(t: Tally, model: string): number {
 
 const tallies = perIsolate<DayTally>()
 
-export const tallyFor = (d1: D1Database): DayTally => tallies(d1, () => new DayTally(d1))
+export const tallyFor = (d1: D1Database, flushMs: number): DayTally =>
+  tallies(d1, () => new DayTally(d1, flushMs))

@@ -105,7 +105,7 @@ export async function dispatch(scope: RequestScope, upstream: Upstream): Promise
   const waitUntil = (p: Promise<unknown>) => ctx.waitUntil(p)
   const view = await pool.view(upstream.provider, waitUntil)
   // Near a project's daily figure, what other isolates counted is read before the pick (day-tally.ts).
-  const tally = tallyFor(env.DB)
+  const tally = tallyFor(env.DB, config.statsFlushMs)
   const counted = tally.freshen(upstream.provider, upstream.model ?? NO_MODEL, view, Date.now(), waitUntil)
   if (counted) await boundedWait(counted)
   const route: Route = {

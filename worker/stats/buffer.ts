@@ -327,4 +327,4 @@ function mergeInto(buckets: Map<string, StatsDelta>, id: string, d: StatsDelta):
 const buffers = perIsolate<StatsBuffer>()
 
 export const statsFor = (d1: D1Database, flushMs: number): StatsBuffer =>
-  buffers(d1, () => new StatsBuffer(d1, flushMs, ledgerFor(d1, flushMs), tallyFor(d1)))
+  buffers(d1, () => new StatsBuffer(d1, flushMs, ledgerFor(d1, flushMs), tallyFor(d1, flushMs)))
