@@ -7,19 +7,22 @@
  * meets is a 429; the figure is the 429s per request served (a 429 costs the client nothing, but it is
  * an attempt and a round trip wasted), split into per-minute and per-day ones.
  *
- * Run twice: with the short days' figures unknown to keyrelay (each of those projects is found out
- * by its 429, as before the day tally), and known (each short-day key in a key group of its own with
- * its figure set to 8 in the limits, as an operator sets what AI Studio shows; the other keys keep
- * the table's 250, which this run does not reach). Then pool/day-tally.ts passes over a project that
- * has used its day before Google refuses it.
+ * Run twice: once as if keyrelay had not counted those projects' day (each is found out by its 429,
+ * as before the day tally), and once as it has when it served them since midnight: the day tally
+ * (pool/day-tally.ts) holds 242 of gemini-2.5-flash's 250 for each, so it knows 8 are left and passes
+ * over a project that has used them before Google refuses it.
  */
 import { googleDaily429, googleMinute429 } from '../test/gateway/fixtures'
 import type { Harness } from '../test/harness'
+import { entryName } from '../worker/db/day-tally.repo'
+import { dayOf } from '../worker/pool/day-tally'
+import { GOOGLE_FREE_TIER } from '../worker/providers/google-limits'
 import { fleet, FLEET_AUTH } from './fleet'
 import type { Record_ } from './isolates'
 import { fmt, sleep } from './lib'
 
-const PATH = '/api/google-ai-studio/v1beta/models/gemini-2.5-flash:generateContent'
+const MODEL = 'gemini-2.5-flash'
+const PATH = `/api/google-ai-studio/v1beta/models/${MODEL}:generateContent`
 const OK = JSON.stringify({ candidates: [{ content: { parts: [{ text: 'ok' }] }, finishReason: 'STOP' }] })
 const PER_MINUTE = 10
 const SHORT_DAY = 8
@@ -43,7 +46,7 @@ export async function pacing(record: Record_): Promise<void> {
   await pacingRun(record, true)
 }
 
-async function pacingRun(record: Record_, figuresKnown: boolean): Promise<void> {
+async function pacingRun(record: Record_, counted: boolean): Promise<void> {
   const keys = Array.from({ length: KEYS }, (_, i) => `AIzaSyPACING-${String(i).padStart(8, '0')}`)
   const shortDay = new Set(keys.slice(0, SHORT_DAY_KEYS))
   /** key → times (ms) of the calls it served in the last minute. */
@@ -70,7 +73,8 @@ async function pacingRun(record: Record_, figuresKnown: boolean): Promise<void> 
     return json(200, OK)
   })
   try {
-    await addKeys(all[0] as Harness, keys, figuresKnown ? shortDay : new Set())
+    await addKeys(all[0] as Harness, keys, counted ? shortDay : new Set())
+    const d1Before = await d1Of(all)
     const total = SECONDS * RATE_PER_S
     let ok = 0
     let failed = 0
@@ -94,43 +98,63 @@ async function pacingRun(record: Record_, figuresKnown: boolean): Promise<void> 
       )
     }
     await Promise.all(inFlight)
+    await sleep(25_000) // the isolates' trailing flushes: what a day of traffic writes
+    const d1After = await d1Of(all)
     const wasted = (minute429s + day429s) / Math.max(1, ok)
     record(
-      `Google free tier, 8 isolates, ${KEYS} keys at 10/min (${SHORT_DAY_KEYS} with ${SHORT_DAY} left today, ${figuresKnown ? 'figures known' : 'figures unknown'}), 2 req/s for ${SECONDS} s: 429s per request served`,
+      `Google free tier, 8 isolates, ${KEYS} keys at 10/min (${SHORT_DAY_KEYS} with ${SHORT_DAY} left today, ${counted ? 'their day counted' : 'their day not counted'}), 2 req/s for ${SECONDS} s: 429s per request served`,
       `${fmt(wasted, 3)} (${ok} served, ${failed} failed)`,
-      figuresKnown ? '< 0.01' : '',
-      !figuresKnown || (wasted < 0.01 && failed === 0),
+      counted ? '< 0.01' : '',
+      !counted || (wasted < 0.01 && failed === 0),
     )
     record('  per-minute 429s / per-day 429s', `${minute429s} / ${day429s}`)
     record(
       '  per-day 429s per key that ran out (the first is the proof; more are isolates racing)',
       fmt(day429s / SHORT_DAY_KEYS, 2),
     )
+    record(
+      '  D1 rows read / written per request (every isolate, flushes included)',
+      `${fmt((d1After.rowsRead - d1Before.rowsRead) / Math.max(1, ok), 3)} / ${fmt((d1After.rowsWritten - d1Before.rowsWritten) / Math.max(1, ok), 3)}`,
+    )
   } finally {
     await Promise.all(all.map((h) => h.dispose()))
   }
 }
 
-/** The keys, through the admin API; those in `ownFigure` each in a group of its own, its day's figure set. */
-async function addKeys(h: Harness, keys: string[], ownFigure: Set<string>): Promise<void> {
-  const admin = async (method: string, path: string, body: unknown) => {
-    const res = await h.fetch(`/admin/api${path}`, {
-      method,
-      headers: { authorization: `Bearer ${FLEET_AUTH}`, 'content-type': 'application/json' },
-      body: JSON.stringify(body),
-    })
-    if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${await res.text()}`)
-  }
-  await admin('POST', '/keys', { provider: 'google-ai-studio', keys: keys.filter((k) => !ownFigure.has(k)) })
-  let i = 0
-  for (const key of ownFigure) {
-    const group = `short-${i++}`
-    await admin('POST', '/keys', { provider: 'google-ai-studio', keys: [key], group })
-    await admin('PUT', '/limits', {
-      provider: 'google-ai-studio',
-      model: 'gemini-2.5-flash',
-      group,
-      requestsPerDay: SHORT_DAY,
-    })
-  }
+/**
+ * The keys, through the admin API; for those in `counted`, the day so far as keyrelay would have
+ * counted it serving them since midnight (all but SHORT_DAY of the table's figure).
+ */
+async function addKeys(h: Harness, keys: string[], counted: Set<string>): Promise<void> {
+  const res = await h.fetch('/admin/api/keys', {
+    method: 'POST',
+    headers: { authorization: `Bearer ${FLEET_AUTH}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ provider: 'google-ai-studio', keys }),
+  })
+  if (!res.ok) throw new Error(`adding keys: ${res.status} ${await res.text()}`)
+  const { ids } = (await res.json()) as { ids: number[] }
+  const figure = GOOGLE_FREE_TIER.models[MODEL]?.requestsPerDay ?? 0
+  const day = Object.fromEntries(
+    keys.flatMap((k, i) =>
+      counted.has(k) ? [[entryName(MODEL, ids[i] as number), figure - SHORT_DAY]] : [],
+    ),
+  )
+  await h.d1
+    .prepare('INSERT INTO day_tally (provider, day, counts) VALUES (?1, ?2, ?3)')
+    .bind('google-ai-studio', dayOf(GOOGLE_FREE_TIER, Date.now()), JSON.stringify(day))
+    .run()
+}
+
+/** Every isolate's D1 use since it started, as its metrics report it. */
+async function d1Of(all: Harness[]): Promise<{ rowsRead: number; rowsWritten: number }> {
+  const each = await Promise.all(
+    all.map(async (h) => {
+      const res = await h.fetch('/admin/api/metrics', { headers: { authorization: `Bearer ${FLEET_AUTH}` } })
+      return ((await res.json()) as { d1: { rowsRead: number; rowsWritten: number } }).d1
+    }),
+  )
+  return each.reduce((a, b) => ({
+    rowsRead: a.rowsRead + b.rowsRead,
+    rowsWritten: a.rowsWritten + b.rowsWritten,
+  }))
 }
