@@ -24,7 +24,7 @@ const CLIENTS = 20
 /** Shorter than deployed (60 s), so that the bench sees client totals read again. */
 const STATS_FLUSH_MS = 5_000
 /** What the overview page asks besides /overview on each refresh (ui/js/overview.js). */
-const OVERVIEW_CALLS = ['/limits?provider=google-ai-studio', '/alerts']
+const OVERVIEW_CALLS = ['/limits?provider=google-ai-studio&projects=none', '/alerts']
 
 async function rowsRead(h: Harness): Promise<number> {
   const res = await fetch(`${h.url}/admin/api/metrics`, { headers: { authorization: `Bearer ${AUTH}` } })
@@ -149,6 +149,7 @@ export async function dashboardCost(record: Record_, keys: number): Promise<void
       ['overview, 24 h (with its quota-left and alerts calls)', ['/overview', ...OVERVIEW_CALLS]],
       ['overview, 7 days', ['/overview?range=7d', ...OVERVIEW_CALLS]],
       ['keys', ['/keys']],
+      ['quota left today (the overview’s limits call alone)', [OVERVIEW_CALLS[0] as string]],
       ['a key’s detail (7 days)', [`/keys/${ids[0]}`]],
     ]
     const entries = keys * MODELS.length

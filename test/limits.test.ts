@@ -70,6 +70,13 @@ describe('requests left today', () => {
     expect(byProject.get('proj-a')?.keys.sort()).toEqual(ids.slice(0, 2).sort())
     expect(byProject.get(`#${ids[2]}`)?.keys).toEqual([ids[2]])
     expect(flash.perProject.reduce((n, p) => n + p.used, 0)).toBe(6)
+
+    // What the overview asks: the same totals, without each model's list of projects.
+    const totals = (await (await admin('GET', '/limits?projects=none')).json()) as Limits
+    const lean = totals.models.find((m) => m.model === 'gemini-2.5-flash')!
+    const { perProject, ...rest } = flash
+    expect(perProject.length).toBe(2)
+    expect(lean).toEqual(rest)
   })
 
   test('a 429 is not a request the provider counted', async () => {
@@ -140,6 +147,9 @@ describe('requests left today', () => {
       expect(['invalid_body', 'invalid_model']).toContain(await errorCode(res))
     }
     expect((await admin('GET', '/limits?provider=nope')).status).toBe(400)
+    const badProjects = await admin('GET', '/limits?projects=some')
+    expect(badProjects.status).toBe(400)
+    expect(await errorCode(badProjects)).toBe('invalid_query')
     expect((await limits()).models.length).toBe(before)
     expect((await limits()).models.find((m) => m.model === 'gemini-2.5-pro')?.overridden).toBe(false)
   })

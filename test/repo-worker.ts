@@ -23,7 +23,15 @@ import { syncDayTally } from '../worker/db/day-tally.repo'
 import { DayTally, dayOf } from '../worker/pool/day-tally'
 import type { PoolKey } from '../worker/pool/view'
 import { GOOGLE_FREE_TIER } from '../worker/providers/google-limits'
-import { keyWeek, recentByModel, recentUsage, weekUsage } from '../worker/admin/usage-cache'
+import {
+  countedSince,
+  keyWeek,
+  recentByKey,
+  recentByModel,
+  recentUsage,
+  usageByKey,
+  weekUsage,
+} from '../worker/admin/usage-cache'
 
 type Fn = (d1: D1Database, ...args: never[]) => Promise<unknown>
 
@@ -76,6 +84,18 @@ const functions: Record<string, Fn> = {
   recentByModel,
   weekUsage,
   keyWeek,
+  /** The keys page's figures per key: kept folded, and summed again from the rows (the same at any time). */
+  recentByKey: async (d1: D1Database, ms: number) => Object.fromEntries(await recentByKey(d1, ms)),
+  recentByKeySummed: async (d1: D1Database, ms: number) =>
+    Object.fromEntries(usageByKey(await recentUsage(d1, ms))),
+  /** The quota-left call's requests per model and key from `since`. */
+  countedSince: async (d1: D1Database, provider: string, since: number, ms: number) =>
+    Object.fromEntries(
+      [...(await countedSince(d1, provider, since, ms))].map(([model, byKey]) => [
+        model,
+        Object.fromEntries(byKey),
+      ]),
+    ),
   /** Usage entries of one hour written as a flush writes them (stats.repo.ts appendUsage). */
   flushEntries: (d1: D1Database, hour: number, entries: UsageEntry[]) =>
     appendUsage(

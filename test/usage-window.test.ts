@@ -148,6 +148,52 @@ describe('the last day, kept per isolate', () => {
     expect(Math.min(...after.map((r) => r.hour as number))).toBe(windowFrom(next))
   })
 
+  test('the keys page’s and the quota call’s folds follow new flushes, late ones, the hours going by and a restart', async () => {
+    /** The folds at `ms` against the window's rows summed again. */
+    const check = async (ms: number, since: number) => {
+      const byKey = await run<Record<string, unknown>>('recentByKey', ms)
+      const { result: summed } = await run<Record<string, unknown>>('recentByKeySummed', ms)
+      expect(Object.keys(byKey.result).length).toBeGreaterThan(5)
+      expect(byKey.result).toEqual(summed)
+      const { result: counted } = await run<Record<string, Record<string, number>>>(
+        'countedSince',
+        'google-ai-studio',
+        since,
+        ms,
+      )
+      const { result: rows } = await run<Record<string, unknown>[]>('recentUsage', ms)
+      const truth: Record<string, Record<string, number>> = {}
+      for (const r of rows) {
+        if (r.provider !== 'google-ai-studio' || (r.hour as number) < since) continue
+        const model = (truth[r.model as string] ??= {})
+        const key = String(r.keyId)
+        model[key] = (model[key] ?? 0) + (r.requests as number) - (r.rateLimited as number)
+      }
+      expect(counted).toEqual(truth)
+      return byKey.result
+    }
+    const since = CURRENT - 10 * HOUR
+    for (let back = 26; back >= 0; back--) await flush(CURRENT - back * HOUR, 1 + (back % 5), 12, back)
+    const first = await check(NOW, since)
+    // A flush the cron compacts into an id already read before the window saw it: the window starts
+    // over, and so do the folds, though that hour (one they hold) took no row the window saw.
+    await flush(CURRENT - 6 * HOUR, 40, 10, 500)
+    await run('cronUsage', CURRENT)
+    expect((await run<number>('cronUsage', CURRENT)).result).toBeGreaterThan(0)
+    const restarted = await check(NOW + 3_000, since)
+    expect(restarted).not.toEqual(first)
+    // This hour's flush, then a late one for an hour the folds already hold.
+    await flush(CURRENT, 3, 20, 300)
+    const next = await check(NOW + 6_000, since)
+    expect(next).not.toEqual(restarted)
+    await flush(CURRENT - 5 * HOUR, 8, 30, 301)
+    const late = await check(NOW + 9_000, since)
+    expect(late).not.toEqual(next)
+    // Two hours on: the current hour is finished, the oldest ones leave the window.
+    await flush(CURRENT + 2 * HOUR, 2, 6, 302)
+    await check(NOW + 2 * 3_600_000, since)
+  })
+
   test('a window that looks between two cron runs keeps its sums when the second compacts', async () => {
     const previous = CURRENT - HOUR
     for (let back = 24; back >= 2; back--) await flush(CURRENT - back * HOUR, 1, 5, back)

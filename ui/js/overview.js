@@ -22,7 +22,7 @@ export async function renderOverview(view, setup, range = '24h') {
   // Providers with a free tier to count against: what their keys have left today.
   const left = new Map()
   for (const p of data.providers.filter((x) => FREE_TIER.includes(x.provider)))
-    left.set(p.provider, await api(`/limits?provider=${encodeURIComponent(p.provider)}`))
+    left.set(p.provider, await api(`/limits?provider=${encodeURIComponent(p.provider)}&projects=none`))
   const redraw = () => renderOverview(view, setup, range)
   const week = range === '7d'
   const span = week ? '7 days' : '24 h'

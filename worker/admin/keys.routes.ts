@@ -20,7 +20,7 @@ import {
   PreviewBody,
 } from './keys.schemas'
 import { presentKey } from './present'
-import { keyWeek, recentUsage, usageByKey } from './usage-cache'
+import { keyWeek, recentByKey, usageByKey } from './usage-cache'
 import { addCounts, zeroCounts, type Counts } from '../db/counts'
 import type { AdminRow } from '../db/rows'
 import { parseLastError } from '../db/stats.repo'
@@ -95,8 +95,7 @@ export async function previewKeys(request: Request, env: Env): Promise<Response>
 /** `GET /admin/api/keys?provider=&status=&q=&sort=&order=&limit=&offset=`, served from the AdminView. */
 export async function getKeys(request: Request, env: Env): Promise<Response> {
   const query = parseQuery(new URL(request.url), ListKeysQuery)
-  const [view, usageRows] = await settleAll([adminView(env), recentUsage(env.DB)])
-  const usage = usageByKey(usageRows)
+  const [view, usage] = await settleAll([adminView(env), recentByKey(env.DB)])
   const now = nowSeconds()
   const rows = queryKeys(view.list(), query, usage, now)
   const page = rows.slice(query.offset, query.offset + query.limit)

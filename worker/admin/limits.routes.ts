@@ -12,9 +12,14 @@ import { adminView } from './admin-view'
 import { adminBody } from './body'
 import { group, provider } from './keys.schemas'
 import { quotaLeft } from './quota-left'
-import { usageFrom } from './usage-cache'
+import { countedSince } from './usage-cache'
 
-const LimitsQuery = z.object({ provider: z._default(provider, 'google-ai-studio') })
+const LimitsQuery = z.object({
+  provider: z._default(provider, 'google-ai-studio'),
+  /** `none` leaves out each model's per-project list: the overview shows totals, and with a
+   * thousand keys of their own the list is half a megabyte a refresh. */
+  projects: z._default(z.enum(['all', 'none']), 'all'),
+})
 
 const figure = z.optional(z.nullable(z.int().check(z.minimum(1), z.maximum(1e9))))
 const Target = {
@@ -38,25 +43,18 @@ const DeleteLimitsBody = z.strictObject(Target)
  * The last STATS_FLUSH_SECONDS of traffic may not be counted yet.
  */
 export async function getLimits(request: Request, env: Env): Promise<Response> {
-  const { provider: id } = parseQuery(new URL(request.url), LimitsQuery)
+  const { provider: id, projects } = parseQuery(new URL(request.url), LimitsQuery)
   const freeTier = PROVIDERS[id].freeTier
   const now = Date.now()
   const pacific = freeTier?.dayStartsIn !== 'UTC'
   const dayStart = pacific ? pacificDayStart(now) : now - (now % 86_400_000)
   const resetsAt = pacific ? now + secondsUntilPacificMidnight(now) * 1000 : dayStart + 86_400_000
   const since = Math.floor(dayStart / 1000)
-  const [view, overrides, rows] = await settleAll([
+  const [view, overrides, used] = await settleAll([
     adminView(env),
     limitOverrides(env.DB, id),
-    usageFrom(env.DB, { since, provider: id }, now),
+    countedSince(env.DB, id, since, now),
   ])
-  // Requests the provider counted: every call but those it refused with 429.
-  const used = new Map<string, Map<number, number>>()
-  for (const r of rows) {
-    const byKey = used.get(r.model) ?? new Map<number, number>()
-    byKey.set(r.keyId, (byKey.get(r.keyId) ?? 0) + r.requests - r.rateLimited)
-    used.set(r.model, byKey)
-  }
   const keys = view
     .list()
     .filter((k) => k.provider === id)
@@ -67,7 +65,9 @@ export async function getLimits(request: Request, env: Env): Promise<Response> {
     dayStart: Math.floor(dayStart / 1000),
     resetsAt: Math.floor(resetsAt / 1000),
     overrides,
-    models: quotaLeft({ freeTier, overrides, keys, used }),
+    models: quotaLeft({ freeTier, overrides, keys, used }).map((m) =>
+      projects === 'all' ? m : { ...m, perProject: undefined },
+    ),
   })
 }
 

@@ -12,7 +12,7 @@ import {
 import { hourTotals, keyUsage, rowsIfSmall } from '../db/usage-tail.repo'
 import { OlderPart } from './usage-older'
 import { sumBatchRows } from './usage-sum'
-import { hourStart, usageWindow, windowFrom, type ModelHour } from './usage-window'
+import { hourStart, usageWindow, windowFrom, type Fold, type ModelHour } from './usage-window'
 
 const WEEK_SECONDS = 7 * 24 * 3600
 
@@ -176,16 +176,61 @@ export interface KeyUsage extends Counts {
 
 export const NO_USAGE: Readonly<KeyUsage> = { ...zeroCounts(), lastUsed: null, lastError: null }
 
+/** Adds a usage row to its key's figure, keeping the key's latest use and latest error. */
+function addKeyUsage(byKey: Map<number, KeyUsage>, r: StatsRow): void {
+  let u = byKey.get(r.keyId)
+  if (!u) byKey.set(r.keyId, (u = { ...NO_USAGE }))
+  addCounts(u, r)
+  u.lastUsed = Math.max(u.lastUsed ?? 0, r.lastUsed ?? 0) || null
+  const e = parseLastError(r.lastError)
+  if (e && (!u.lastError || e.at >= u.lastError.at)) u.lastError = e
+}
+
 /** Folds usage rows into one figure per key, keeping its latest use and latest error. */
 export function usageByKey(rows: StatsRow[]): Map<number, KeyUsage> {
   const byKey = new Map<number, KeyUsage>()
-  for (const r of rows) {
-    let u = byKey.get(r.keyId)
-    if (!u) byKey.set(r.keyId, (u = { ...NO_USAGE }))
-    addCounts(u, r)
-    u.lastUsed = Math.max(u.lastUsed ?? 0, r.lastUsed ?? 0) || null
-    const e = parseLastError(r.lastError)
-    if (e && (!u.lastError || e.at >= u.lastError.at)) u.lastError = e
-  }
+  for (const r of rows) addKeyUsage(byKey, r)
   return byKey
+}
+
+const BY_KEY: Fold<Map<number, KeyUsage>> = {
+  name: 'by-key',
+  empty: () => new Map(),
+  add: addKeyUsage,
+  // The error objects are never changed once made, so the copy shares them.
+  copy: (value) => new Map([...value].map(([id, u]) => [id, { ...u }])),
+}
+
+/** The last 24 hours per key, as the keys page shows them (usageByKey over recentUsage's rows). */
+export const recentByKey = (d1: D1Database, nowMs = Date.now()): Promise<Map<number, KeyUsage>> =>
+  usageWindow(d1).fold(BY_KEY, windowFrom(nowMs), nowMs)
+
+/** Requests per model and key. */
+export type CountedRequests = Map<string, Map<number, number>>
+
+/**
+ * One provider's requests per model and key from `since` (an hour start within the window), those
+ * it refused with 429 left out: what a provider counts against a daily quota.
+ */
+export function countedSince(
+  d1: D1Database,
+  provider: string,
+  since: number,
+  nowMs = Date.now(),
+): Promise<CountedRequests> {
+  return usageWindow(d1).fold<CountedRequests>(
+    {
+      name: `counted|${provider}`,
+      empty: () => new Map(),
+      add(into, r) {
+        if (r.provider !== provider) return
+        let byKey = into.get(r.model)
+        if (!byKey) into.set(r.model, (byKey = new Map()))
+        byKey.set(r.keyId, (byKey.get(r.keyId) ?? 0) + r.requests - r.rateLimited)
+      },
+      copy: (value) => new Map([...value].map(([model, byKey]) => [model, new Map(byKey)])),
+    },
+    hourStart(since),
+    nowMs,
+  )
 }
