@@ -12,10 +12,13 @@ function describe(issues: readonly { path: PropertyKey[]; message: string }[]): 
     .join('; ')
 }
 
+// One per isolate: a decode without `stream` starts from a clean state each time.
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false })
+
 /** Strict UTF-8 JSON: invalid bytes are an error, not silently replaced. */
 export function parseJsonBytes(bytes: ArrayBuffer): unknown {
   try {
-    return JSON.parse(new TextDecoder('utf-8', { fatal: true, ignoreBOM: false }).decode(bytes))
+    return JSON.parse(strictUtf8.decode(bytes))
   } catch {
     throw new AppError(400, 'invalid_json', 'The request body is not valid JSON')
   }

@@ -23,6 +23,7 @@ export function toModelName(name: string): ModelName {
 
 /** Bodies larger than this are not parsed for a model: parsing costs CPU the free plan does not have. */
 const MAX_PARSED_BODY = 1 << 20
+const decoder = new TextDecoder()
 
 /**
  * The model a native request will really run on: the path's, where the provider reads it from the
@@ -53,7 +54,7 @@ function modelFromBody(body: ArrayBuffer | null, field: string): string | undefi
     i++
   if (bytes[i] !== 0x7b) return undefined
   try {
-    const parsed: unknown = JSON.parse(new TextDecoder().decode(bytes))
+    const parsed: unknown = JSON.parse(decoder.decode(bytes))
     const value = (parsed as Record<string, unknown>)[field]
     return typeof value === 'string' && value !== '' ? value : undefined
   } catch {

@@ -1,5 +1,7 @@
 import { AppError } from '../../http/errors'
 
+const encoder = new TextEncoder()
+
 /** A request or response body as the translations read it (validated field by field). */
 export type Json = Record<string, unknown>
 
@@ -48,10 +50,9 @@ export interface ChatRequest {
   stream_options?: { include_usage: boolean }
 }
 
-/** Random ids in the style each API uses (`resp_…`, `msg_…`). */
+/** Random ids in the style each API uses (`resp_…`, `msg_…`): 24 hex digits, from one runtime call. */
 export function newId(prefix: string): string {
-  const bytes = crypto.getRandomValues(new Uint8Array(12))
-  return `${prefix}${Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('')}`
+  return prefix + crypto.randomUUID().replaceAll('-', '').slice(0, 24)
 }
 
 /**
@@ -87,4 +88,4 @@ export function jsonText(value: unknown): string {
 
 /** A JSON body to send upstream. */
 export const jsonBytes = (value: unknown): ArrayBuffer =>
-  new TextEncoder().encode(jsonText(value)).buffer as ArrayBuffer
+  encoder.encode(jsonText(value)).buffer as ArrayBuffer
