@@ -10,20 +10,35 @@
 
 /** The sidecar Worker: runs the statements it is sent against its D1 and answers JSON. */
 export const SQL_WORKER_SCRIPT = `
+// Tests that run two instances on one persisted D1 share a SQLite file between two workerd
+// processes; while one writes, the other's statement can be refused ("database is locked", which
+// Miniflare's D1 reports as "internal error"). The real D1 is one database and never answers so;
+// the tests' own reads and setup writes wait the lock out, as the Worker's retries do.
+const CONTENTION = /busy|locked|overloaded|internal error/i
+const DELAYS_MS = [20, 50, 100, 200, 400, 800, 1600]
+async function execute(env, statements, mode, column) {
+  const prepared = statements.map((s) => env.DB.prepare(s.sql).bind(...s.params))
+  if (mode === 'batch') return env.DB.batch(prepared)
+  if (mode === 'first') return prepared[0].first(column)
+  if (mode === 'all') return prepared[0].all()
+  if (mode === 'raw') return prepared[0].raw()
+  return prepared[0].run()
+}
 export default {
   async fetch(request, env) {
     const { statements, mode, column } = await request.json()
-    try {
-      const prepared = statements.map((s) => env.DB.prepare(s.sql).bind(...s.params))
-      let result
-      if (mode === 'batch') result = await env.DB.batch(prepared)
-      else if (mode === 'first') result = await prepared[0].first(column)
-      else if (mode === 'all') result = await prepared[0].all()
-      else if (mode === 'raw') result = await prepared[0].raw()
-      else result = await prepared[0].run()
-      return Response.json({ ok: true, result: result ?? null })
-    } catch (e) {
-      return Response.json({ ok: false, message: String(e && e.message ? e.message : e) })
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const result = await execute(env, statements, mode, column)
+        return Response.json({ ok: true, result: result ?? null })
+      } catch (e) {
+        const message = String(e && e.message ? e.message : e)
+        if (attempt < DELAYS_MS.length && CONTENTION.test(message)) {
+          await new Promise((r) => setTimeout(r, DELAYS_MS[attempt]))
+          continue
+        }
+        return Response.json({ ok: false, message })
+      }
     }
   },
 }
