@@ -8,6 +8,7 @@
 import { createRequire } from 'node:module'
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
+import { buildWorker } from '../test/build'
 import { startWorker } from '../test/harness'
 import { BENCH_GATEWAY, benchGateway } from './gateway'
 import { call, drive } from './lib'
@@ -105,6 +106,8 @@ async function main(): Promise<void> {
   const save = process.argv.includes('--save') ? process.argv[process.argv.indexOf('--save') + 1] : undefined
   const only = process.argv.find((a) => ROUTES.some((r) => r.name === a))
   const gw = benchGateway(2, 5, 0)
+  // The Worker as the code is now: the bundle the tests last built may be of other code.
+  await buildWorker()
   const h = await startWorker({
     deployedDefaults: true,
     authKey: AUTH,
